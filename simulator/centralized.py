@@ -1,0 +1,69 @@
+"""The centralized baseline: the same model on the pooled union of the silos' training data.
+
+Same initial weights (same seed), same batch size and learning rate, and the same number of sample
+updates (`centralized_epochs`), evaluated on the same test set, measured by the same probe: one
+ledger row per pooled epoch plus one for the evaluation, charged to the central site's country.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from torch import nn
+
+from simulator.config import Scenario
+from simulator.data import FederatedData
+from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
+from simulator.models import build_model
+from simulator.probes.window import WorkWindow
+from simulator.training import centralized_epochs, evaluate, resolve_device, train_epochs
+
+
+@dataclass(frozen=True)
+class CentralizedOutcome:
+    model: nn.Module
+    accuracy: float
+    rows: list[LedgerRow]
+    wall_s: float
+
+
+def run_centralized(scenario: Scenario, data: FederatedData) -> CentralizedOutcome:
+    wall_start = time.perf_counter()
+    model = build_model(scenario.model, data.dataset, scenario.seed)
+    device = resolve_device(scenario.training.device)
+    pooled_x, pooled_y = data.pooled_train
+    rows = []
+    epochs = centralized_epochs(scenario.training.rounds, scenario.training.local_epochs)
+    for epoch in range(1, epochs + 1):
+        with WorkWindow(f"cl-train-{epoch}") as window:
+            stats = train_epochs(
+                model,
+                pooled_x,
+                pooled_y,
+                epochs=1,
+                batch_size=scenario.training.batch_size,
+                learning_rate=scenario.training.learning_rate,
+                momentum=scenario.training.momentum,
+                seed=int(np.random.SeedSequence([scenario.seed, 10_000, epoch]).generate_state(1)[0]),
+                device=device,
+            )
+        rows.append(_row(scenario, epoch, "train", window, stats.num_examples))
+    with WorkWindow("cl-evaluate") as window:
+        result = evaluate(model, data.test_x, data.test_y, device)
+    rows.append(_row(scenario, epochs, "evaluate", window, result.num_examples))
+    return CentralizedOutcome(model.to("cpu"), result.accuracy, rows, time.perf_counter() - wall_start)
+
+
+def _row(scenario: Scenario, round_number: int, phase: str, window: WorkWindow, num_examples: int) -> LedgerRow:
+    return make_row(
+        approach=APPROACH_CL,
+        silo=CENTRAL_SILO,
+        round_number=round_number,
+        phase=phase,
+        energy=window.reading,
+        cpu_s=window.cpu_s,
+        country=scenario.central.country,
+        num_examples=num_examples,
+    )

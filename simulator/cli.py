@@ -1,0 +1,112 @@
+"""The `silocarbon` command.
+
+Exit status: 0 success, 2 bad input (one clear line on stderr), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated, Optional
+
+import click
+import typer
+
+import simulator  # noqa: F401  (switches telemetry off before Flower or Ray can load)
+from simulator.errors import InputError
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+app = typer.Typer(
+    name="silocarbon",
+    help="Energy, CO2 and cost of cross-silo federated learning against centralized learning.",
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+)
+
+ScenarioArg = Annotated[
+    Optional[Path], typer.Argument(help="Scenario TOML file; the embedded default when omitted.", show_default=False)
+]
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override one scenario key: section.key=value (repeatable).", show_default=False),
+]
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = None,
+    set_: SetOption = None,
+    runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+) -> None:
+    """Train the scenario's federation and its centralized twin, measured; write a run folder."""
+    from simulator.config import load_scenario
+    from simulator.pipeline import run_scenario
+    from simulator.terminal import print_run
+
+    loaded = load_scenario(scenario, set_ or [])
+    _check_strategy(loaded)
+    result = run_scenario(loaded, runs_dir)
+    if quiet:
+        print(result.run_dir)
+    else:
+        print_run(result)
+
+
+@app.command()
+def strategies() -> None:
+    """List the registered aggregation strategies and their parameters."""
+    from simulator.terminal import print_strategies
+
+    print_strategies()
+
+
+def _check_strategy(scenario) -> None:
+    """Refuse an unknown strategy or parameter before anything is trained."""
+    from strategies.registry import checked_parameters
+
+    checked_parameters(scenario.strategy)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: translate every failure into an exit status and one line on stderr."""
+    _quiet_libraries()
+    try:
+        app(args=argv, prog_name="silocarbon", standalone_mode=False)
+    except InputError as error:
+        _fail(EXIT_BAD_INPUT, str(error))
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.UsageError as error:
+        _fail(EXIT_BAD_INPUT, error.format_message())
+    except click.exceptions.Abort:
+        _fail(EXIT_FAILURE, "aborted")
+    except KeyboardInterrupt:
+        _fail(EXIT_FAILURE, "interrupted")
+    except Exception as error:  # the last line of defence: one line, the traceback on request
+        if os.environ.get("SILOCARBON_DEBUG"):
+            traceback.print_exc()
+        _fail(EXIT_FAILURE, f"{type(error).__name__}: {error} (set SILOCARBON_DEBUG=1 for the traceback)")
+    sys.exit(0)
+
+
+def _quiet_libraries() -> None:
+    """Flower logs every round at INFO; our tables say what matters. Warnings still show."""
+    import logging
+
+    import flwr  # noqa: F401  (Flower sets its logger's level when it loads; ours must come after)
+
+    logging.getLogger("flwr").setLevel(logging.WARNING)
+    logging.getLogger("codecarbon").setLevel(logging.ERROR)
+
+
+def _fail(status: int, message: str) -> None:
+    one_line = " ".join(message.split())
+    print(f"silocarbon: error: {one_line}", file=sys.stderr)
+    sys.exit(status)

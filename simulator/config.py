@@ -1,0 +1,325 @@
+"""Scenario schema and validation.
+
+A scenario is a TOML file (see configs/default.toml). `load_scenario` reads it, applies `--set`
+overrides through one strict path, and validates it into a typed `Scenario`. Every refusal is an
+`InputError` whose one-line message names the file, the key and the allowed values.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from simulator.errors import InputError
+from simulator.probes.intensity import known_country_codes
+
+DEFAULT_SCENARIO_NAME = "default.toml"
+OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
+ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
+
+
+class _Section(BaseModel):
+    # Unknown keys are refused: a typo must not silently fall back to a default.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(_Section):
+    dataset: str = "digits"
+    partition: Literal["iid", "dirichlet", "shares"] = "shares"
+    alpha: float = Field(0.5, gt=0)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    # Only for dataset = "synthetic": a seeded classification problem of any size.
+    synthetic_samples: int = Field(2000, ge=10)
+    synthetic_features: int = Field(20, ge=2)
+    synthetic_classes: int = Field(2, ge=2)
+    # Where online loaders (torchvision:, hf:) keep their downloads.
+    cache_dir: str = "~/.cache/silocarbon"
+
+    @field_validator("dataset")
+    @classmethod
+    def _known_dataset(cls, value: str) -> str:
+        if value in OFFLINE_DATASETS or value.startswith(ONLINE_DATASET_PREFIXES):
+            return value
+        allowed = " | ".join(OFFLINE_DATASETS) + " | torchvision:<name> | hf:<name>"
+        raise ValueError(f"unknown dataset '{value}'; allowed: {allowed}")
+
+
+class ModelConfig(_Section):
+    name: Literal["logreg", "mlp", "cnn"] = "mlp"
+    hidden_units: int = Field(64, ge=1)
+
+
+class TrainingConfig(_Section):
+    rounds: int = Field(10, ge=1)
+    local_epochs: int = Field(1, ge=1)
+    batch_size: int = Field(32, ge=1)
+    learning_rate: float = Field(0.05, gt=0)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    device: str = "auto"
+    # Seconds the server waits for a round's replies before going on without the missing ones.
+    round_timeout_s: float = Field(600.0, gt=0)
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str) -> str:
+        return _check_device(value)
+
+
+class StrategyConfig(BaseModel):
+    """`name` picks a registered strategy; its own parameters sit beside the name."""
+
+    # Extra keys are the strategy's parameters; the strategy registry checks them by name.
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = "fedavg"
+
+    def parameters(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class SiloConfig(_Section):
+    name: str = Field(min_length=1)
+    country: str
+    region: str | None = None
+    share: float | None = Field(None, gt=0)
+    device: str | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        return _check_country(value)
+
+    @field_validator("device")
+    @classmethod
+    def _known_device(cls, value: str | None) -> str | None:
+        return None if value is None else _check_device(value)
+
+
+class CentralConfig(_Section):
+    country: str = "USA"
+    region: str | None = None
+    pue: float = Field(1.1, ge=1.0)
+
+    @field_validator("country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        return _check_country(value)
+
+
+class ProbesConfig(_Section):
+    # Country of the machine that runs the simulation: CodeCarbon needs one offline. The CO2 of a
+    # silo's row uses the silo's country, not this one.
+    host_country: str = "USA"
+    # false: no energy tracker is started at all (time, CPU and bytes are still recorded).
+    energy: bool = True
+
+    @field_validator("host_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        return _check_country(value)
+
+
+class Scenario(_Section):
+    name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    seed: int = Field(0, ge=0)
+    runner: Literal["inline", "ray", "deployment"] = "inline"
+    data: DataConfig = DataConfig()
+    model: ModelConfig = ModelConfig()
+    training: TrainingConfig = TrainingConfig()
+    strategy: StrategyConfig = StrategyConfig()
+    silos: list[SiloConfig] = Field(min_length=1)
+    central: CentralConfig = CentralConfig()
+    probes: ProbesConfig = ProbesConfig()
+
+    @model_validator(mode="after")
+    def _silos_consistent(self) -> "Scenario":
+        names = [silo.name for silo in self.silos]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"silo names must be unique; repeated: {', '.join(duplicates)}")
+        if "server" in names:
+            raise ValueError("'server' is reserved for the server's ledger rows; rename that silo")
+        if self.data.partition == "shares" and any(s.share is None for s in self.silos):
+            missing = [s.name for s in self.silos if s.share is None]
+            raise ValueError(
+                f"data.partition = 'shares' needs a share on every silo; missing on: {', '.join(missing)}"
+            )
+        return self
+
+    @property
+    def silo_names(self) -> list[str]:
+        return [silo.name for silo in self.silos]
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
+
+
+def _check_country(value: str) -> str:
+    code = value.upper()
+    if code not in known_country_codes():
+        raise ValueError(
+            f"unknown country code '{value}'; use an ISO 3166 alpha-3 code that CodeCarbon's "
+            "bundled energy mix knows (e.g. FRA, DEU, USA, GBR, IND)"
+        )
+    return code
+
+
+def _check_device(value: str) -> str:
+    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise ValueError(f"unknown device '{value}'; allowed: auto | cpu | cuda | cuda:N")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading, overrides, error translation
+
+
+# configs/ at the top of the repository, shipped inside the package as simulator/bundled_configs
+# (a link in the source tree, copied into wheels as package data).
+BUNDLED_CONFIGS = Path(__file__).resolve().parent / "bundled_configs"
+
+
+def default_scenario_path() -> Path:
+    """The embedded default scenario, shipped inside the package."""
+    return bundled_scenario_path(DEFAULT_SCENARIO_NAME)
+
+
+def bundled_scenario_path(file_name: str) -> Path:
+    return BUNDLED_CONFIGS / file_name
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise InputError(f"scenario file '{path}' does not exist")
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise InputError(f"scenario file '{path}' is not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"scenario file '{path}' cannot be read: {error}") from None
+
+
+def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
+    """Read a scenario file (the embedded default when `path` is None) and apply overrides."""
+    source = Path(path) if path is not None else default_scenario_path()
+    if source.suffix == ".json":
+        try:
+            raw = json.loads(source.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise InputError(f"scenario file '{source}' cannot be read as JSON: {error}") from None
+    else:
+        raw = read_toml(source)
+    for override in overrides:
+        apply_override(raw, override)
+    return validate_scenario(raw, source.name)
+
+
+def validate_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
+    try:
+        return Scenario.model_validate(raw)
+    except ValidationError as error:
+        raise InputError(f"{origin}: {describe_validation_error(error)}") from None
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line for the first problem: the dotted key, what is wrong, the allowed values."""
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return f"unknown key '{key}'{_allowed_keys_hint(first['loc'])}"
+    if kind == "missing":
+        return f"missing required key '{key}'"
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    got = first.get("input")
+    got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    return f"key '{key}': {message}{got_text}"
+
+
+def _allowed_keys_hint(location: tuple[Any, ...]) -> str:
+    model: type[BaseModel] = Scenario
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return ""
+        annotation = field.annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0] if annotation is not None else None
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            model = inner
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+        else:
+            return ""
+    return "; allowed: " + ", ".join(model.model_fields)
+
+
+def apply_override(raw: dict[str, Any], override: str) -> None:
+    """Apply one `section.key=value` override to the raw scenario, refusing unknown keys.
+
+    The value is read as a TOML value (so `3`, `0.5`, `true`, `"text"` keep their types); a bare
+    word that is not valid TOML is taken as a string. `silos.<name>.<key>` addresses one silo.
+    """
+    if "=" not in override:
+        raise InputError(f"--set '{override}': expected section.key=value")
+    dotted, text = override.split("=", 1)
+    parts = [part.strip() for part in dotted.strip().split(".")]
+    if not all(parts):
+        raise InputError(f"--set '{override}': empty key")
+    value = _parse_override_value(text.strip())
+    if parts[0] == "silos":
+        _override_silo(raw, parts, value, override)
+        return
+    _check_known_key(parts, override)
+    target = raw
+    for part in parts[:-1]:
+        existing = target.get(part)
+        if existing is None:
+            existing = target[part] = {}
+        if not isinstance(existing, dict):
+            raise InputError(f"--set '{override}': '{part}' is not a section")
+        target = existing
+    target[parts[-1]] = value
+
+
+def _override_silo(raw: dict[str, Any], parts: list[str], value: Any, override: str) -> None:
+    silos = raw.get("silos") or []
+    names = [str(silo.get("name")) for silo in silos]
+    if len(parts) != 3:
+        raise InputError(f"--set '{override}': use silos.<silo name>.<key>; silos: {', '.join(names)}")
+    if parts[1] not in names:
+        raise InputError(f"--set '{override}': unknown silo '{parts[1]}'; silos: {', '.join(names)}")
+    if parts[2] not in SiloConfig.model_fields:
+        allowed = ", ".join(SiloConfig.model_fields)
+        raise InputError(f"--set '{override}': unknown key 'silos.{parts[2]}'; allowed: {allowed}")
+    silos[names.index(parts[1])][parts[2]] = value
+
+
+def _check_known_key(parts: list[str], override: str) -> None:
+    model: type[BaseModel] = Scenario
+    for depth, part in enumerate(parts):
+        fields = model.model_fields
+        if model is StrategyConfig:
+            return  # strategy parameters are checked by the strategy registry, by name
+        if part not in fields:
+            where = ".".join(parts[: depth + 1])
+            raise InputError(f"--set '{override}': unknown key '{where}'; allowed: {', '.join(fields)}")
+        annotation = fields[part].annotation
+        if depth < len(parts) - 1:
+            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+                raise InputError(f"--set '{override}': '{'.'.join(parts[: depth + 1])}' is not a section")
+            model = annotation
+
+
+def _parse_override_value(text: str) -> Any:
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        return text

@@ -1,0 +1,88 @@
+"""Dataset registry: name -> features and labels as arrays.
+
+Offline sets come from installed packages (scikit-learn's bundled digits, breast cancer, wine) or are
+generated (`synthetic`, seeded, any size). `torchvision:<name>` and `hf:<name>` load real datasets
+for users who are online (see `simulator.data.online`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simulator.config import DataConfig
+from simulator.errors import InputError
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    features: np.ndarray  # float32, shape (n, d) flattened
+    labels: np.ndarray  # int64, shape (n,)
+    num_classes: int
+    # (channels, height, width) when the features are a flattened image; the CNN uses it.
+    image_shape: tuple[int, int, int] | None = None
+    # Whether features still need standardizing (tabular sets) or are already on a fixed scale.
+    needs_standardizing: bool = False
+
+    @property
+    def num_features(self) -> int:
+        return int(self.features.shape[1])
+
+
+def load_dataset(config: DataConfig, seed: int) -> Dataset:
+    name = config.dataset
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        # Pixel values are 0..16: a fixed scale known in advance, so no statistics are pooled.
+        features = (bunch.data / 16.0).astype(np.float32)
+        return Dataset("digits", features, bunch.target.astype(np.int64), 10, (1, 8, 8))
+    if name == "breast_cancer":
+        from sklearn.datasets import load_breast_cancer
+
+        bunch = load_breast_cancer()
+        return Dataset("breast_cancer", bunch.data.astype(np.float32), bunch.target.astype(np.int64), 2, None, True)
+    if name == "wine":
+        from sklearn.datasets import load_wine
+
+        bunch = load_wine()
+        return Dataset("wine", bunch.data.astype(np.float32), bunch.target.astype(np.int64), 3, None, True)
+    if name == "synthetic":
+        return synthetic_dataset(
+            config.synthetic_samples, config.synthetic_features, config.synthetic_classes, seed
+        )
+    if name.startswith("torchvision:"):
+        from simulator.data.online import load_torchvision
+
+        return load_torchvision(name.split(":", 1)[1], config.cache_dir)
+    if name.startswith("hf:"):
+        from simulator.data.online import load_huggingface
+
+        return load_huggingface(name.split(":", 1)[1], config.cache_dir)
+    raise InputError(f"key 'data.dataset': unknown dataset '{name}'")
+
+
+def synthetic_dataset(samples: int, num_features: int, num_classes: int, seed: int) -> Dataset:
+    """A seeded classification problem of any size (for scaling studies)."""
+    from sklearn.datasets import make_classification
+
+    informative = max(2, min(num_features, num_features // 2 + 1))
+    if num_classes * 2 > 2**informative:
+        raise InputError(
+            f"key 'data.synthetic_classes': {num_classes} classes need more informative features than "
+            f"data.synthetic_features = {num_features} gives; raise synthetic_features"
+        )
+    features, labels = make_classification(
+        n_samples=samples,
+        n_features=num_features,
+        n_informative=informative,
+        n_redundant=0,
+        n_classes=num_classes,
+        n_clusters_per_class=2,
+        class_sep=1.5,
+        random_state=seed,
+    )
+    return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, None, True)

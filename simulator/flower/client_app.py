@@ -1,0 +1,86 @@
+"""The ClientApp: one silo's training and evaluation on its own data, measured by the mod.
+
+`app` is what Flower loads (`[tool.flwr.app.components]`); it reads the scenario from the run config.
+The runners build theirs with `make_client_app(scenario)`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+
+from simulator.config import Scenario
+from simulator.data import build_federated_data
+from simulator.flower.instrumentation import make_measurement_mod
+from simulator.flower.scenario_source import scenario_from_run_config
+from simulator.models import build_model
+from simulator.training import evaluate, resolve_device, train_epochs
+
+PARTITION_ID_KEY = "partition-id"  # set by Flower's simulation and by our runners for each silo
+
+
+def silo_seed(seed: int, silo_index: int, round_number: int) -> int:
+    """The batch-order seed of one silo in one round: a function of the scenario seed alone."""
+    return int(np.random.SeedSequence([seed, silo_index, round_number]).generate_state(1)[0])
+
+
+def make_client_app(scenario: Scenario | None = None) -> ClientApp:
+    def scenario_of(context: Context) -> Scenario:
+        return scenario if scenario is not None else scenario_from_run_config(context.run_config)
+
+    def silo_index(context: Context) -> int:
+        return int(context.node_config[PARTITION_ID_KEY])
+
+    def silo_name(context: Context) -> str:
+        return scenario_of(context).silos[silo_index(context)].name
+
+    app = ClientApp(mods=[make_measurement_mod(silo_name)])
+
+    def local_model(message: Message, context: Context):
+        current = scenario_of(context)
+        data = build_federated_data(current)
+        index = silo_index(context)
+        model = build_model(current.model, data.dataset, current.seed)
+        model.load_state_dict(message.content.array_records["arrays"].to_torch_state_dict())
+        device = resolve_device(current.silos[index].device or current.training.device)
+        return current, data.silos[index], model, device, index
+
+    @app.train()
+    def train(message: Message, context: Context) -> Message:
+        current, silo, model, device, index = local_model(message, context)
+        config = message.content.config_records["config"]
+        round_number = int(config.get("server-round", 0))
+        stats = train_epochs(
+            model,
+            silo.train_x,
+            silo.train_y,
+            epochs=current.training.local_epochs,
+            batch_size=current.training.batch_size,
+            learning_rate=current.training.learning_rate,
+            momentum=current.training.momentum,
+            seed=silo_seed(current.seed, index, round_number),
+            device=device,
+            proximal_mu=float(config.get("proximal-mu", 0.0)),
+        )
+        content = RecordDict(
+            {
+                "arrays": ArrayRecord(model.to("cpu").state_dict()),
+                "metrics": MetricRecord({"num-examples": stats.num_examples, "train-loss": stats.mean_loss}),
+            }
+        )
+        return Message(content=content, reply_to=message)
+
+    @app.evaluate()
+    def evaluate_global(message: Message, context: Context) -> Message:
+        _, silo, model, device, _ = local_model(message, context)
+        stats = evaluate(model, silo.test_x, silo.test_y, device)
+        metrics = MetricRecord(
+            {"num-examples": stats.num_examples, "eval-loss": stats.mean_loss, "eval-acc": stats.accuracy}
+        )
+        return Message(content=RecordDict({"metrics": metrics}), reply_to=message)
+
+    return app
+
+
+app = make_client_app()

@@ -1,0 +1,96 @@
+"""The inline runner's Grid: Flower's ServerApp and ClientApp driven in one process, silo after silo.
+
+No Ray and no SuperLink: `send_and_receive` hands each message to the ClientApp of its node (with one
+persistent `Context` per node, as a SuperNode keeps) and returns the replies in the order sent. A
+ClientApp that raises gives an error reply, as Flower's runtimes do. Messages are copied on the way
+in and out, as serialization would, so a silo can never alter the server's arrays in place.
+
+What this relies on in Flower 1.42 (pinned in pyproject, covered by tests/test_inline_grid.py):
+`Grid`'s abstract methods, `TaskIdentity`, `Message(content|error, reply_to=...)`, `Metadata._message_id`, and the
+node config key `partition-id` that Flower's simulation also sets.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable
+
+from flwr.app import Context, Error, Message, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
+from flwr.serverapp import Grid
+from flwr.supercore.run import Run
+from flwr.supercore.task_identity import TaskIdentity
+
+from simulator.flower.client_app import PARTITION_ID_KEY
+
+FIRST_NODE_ID = 101  # deterministic node ids; 1 is Flower's SuperLink
+
+
+class InlineGrid(Grid):
+    def __init__(self, client_app: ClientApp, num_silos: int, run_config: dict | None = None, run_id: int = 1):
+        self._client_app = client_app
+        self._run = Run.create_empty(run_id=run_id)
+        self._contexts = {
+            FIRST_NODE_ID + index: Context(
+                run_id=run_id,
+                node_id=FIRST_NODE_ID + index,
+                node_config={PARTITION_ID_KEY: index, "num-partitions": num_silos},
+                state=RecordDict(),
+                run_config=dict(run_config or {}),
+            )
+            for index in range(num_silos)
+        }
+        self._replies: dict[str, Message] = {}
+        # Messages take their sender from the process's task identity, as Flower's simulation sets it.
+        TaskIdentity.task_id = 1
+        TaskIdentity.run_id = run_id
+        TaskIdentity.node_id = SUPERLINK_NODE_ID
+
+    @property
+    def node_to_partition(self) -> dict[int, int]:
+        return {node_id: int(ctx.node_config[PARTITION_ID_KEY]) for node_id, ctx in self._contexts.items()}
+
+    def set_run(self, run: Run) -> None:
+        self._run = run
+
+    @property
+    def run(self) -> Run:
+        return self._run
+
+    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
+        return Message(content, dst_node_id, message_type, ttl=ttl, group_id=group_id)
+
+    def get_node_ids(self) -> Iterable[int]:
+        return list(self._contexts)
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        ids = []
+        for message in messages:
+            message_id = str(uuid.uuid4())
+            message.metadata.__dict__["_message_id"] = message_id
+            self._replies[message_id] = self._deliver(message)
+            ids.append(message_id)
+        return ids
+
+    def _deliver(self, message: Message) -> Message:
+        context = self._contexts.get(message.metadata.dst_node_id)
+        if context is None:
+            return Message(Error(ErrorCode.NODE_UNAVAILABLE, f"unknown node {message.metadata.dst_node_id}"),
+                           reply_to=message)
+        incoming = copy.deepcopy(message)
+        try:
+            reply = self._client_app(incoming, context)
+        except Exception as error:  # a silo's failure is a reply, not the server's crash
+            return Message(
+                Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, f"{type(error).__name__}: {error}"), reply_to=message
+            )
+        return copy.deepcopy(reply)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return [self._replies.pop(message_id) for message_id in message_ids if message_id in self._replies]
+
+    def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
+        # Silos answer synchronously here, so every reply is in before the timeout could matter.
+        return list(self.pull_messages(list(self.push_messages(messages))))

@@ -1,0 +1,253 @@
+"""A Grid wrapper on the server side that turns every exchange into ledger rows.
+
+It sizes what the server sends, collects each silo's measurement from its reply, times the server's
+own work between exchanges (aggregation and coordination), and, where silos run concurrently on this
+host (the `ray` runner), splits the host's energy over the exchange between the silos and the
+server by their CPU time (rows labelled `apportioned`, summing to the host total).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flwr.app import ConfigRecord, Message, RecordDict
+from flwr.serverapp import Grid
+
+from simulator.flower.payload import MEASUREMENT_KEY, payload_bytes
+from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
+from simulator.probes.energy import METHOD_APPORTIONED, EnergyReading, absent_reading, host_probe
+from simulator.probes.window import WorkWindow
+
+SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
+
+
+class MeasuredGrid(Grid):
+    def __init__(
+        self,
+        inner: Grid,
+        *,
+        node_to_silo: dict[int, str] | None,
+        silo_countries: dict[str, str],
+        server_country: str,
+        apportion_host_energy: bool,
+    ):
+        self._inner = inner
+        self._node_to_silo = dict(node_to_silo or {})
+        self._silo_order = list(silo_countries)
+        self._silo_countries = silo_countries
+        self._server_country = server_country
+        self._apportion = apportion_host_energy
+        self.rows: list[LedgerRow] = []
+        self._server_window: tuple[WorkWindow, int, str] | None = None
+
+    # -- delegation -------------------------------------------------------------------------
+    def set_run(self, run):  # type: ignore[no-untyped-def]
+        self._inner.set_run(run)
+
+    @property
+    def run(self):  # type: ignore[no-untyped-def]
+        return self._inner.run
+
+    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
+        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
+
+    def get_node_ids(self) -> Iterable[int]:
+        # Sorted: Flower's sampling then depends only on the seeded `random` state.
+        return sorted(self._inner.get_node_ids())
+
+    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        return self._inner.push_messages(messages)
+
+    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
+        return self._inner.pull_messages(message_ids)
+
+    # -- measured exchange ------------------------------------------------------------------
+    def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
+        messages = list(messages)
+        self.close_server_window()
+        if not messages:
+            return []
+        phase = messages[0].metadata.message_type.split(".")[0]
+        round_number = _round_of(messages[0].content)
+        bytes_down = {m.metadata.dst_node_id: payload_bytes(m.content) for m in messages}
+        # Concurrent silos on this host: one window over the whole exchange, split afterwards.
+        with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion) as exchange:
+            replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+
+        replies.sort(key=lambda reply: self._silo_index(reply))
+        silo_rows = [self._silo_row(reply, round_number, phase, bytes_down) for reply in replies]
+        answered = {reply.metadata.src_node_id for reply in replies}
+        for node_id in bytes_down:
+            if node_id not in answered:
+                silo_rows.append(self._missing_row(node_id, round_number, phase, bytes_down[node_id], timeout))
+        if self._apportion and host_probe() is not None:
+            silo_rows = self._apportioned(silo_rows, exchange.reading, exchange.cpu_s, round_number)
+        self.rows.extend(silo_rows)
+        self._open_server_window(SERVER_PHASE_AFTER.get(phase, "coordinate"), round_number)
+        return replies
+
+    def close_server_window(self) -> None:
+        if self._server_window is None:
+            return
+        window, round_number, phase = self._server_window
+        self._server_window = None
+        reading = window.end()
+        self.rows.append(
+            make_row(
+                approach=APPROACH_FL,
+                silo=SERVER_SILO,
+                round_number=round_number,
+                phase=phase,
+                energy=reading,
+                cpu_s=window.cpu_s,
+                country=self._server_country,
+            )
+        )
+
+    def _open_server_window(self, phase: str, round_number: int) -> None:
+        window = WorkWindow(f"server-{round_number}-{phase}").begin()
+        self._server_window = (window, round_number, phase)
+
+    # -- rows ------------------------------------------------------------------------------
+    def _silo_index(self, reply: Message) -> int:
+        silo = self._silo_of(reply)
+        return self._silo_order.index(silo) if silo in self._silo_order else len(self._silo_order)
+
+    def _silo_of(self, reply: Message) -> str:
+        node_id = reply.metadata.src_node_id
+        if not reply.has_error() and MEASUREMENT_KEY in reply.content:
+            name = str(reply.content[MEASUREMENT_KEY].get("silo", ""))
+            if name:
+                self._node_to_silo.setdefault(node_id, name)
+        return self._node_to_silo.get(node_id, f"node-{node_id}")
+
+    def _silo_row(self, reply: Message, round_number: int, phase: str, bytes_down: dict[int, int]) -> LedgerRow:
+        silo = self._silo_of(reply)
+        country = self._silo_countries.get(silo, self._server_country)
+        down = bytes_down.get(reply.metadata.src_node_id, 0)
+        if reply.has_error():
+            return make_row(
+                approach=APPROACH_FL,
+                silo=silo,
+                round_number=round_number,
+                phase=phase,
+                energy=absent_reading(0.0),
+                cpu_s=0.0,
+                country=country,
+                bytes_down=down,
+                status="failed",
+                detail=f"error reply: {reply.error.reason}",
+            )
+        measurement = reply.content.pop(MEASUREMENT_KEY, None)
+        if measurement is None:
+            energy, cpu_s, bytes_up = absent_reading(0.0), 0.0, payload_bytes(reply.content)
+        else:
+            energy = _reading_from(measurement)
+            cpu_s = float(measurement["cpu-s"])
+            bytes_up = int(measurement["bytes-up"])
+        num_examples = 0
+        for record in reply.content.metric_records.values():
+            if "num-examples" in record:
+                num_examples = int(record["num-examples"])
+        return make_row(
+            approach=APPROACH_FL,
+            silo=silo,
+            round_number=round_number,
+            phase=phase,
+            energy=energy,
+            cpu_s=cpu_s,
+            country=country,
+            bytes_down=down,
+            bytes_up=bytes_up,
+            num_examples=num_examples,
+        )
+
+    def _missing_row(self, node_id: int, round_number: int, phase: str, down: int, timeout: float | None) -> LedgerRow:
+        silo = self._node_to_silo.get(node_id, f"node-{node_id}")
+        return make_row(
+            approach=APPROACH_FL,
+            silo=silo,
+            round_number=round_number,
+            phase=phase,
+            energy=absent_reading(0.0),
+            cpu_s=0.0,
+            country=self._silo_countries.get(silo, self._server_country),
+            bytes_down=down,
+            status="failed",
+            detail=f"no reply within the round timeout ({timeout} s)",
+        )
+
+    def _apportioned(
+        self, rows: list[LedgerRow], host: EnergyReading, server_cpu_s: float, round_number: int
+    ) -> list[LedgerRow]:
+        """Split the host's energy over the exchange by CPU seconds; the server keeps the rest."""
+        total_cpu = sum(row.cpu_s for row in rows) + server_cpu_s
+        shares = [row.cpu_s / total_cpu if total_cpu > 0 else 0.0 for row in rows]
+        result = []
+        for row, share in zip(rows, shares):
+            reading = EnergyReading(
+                row.wall_s,
+                *(_scaled(part, share) for part in (host.energy_cpu_kwh, host.energy_ram_kwh, host.energy_gpu_kwh)),
+                method=METHOD_APPORTIONED,
+            )
+            result.append(_with_energy(row, reading))
+        server_share = 1.0 - sum(shares)
+        server_reading = host.scaled(server_share)
+        result.append(
+            make_row(
+                approach=APPROACH_FL,
+                silo=SERVER_SILO,
+                round_number=round_number,
+                phase="wait",
+                energy=EnergyReading(host.wall_s, server_reading.energy_cpu_kwh, server_reading.energy_ram_kwh,
+                                     server_reading.energy_gpu_kwh, server_reading.method),
+                cpu_s=server_cpu_s,
+                country=self._server_country,
+                detail="host energy during the exchange not attributed to a silo's CPU time",
+            )
+        )
+        return result
+
+
+def _scaled(value: float | None, share: float) -> float | None:
+    return None if value is None else value * share
+
+
+def _with_energy(row: LedgerRow, reading: EnergyReading) -> LedgerRow:
+    return make_row(
+        approach=row.approach,
+        silo=row.silo,
+        round_number=row.round,
+        phase=row.phase,
+        energy=EnergyReading(row.wall_s, reading.energy_cpu_kwh, reading.energy_ram_kwh, reading.energy_gpu_kwh,
+                             reading.method),
+        cpu_s=row.cpu_s,
+        country=row.country,
+        bytes_down=row.bytes_down,
+        bytes_up=row.bytes_up,
+        num_examples=row.num_examples,
+        status=row.status,
+        detail="host energy split by CPU time between concurrent silos",
+    )
+
+
+def _reading_from(measurement: ConfigRecord) -> EnergyReading:
+    method = str(measurement.get("energy-method", "")) or "absent"
+
+    def part(name: str) -> float | None:
+        return float(measurement[name]) if name in measurement else None
+
+    return EnergyReading(
+        wall_s=float(measurement["wall-s"]),
+        energy_cpu_kwh=part("energy-cpu-kwh"),
+        energy_ram_kwh=part("energy-ram-kwh"),
+        energy_gpu_kwh=part("energy-gpu-kwh"),
+        method=method,
+    )
+
+
+def _round_of(content: RecordDict) -> int:
+    for record in content.config_records.values():
+        if "server-round" in record:
+            return int(record["server-round"])
+    return 0

@@ -1,0 +1,56 @@
+"""Runners: the same ServerApp and ClientApp on different engines.
+
+- inline: one process, silos one after another; each silo's energy comes from its own window.
+- ray: Flower's Simulation Engine; silos run concurrently and the host's energy is apportioned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulator.config import Scenario
+from simulator.flower.client_app import make_client_app
+from simulator.flower.inline_grid import InlineGrid
+from simulator.flower.server_app import run_federation
+from simulator.results.run_dir import FederationOutcome
+
+# Ray on a small host: one CPU per silo actor, no dashboard, logs kept out of the terminal.
+RAY_CLIENT_CPUS = 1
+
+
+def run_inline(scenario: Scenario, run_dir: Path) -> FederationOutcome:
+    grid = InlineGrid(make_client_app(scenario), len(scenario.silos))
+    node_to_silo = {node: scenario.silos[index].name for node, index in grid.node_to_partition.items()}
+    return run_federation(grid, scenario, run_dir, node_to_silo=node_to_silo, apportion_host_energy=False)
+
+
+def run_ray(scenario: Scenario, run_dir: Path) -> FederationOutcome:
+    import logging
+
+    from flwr.simulation import run_simulation
+
+    from simulator.flower.server_app import make_server_app
+    from simulator.results.run_dir import read_federation_outcome
+
+    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True)
+    backend_config = {
+        "client_resources": {"num_cpus": RAY_CLIENT_CPUS, "num_gpus": 0.0},
+        "init_args": {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR},
+    }
+    run_simulation(
+        server_app=server_app,
+        client_app=make_client_app(scenario),
+        num_supernodes=len(scenario.silos),
+        backend_config=backend_config,
+    )
+    return read_federation_outcome(run_dir)
+
+
+def run_federated(scenario: Scenario, run_dir: Path) -> FederationOutcome:
+    if scenario.runner == "inline":
+        return run_inline(scenario, run_dir)
+    if scenario.runner == "ray":
+        return run_ray(scenario, run_dir)
+    from simulator.errors import InputError
+
+    raise InputError("key 'runner': the 'deployment' runner is not available yet; allowed now: inline | ray")

@@ -1,0 +1,99 @@
+"""The ServerApp: the strategy's round loop over a measured grid, writing the FL part of a run folder.
+
+`app` is what Flower loads (`[tool.flwr.app.components]`); the runners build theirs with
+`make_server_app(scenario, run_dir)`.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+from flwr.app import ArrayRecord, ConfigRecord, Context
+from flwr.serverapp import Grid, ServerApp
+
+from simulator.config import Scenario
+from simulator.data.registry import load_dataset
+from simulator.flower.measured_grid import MeasuredGrid
+from simulator.flower.scenario_source import RUN_DIR_KEY, scenario_from_run_config
+from simulator.ledger import Ledger
+from simulator.models import build_model
+from simulator.results.run_dir import FederationOutcome, RoundRecord, new_run_dir, write_federation_outcome
+from strategies.registry import build_strategy, client_train_config
+
+
+def run_federation(
+    grid: Grid,
+    scenario: Scenario,
+    run_dir: Path,
+    *,
+    node_to_silo: dict[int, str] | None = None,
+    apportion_host_energy: bool = False,
+) -> FederationOutcome:
+    """Run every round of the scenario's strategy and write the FL outcome into `run_dir`."""
+    wall_start = time.perf_counter()
+    dataset = load_dataset(scenario.data, scenario.seed)
+    model = build_model(scenario.model, dataset, scenario.seed)
+    strategy = build_strategy(scenario.strategy, len(scenario.silos))
+    measured = MeasuredGrid(
+        grid,
+        node_to_silo=node_to_silo,
+        silo_countries={silo.name: silo.country for silo in scenario.silos},
+        server_country=scenario.probes.host_country,
+        apportion_host_energy=apportion_host_energy,
+    )
+    train_config = ConfigRecord(
+        {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
+    )
+    # Flower samples silos with the global `random`; seeding it makes the sample order reproducible.
+    random.seed(scenario.seed)
+    result = strategy.start(
+        grid=measured,
+        initial_arrays=ArrayRecord(model.state_dict()),
+        num_rounds=scenario.training.rounds,
+        timeout=scenario.training.round_timeout_s,
+        train_config=train_config,
+        evaluate_config=ConfigRecord(),
+    )
+    measured.close_server_window()
+    rounds = [
+        RoundRecord(
+            round=r,
+            train_loss=_metric(result.train_metrics_clientapp.get(r), "train-loss"),
+            accuracy=_metric(result.evaluate_metrics_clientapp.get(r), "eval-acc"),
+            eval_loss=_metric(result.evaluate_metrics_clientapp.get(r), "eval-loss"),
+        )
+        for r in range(1, scenario.training.rounds + 1)
+    ]
+    outcome = FederationOutcome(
+        final_state=result.arrays.to_torch_state_dict(),
+        rounds=rounds,
+        ledger=Ledger(measured.rows),
+        wall_s=time.perf_counter() - wall_start,
+    )
+    write_federation_outcome(run_dir, outcome)
+    return outcome
+
+
+def _metric(record, key: str) -> float | None:
+    if record is None or key not in record:
+        return None
+    return float(record[key])
+
+
+def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = None, **grid_options) -> ServerApp:
+    app = ServerApp()
+
+    @app.main()
+    def main(grid: Grid, context: Context) -> None:
+        current = scenario if scenario is not None else scenario_from_run_config(context.run_config)
+        folder = run_dir or Path(str(context.run_config.get(RUN_DIR_KEY, "") or "")) or None
+        if folder is None or str(folder) in ("", "."):
+            folder = new_run_dir(Path("runs"), current.name)
+        run_federation(grid, current, folder, **grid_options)
+
+    return app
+
+
+app = make_server_app()

@@ -1,0 +1,196 @@
+"""The measured facts of a run: one row per approach x silo x round x phase.
+
+Rows are frozen; the ledger only appends. Energy that could not be read is empty in the CSV (absent),
+never 0. Every column's unit is in its name or in `LEDGER_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from simulator.probes.energy import EnergyReading
+from simulator.probes.intensity import co2_kg, country_intensity
+
+APPROACH_FL = "fl"
+APPROACH_CL = "cl"
+SERVER_SILO = "server"
+CENTRAL_SILO = "central"
+
+# Column -> what it holds, with its unit. Written next to every ledger in the README.
+LEDGER_COLUMNS: dict[str, str] = {
+    "approach": "fl (federated) or cl (centralized)",
+    "silo": "silo name; 'server' for the FL server, 'central' for the centralized site",
+    "round": "FL round (1..rounds); for cl, the pooled epoch (1..rounds x local_epochs); 0 = set-up",
+    "phase": "train | evaluate | aggregate | wait | query",
+    "wall_s": "wall-clock seconds of the window",
+    "cpu_s": "CPU seconds used by the process doing the work during the window",
+    "energy_kwh": "energy of the window in kWh (CPU + RAM + GPU); empty when absent",
+    "energy_cpu_kwh": "CPU part, kWh; empty when absent",
+    "energy_ram_kwh": "RAM part, kWh; empty when absent",
+    "energy_gpu_kwh": "GPU part, kWh; empty when there is no GPU that could be read",
+    "energy_method": "measured | modelled | apportioned | absent",
+    "country": "ISO 3166 alpha-3 code of the grid the energy is charged to",
+    "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
+    "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
+    "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
+    "bytes_up": "payload bytes silo -> server",
+    "num_examples": "samples processed in the window",
+    "status": "ok | failed",
+    "detail": "reason of a failure, or a note on how the row was obtained",
+}
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    approach: str
+    silo: str
+    round: int
+    phase: str
+    wall_s: float
+    cpu_s: float
+    energy_kwh: float | None
+    energy_cpu_kwh: float | None
+    energy_ram_kwh: float | None
+    energy_gpu_kwh: float | None
+    energy_method: str
+    country: str
+    intensity_g_per_kwh: float
+    co2_kg: float | None
+    bytes_down: int
+    bytes_up: int
+    num_examples: int
+    status: str = "ok"
+    detail: str = ""
+
+
+assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
+
+
+def make_row(
+    *,
+    approach: str,
+    silo: str,
+    round_number: int,
+    phase: str,
+    energy: EnergyReading,
+    cpu_s: float,
+    country: str,
+    bytes_down: int = 0,
+    bytes_up: int = 0,
+    num_examples: int = 0,
+    status: str = "ok",
+    detail: str = "",
+) -> LedgerRow:
+    """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
+    return LedgerRow(
+        approach=approach,
+        silo=silo,
+        round=round_number,
+        phase=phase,
+        wall_s=energy.wall_s,
+        cpu_s=cpu_s,
+        energy_kwh=energy.energy_kwh,
+        energy_cpu_kwh=energy.energy_cpu_kwh,
+        energy_ram_kwh=energy.energy_ram_kwh,
+        energy_gpu_kwh=energy.energy_gpu_kwh,
+        energy_method=energy.method,
+        country=country,
+        intensity_g_per_kwh=country_intensity(country).intensity_g_per_kwh,
+        co2_kg=co2_kg(energy.energy_kwh, country),
+        bytes_down=int(bytes_down),
+        bytes_up=int(bytes_up),
+        num_examples=int(num_examples),
+        status=status,
+        detail=detail,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    wall_s: float
+    cpu_s: float
+    energy_kwh: float | None
+    co2_kg: float | None
+    bytes_down: int
+    bytes_up: int
+
+
+class Ledger:
+    def __init__(self, rows: list[LedgerRow] | None = None):
+        self._rows: list[LedgerRow] = list(rows or [])
+
+    def append(self, row: LedgerRow) -> None:
+        self._rows.append(row)
+
+    def extend(self, rows: list[LedgerRow]) -> None:
+        self._rows.extend(rows)
+
+    @property
+    def rows(self) -> tuple[LedgerRow, ...]:
+        return tuple(self._rows)
+
+    def select(self, approach: str | None = None, silo: str | None = None, phase: str | None = None) -> list[LedgerRow]:
+        return [
+            row
+            for row in self._rows
+            if (approach is None or row.approach == approach)
+            and (silo is None or row.silo == silo)
+            and (phase is None or row.phase == phase)
+        ]
+
+    def totals(self, approach: str) -> Totals:
+        rows = self.select(approach=approach)
+        return Totals(
+            wall_s=sum(row.wall_s for row in rows),
+            cpu_s=sum(row.cpu_s for row in rows),
+            energy_kwh=_sum_present(row.energy_kwh for row in rows),
+            co2_kg=_sum_present(row.co2_kg for row in rows),
+            bytes_down=sum(row.bytes_down for row in rows),
+            bytes_up=sum(row.bytes_up for row in rows),
+        )
+
+    def to_csv_text(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(LEDGER_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in self._rows:
+            writer.writerow({key: ("" if value is None else value) for key, value in asdict(row).items()})
+        return buffer.getvalue()
+
+    @classmethod
+    def from_csv(cls, path: Path) -> "Ledger":
+        with path.open(newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or [])]
+            if missing:
+                raise ValueError(f"{path}: not a silocarbon ledger; missing columns {', '.join(missing)}")
+            return cls([_row_from_strings(record) for record in reader])
+
+
+def _sum_present(values) -> float | None:
+    present = [value for value in values if value is not None]
+    return math.fsum(present) if present else None
+
+
+_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples"}
+_OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg"}
+_FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
+
+
+def _row_from_strings(record: dict[str, str]) -> LedgerRow:
+    values: dict[str, object] = {}
+    for column in LEDGER_COLUMNS:
+        text = record[column]
+        if column in _INT_COLUMNS:
+            values[column] = int(text)
+        elif column in _FLOAT_COLUMNS:
+            values[column] = float(text)
+        elif column in _OPTIONAL_FLOAT_COLUMNS:
+            values[column] = None if text == "" else float(text)
+        else:
+            values[column] = text
+    return LedgerRow(**values)  # type: ignore[arg-type]

@@ -1,0 +1,128 @@
+"""`silocarbon run`: scenario -> federated run and centralized twin -> ledger -> run folder.
+
+Nothing flows backwards: probes write ledger rows; the summary and the lifecycle model read them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from simulator.centralized import CentralizedOutcome, run_centralized
+from simulator.config import Scenario
+from simulator.data import build_federated_data
+from simulator.flower.runners import run_federated
+from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
+from simulator.probes.energy import CodeCarbonHostProbe, NullEnergyProbe, install_host_probe
+from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
+from simulator.results.emissions_csv import emissions_csv_text
+from simulator.results.host import host_facts, package_versions
+from simulator.training import warm_up_torch
+from simulator.results.run_dir import (
+    CL_MODEL,
+    EMISSIONS,
+    MANIFEST,
+    SUMMARY,
+    FederationOutcome,
+    new_run_dir,
+    write_ledger,
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_dir: Path
+    scenario: Scenario
+    fl: FederationOutcome
+    cl: CentralizedOutcome
+    ledger: Ledger
+    summary: dict
+
+
+def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResult:
+    started = time.perf_counter()
+    probe = CodeCarbonHostProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
+    # CodeCarbon's first start detects the hardware (about 1.2 s): overlap it with the set-up below.
+    probe.warm_up()
+    install_host_probe(probe)
+    try:
+        # The split is built (and refused, for impossible scenarios) before any folder is made.
+        data = build_federated_data(scenario)
+        warm_up_torch()
+        run_dir = new_run_dir(runs_root, scenario.name)
+        versions, host = package_versions(), host_facts()
+        manifest = {
+            "scenario": scenario.model_dump(mode="json"),
+            "seed": scenario.seed,
+            "runner": scenario.runner,
+            "versions": versions,
+            "host": host,
+            "status": "running",
+        }
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        fl = run_federated(scenario, run_dir)
+        cl = run_centralized(scenario, data)
+        ledger = Ledger([*fl.ledger.rows, *cl.rows])
+        write_ledger(run_dir, ledger)
+        save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
+        write_text_atomic(run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, host, versions))
+        summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started)
+        write_json_atomic(run_dir / SUMMARY, summary)
+        manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
+                        available_energy_methods=list(probe.available_methods))
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        return RunResult(run_dir, scenario, fl, cl, ledger, summary)
+    finally:
+        install_host_probe(None)
+        probe.close()
+
+
+def build_summary(fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger, probe, total_wall_s: float) -> dict:
+    def approach(totals: Totals, accuracy: float | None, wall_s: float, key: str) -> dict:
+        return {
+            "accuracy": accuracy,
+            "energy_kwh": totals.energy_kwh,
+            "co2_kg": totals.co2_kg,
+            "bytes_down": totals.bytes_down,
+            "bytes_up": totals.bytes_up,
+            "wall_s": wall_s,
+            "cpu_s": totals.cpu_s,
+            "energy_methods": sorted({row.energy_method for row in ledger.select(approach=key)}),
+        }
+
+    fl_rows = ledger.select(approach=APPROACH_FL)
+    silo_train_s = sum(row.wall_s for row in fl_rows if row.silo != SERVER_SILO and row.phase == "train")
+    silo_eval_s = sum(row.wall_s for row in fl_rows if row.silo != SERVER_SILO and row.phase == "evaluate")
+    server_s = sum(row.wall_s for row in fl_rows if row.silo == SERVER_SILO and row.phase != "wait")
+    return {
+        "units": {
+            "accuracy": "fraction of the held-out test set",
+            "energy_kwh": "kWh",
+            "co2_kg": "kg CO2e",
+            "bytes_down": "payload bytes server -> silos",
+            "bytes_up": "payload bytes silos -> server",
+            "wall_s": "s",
+            "cpu_s": "s",
+        },
+        "fl": approach(ledger.totals(APPROACH_FL), fl.accuracy, fl.wall_s, APPROACH_FL),
+        "cl": approach(ledger.totals(APPROACH_CL), cl.accuracy, cl.wall_s, APPROACH_CL),
+        "fl_rounds": [
+            {"round": r.round, "accuracy": r.accuracy, "train_loss": r.train_loss, "eval_loss": r.eval_loss}
+            for r in fl.rounds
+        ],
+        "timing_s": {
+            "total": total_wall_s,
+            "fl_total": fl.wall_s,
+            "fl_silo_train": silo_train_s,
+            "fl_silo_evaluate": silo_eval_s,
+            "fl_server_aggregate": server_s,
+            # What the FL run cost beyond the silos' and the server's measured work: Flower's
+            # messaging, copying, sampling, and (for ray) the engine's start and stop.
+            "fl_flower_overhead": max(0.0, fl.wall_s - silo_train_s - silo_eval_s - server_s),
+            "probe_startup": probe.startup_s,
+            "probe_startup_blocking": probe.startup_wait_s,
+            "probe_windows": probe.window_overhead_s,
+            "cl_total": cl.wall_s,
+        },
+    }

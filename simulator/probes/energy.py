@@ -1,0 +1,222 @@
+"""Host energy windows on CodeCarbon's offline tracker: one tracker per host, one window at a time.
+
+Per-silo figures come from windows around each silo's work (never one full-machine tracker per silo,
+which would count the machine once per silo). Without RAPL, CodeCarbon's CPU figure is its load model
+and RAM a constant, so readings say `modelled`; with RAPL they say `measured`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+KWH_PER_JOULE = 1 / 3.6e6  # exact: 1 kWh = 3.6e6 J
+
+METHOD_MEASURED = "measured"
+METHOD_MODELLED = "modelled"
+METHOD_APPORTIONED = "apportioned"
+METHOD_ABSENT = "absent"
+
+
+@dataclass(frozen=True)
+class EnergyReading:
+    """Energy of one window, per component, in kWh; `None` where the component could not be read."""
+
+    wall_s: float
+    energy_cpu_kwh: float | None
+    energy_ram_kwh: float | None
+    energy_gpu_kwh: float | None
+    method: str
+
+    @property
+    def energy_kwh(self) -> float | None:
+        parts = [p for p in (self.energy_cpu_kwh, self.energy_ram_kwh, self.energy_gpu_kwh) if p is not None]
+        return sum(parts) if parts else None
+
+    def scaled(self, fraction: float, method: str = METHOD_APPORTIONED) -> "EnergyReading":
+        """This reading's share `fraction` (0..1) of every component, relabelled."""
+
+        def part(value: float | None) -> float | None:
+            return None if value is None else value * fraction
+
+        return EnergyReading(
+            wall_s=self.wall_s,
+            energy_cpu_kwh=part(self.energy_cpu_kwh),
+            energy_ram_kwh=part(self.energy_ram_kwh),
+            energy_gpu_kwh=part(self.energy_gpu_kwh),
+            method=method if self.method != METHOD_ABSENT else METHOD_ABSENT,
+        )
+
+
+def absent_reading(wall_s: float) -> EnergyReading:
+    return EnergyReading(wall_s, None, None, None, METHOD_ABSENT)
+
+
+class UnknownWindowError(KeyError):
+    """`end(key)` for a window that was never begun."""
+
+    def __init__(self, key: str):
+        super().__init__(f"no energy window named '{key}' is open")
+
+
+class NullEnergyProbe:
+    """Energy probes disabled: windows time themselves and report energy as absent."""
+
+    available_methods: tuple[str, ...] = ()
+    startup_wait_s = 0.0
+    startup_s = 0.0
+    window_overhead_s = 0.0
+
+    def __init__(self) -> None:
+        self._open: dict[str, float] = {}
+
+    def warm_up(self) -> None:
+        return None
+
+    def begin(self, key: str) -> None:
+        self._open[key] = time.perf_counter()
+
+    def end(self, key: str) -> EnergyReading:
+        if key not in self._open:
+            raise UnknownWindowError(key)
+        return absent_reading(time.perf_counter() - self._open.pop(key))
+
+    def close(self) -> None:
+        self._open.clear()
+
+
+class CodeCarbonHostProbe:
+    """CodeCarbon `OfflineEmissionsTracker` task windows on this host.
+
+    CodeCarbon's first window in a process detects the hardware (about 1.2 s here); `warm_up()` does
+    that in a background thread so it overlaps with data loading and model set-up.
+    """
+
+    def __init__(self, host_country: str):
+        self._host_country = host_country
+        self._tracker = None
+        self._ready = threading.Event()
+        self._warm_error: BaseException | None = None
+        self._warm_thread: threading.Thread | None = None
+        self._open_key: str | None = None
+        self._open_task: str = ""
+        self._windows_opened = 0
+        self._open_started: float = 0.0
+        self._lock = threading.Lock()
+        self.cpu_method = METHOD_MODELLED
+        # Seconds the probe itself cost the caller: waiting for the warm-up, and inside begin/end.
+        self.startup_wait_s = 0.0
+        self.startup_s = 0.0
+        self.window_overhead_s = 0.0
+
+    def warm_up(self) -> None:
+        if self._warm_thread is None:
+            self._warm_thread = threading.Thread(target=self._prepare, name="codecarbon-warm-up", daemon=True)
+            self._warm_thread.start()
+
+    def _prepare(self) -> None:
+        started = time.perf_counter()
+        try:
+            logging.getLogger("codecarbon").setLevel(logging.ERROR)
+            from codecarbon import OfflineEmissionsTracker
+
+            tracker = OfflineEmissionsTracker(
+                country_iso_code=self._host_country,
+                save_to_file=False,
+                log_level="error",
+                allow_multiple_runs=True,  # several of our processes may share a host (ray, tests)
+            )
+            # Detecting the hardware is the slow part of a first start; a throw-away window does it.
+            tracker.start_task("silocarbon-warm-up")
+            tracker.stop_task("silocarbon-warm-up")
+            self.cpu_method = _cpu_method(tracker)
+            self._tracker = tracker
+        except BaseException as error:  # re-raised in the caller's thread by _wait_ready
+            self._warm_error = error
+        finally:
+            self.startup_s = time.perf_counter() - started
+            self._ready.set()
+
+    def _wait_ready(self):
+        if not self._ready.is_set():
+            self.warm_up()
+            waited = time.perf_counter()
+            self._ready.wait()
+            self.startup_wait_s += time.perf_counter() - waited
+        if self._warm_error is not None or self._tracker is None:
+            raise RuntimeError(f"CodeCarbon tracker could not start: {self._warm_error!r}")
+        return self._tracker
+
+    @property
+    def available_methods(self) -> tuple[str, ...]:
+        self._wait_ready()
+        return (self.cpu_method,)
+
+    def begin(self, key: str) -> None:
+        tracker = self._wait_ready()
+        with self._lock:
+            if self._open_key is not None:
+                raise RuntimeError(f"energy window '{self._open_key}' is still open; windows do not nest")
+            entered = time.perf_counter()
+            self._open_key = key
+            # CodeCarbon renames a task whose name it has seen before; a unique name keeps
+            # `stop_task` pointed at this window.
+            self._windows_opened += 1
+            self._open_task = f"{key}#{self._windows_opened}"
+            tracker.start_task(self._open_task)
+            self._open_started = time.perf_counter()
+            self.window_overhead_s += self._open_started - entered
+
+    def end(self, key: str) -> EnergyReading:
+        tracker = self._wait_ready()
+        with self._lock:
+            if self._open_key != key:
+                raise UnknownWindowError(key)
+            entered = time.perf_counter()
+            data = tracker.stop_task(self._open_task)
+            wall_s = entered - self._open_started
+            self._open_key = None
+            self.window_overhead_s += time.perf_counter() - entered
+        # CodeCarbon swallows its own failures and may hand back None: say so, do not invent zeros.
+        if data is None:
+            return absent_reading(wall_s)
+        gpu = float(data.gpu_energy) if _has_gpu(tracker) else None
+        return EnergyReading(
+            wall_s=wall_s,
+            energy_cpu_kwh=float(data.cpu_energy),
+            energy_ram_kwh=float(data.ram_energy),
+            energy_gpu_kwh=gpu,
+            method=self.cpu_method,
+        )
+
+    def close(self) -> None:
+        if self._tracker is not None:
+            self._tracker.stop()
+
+
+def _cpu_method(tracker) -> str:
+    for hardware in getattr(tracker, "_hardware", []):
+        mode = getattr(hardware, "_mode", None)
+        if mode in ("intel_rapl", "windows_emi", "intel_power_gadget"):
+            return METHOD_MEASURED
+    return METHOD_MODELLED
+
+
+def _has_gpu(tracker) -> bool:
+    return any(type(hardware).__name__ == "GPU" for hardware in getattr(tracker, "_hardware", []))
+
+
+# One energy probe per process. The runner installs it; the instrumentation mod and the measured
+# grid use whatever is installed (a Ray worker has none, and its silos' energy is apportioned).
+_host_probe: CodeCarbonHostProbe | NullEnergyProbe | None = None
+
+
+def install_host_probe(probe: CodeCarbonHostProbe | NullEnergyProbe | None) -> None:
+    global _host_probe
+    _host_probe = probe
+
+
+def host_probe() -> CodeCarbonHostProbe | NullEnergyProbe | None:
+    return _host_probe

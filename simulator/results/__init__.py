@@ -1,0 +1,1 @@
+"""Run folders: atomic writers, the run index, reports."""
