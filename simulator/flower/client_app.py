@@ -15,7 +15,7 @@ from simulator.data import build_federated_data
 from simulator.flower.instrumentation import make_measurement_mod
 from simulator.flower.scenario_source import scenario_from_run_config
 from simulator.models import build_model
-from simulator.training import evaluate, resolve_device, train_epochs
+from simulator.training import evaluate, resolve_device, train_epochs, warm_up_torch
 
 PARTITION_ID_KEY = "partition-id"  # set by Flower's simulation and by our runners for each silo
 
@@ -36,6 +36,13 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
         return scenario_of(context).silos[silo_index(context)].name
 
     app = ClientApp(mods=[make_measurement_mod(silo_name)])
+
+    @app.lifespan()
+    def prepare_process(context: Context):
+        # Runs outside the mod's measurement window: a worker process's one-time torch start-up
+        # and the silo's data split are not charged to the silo's first round.
+        _prepare_once(scenario_of(context))
+        yield
 
     def local_model(message: Message, context: Context):
         current = scenario_of(context)
@@ -81,6 +88,17 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
         return Message(content=RecordDict({"metrics": metrics}), reply_to=message)
 
     return app
+
+
+_PREPARED: set[str] = set()
+
+
+def _prepare_once(scenario: Scenario) -> None:
+    key = scenario.model_dump_json()
+    if key not in _PREPARED:
+        warm_up_torch()
+        build_federated_data(scenario)
+        _PREPARED.add(key)
 
 
 app = make_client_app()
