@@ -124,7 +124,7 @@ class CodeCarbonHostProbe:
 
             tracker = OfflineEmissionsTracker(
                 country_iso_code=self._host_country,
-                save_to_file=False,
+                output_methods=[],  # we write our own ledger and emissions.csv
                 log_level="error",
                 allow_multiple_runs=True,  # several of our processes may share a host (ray, tests)
             )
