@@ -54,7 +54,7 @@ def _image_array(image: Any) -> np.ndarray:
     array = array.astype(np.float32) / scale
     if array.ndim == 2:
         return array[None, :, :]
-    if array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3, 4):
+    if array.ndim == 3 and array.shape[-1] in (1, 3, 4) and array.shape[0] not in (1, 3):
         return np.transpose(array, (2, 0, 1))  # H x W x C -> C x H x W
     if array.ndim == 3:
         return array
