@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -40,11 +41,14 @@ def test_default_run_trains_both_approaches_and_writes_the_run_folder(tmp_path):
     assert set(state) == {"0.weight", "0.bias", "2.weight", "2.bias"}
 
 
-@pytest.mark.skipif(shutil.which("silocarbon") is None, reason="console script not installed in this environment")
+CONSOLE_SCRIPT = Path(sys.executable).parent / "silocarbon"
+
+
+@pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="package not installed (running from a source tree)")
 def test_console_script_is_installed():
     import subprocess
 
-    result = subprocess.run(["silocarbon", "--help"], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([str(CONSOLE_SCRIPT), "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "run" in result.stdout
 
 
