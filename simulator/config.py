@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.errors import InputError
+from simulator.lifecycle.schema import LifecycleConfig
 from simulator.probes.intensity import known_country_codes
 
 DEFAULT_SCENARIO_NAME = "default.toml"
@@ -133,6 +134,20 @@ class Scenario(_Section):
     silos: list[SiloConfig] = Field(min_length=1)
     central: CentralConfig = CentralConfig()
     probes: ProbesConfig = ProbesConfig()
+    lifecycle: LifecycleConfig = LifecycleConfig()
+
+    @model_validator(mode="after")
+    def _lifecycle_silos_known(self) -> "Scenario":
+        names = [silo.name for silo in self.silos]
+        listed = [silo.name for silo in self.lifecycle.silos]
+        for index, name in enumerate(listed):
+            if name not in names:
+                raise ValueError(
+                    f"key 'lifecycle.silos.{index}.name': unknown silo '{name}'; silos: {', '.join(names)}"
+                )
+            if listed.count(name) > 1:
+                raise ValueError(f"key 'lifecycle.silos.{index}.name': silo '{name}' is listed twice")
+        return self
 
     @model_validator(mode="after")
     def _silos_consistent(self) -> "Scenario":

@@ -1,0 +1,50 @@
+"""The lifecycle model: a run's measured ledger + a scenario's [lifecycle] section -> FL vs CL per
+stage (data transfer, data storage, exploration, training, communication, deployment) in kWh,
+kg CO2e and USD, each central with [low, high].
+
+Public API:
+    evaluate_lifecycle(scenario, profile=None, factors=None, draws=None) -> LifecycleResult
+    profile_from_ledger(ledger, source) / profile_from_run_dir(run_dir) / default_profile() -> EnergyProfile
+    load_factors(path=None) -> FactorSet[Factor]
+    build_plan(scenario) -> LifecyclePlan; the stage functions live in simulator.lifecycle.stages.
+
+No module of this package imports simulator.config at import time (config imports the schema).
+"""
+
+from simulator.lifecycle.factors import Factor, FactorSet, load_factors
+from simulator.lifecycle.model import (
+    ApproachResult,
+    BreakEven,
+    Interval,
+    LifecycleResult,
+    Ratio,
+    Sensitivity,
+    StageResult,
+    evaluate_lifecycle,
+)
+from simulator.lifecycle.plan import LifecyclePlan, build_plan
+from simulator.lifecycle.profile import EnergyProfile, default_profile, profile_from_ledger, profile_from_run_dir
+from simulator.lifecycle.stages import STAGES, Amount, StageAmounts
+
+__all__ = [
+    "STAGES",
+    "Amount",
+    "ApproachResult",
+    "BreakEven",
+    "EnergyProfile",
+    "Factor",
+    "FactorSet",
+    "Interval",
+    "LifecyclePlan",
+    "LifecycleResult",
+    "Ratio",
+    "Sensitivity",
+    "StageAmounts",
+    "StageResult",
+    "build_plan",
+    "default_profile",
+    "evaluate_lifecycle",
+    "load_factors",
+    "profile_from_ledger",
+    "profile_from_run_dir",
+]

@@ -1,0 +1,344 @@
+"""`evaluate_lifecycle`: scenario + energy profile + factors -> FL vs CL per stage, with intervals,
+totals, the CL/FL ratio, break-even points and a sensitivity ranking.
+
+Central values come from the factors' central values. Intervals come from Monte Carlo draws over the
+factor intervals (`factors.draw`): [low, high] is the 5th to 95th percentile of the draws, widened
+where needed to include the central value (a skewed factor, e.g. network kWh/GB with its central
+value near its low bound, can put the central value below the 5th percentile of the draws).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simulator.lifecycle import factors as factor_values
+from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors, with_value
+from simulator.lifecycle.plan import LifecyclePlan, build_plan
+from simulator.lifecycle.profile import EnergyProfile, default_profile
+from simulator.lifecycle.stages import (
+    STAGE_TITLES,
+    STAGES,
+    Amount,
+    StageAmounts,
+    cl_stages,
+    fl_stages,
+    silo_primary_storage,
+)
+
+if TYPE_CHECKING:
+    from simulator.config import Scenario
+
+CURRENCY = "USD"
+INTERVAL_PERCENTILES = (5.0, 95.0)
+INTERVAL_DESCRIPTION = (
+    "5th to 95th percentile of {draws} Monte Carlo draws over the factor intervals "
+    "(widened to include the central value where a skewed factor puts it outside)"
+)
+SCALING_RULE = (
+    "training energy = measured energy per sample update (FL: silo training + evaluation rows over "
+    "training samples; CL: central rows over training samples) x the scenario's sample updates "
+    "(retained GB x samples/GB x rounds x local epochs)"
+)
+VOLUME_SWEEP = tuple(10.0 ** (exponent / 5.0) for exponent in range(-20, 21))  # 1e-4 .. 1e4 x the data, 5 per decade
+LIFETIME_SWEEP_POINTS = 60
+APPROACHES = ("fl", "cl")
+
+
+@dataclass(frozen=True)
+class Interval:
+    central: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class StageResult:
+    stage: str
+    title: str
+    energy_kwh: Interval
+    co2_kg: Interval
+    cost_usd: Interval
+
+
+@dataclass(frozen=True)
+class ApproachResult:
+    approach: str
+    stages: tuple[StageResult, ...]
+    total: StageResult
+
+    def stage(self, name: str) -> StageResult:
+        for result in self.stages:
+            if result.stage == name:
+                return result
+        raise KeyError(f"unknown stage '{name}'; stages: {', '.join(STAGES)}")
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """CL total / FL total (None where the FL total is 0)."""
+
+    energy_kwh: Interval | None
+    co2_kg: Interval | None
+    cost_usd: Interval | None
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    quantity: str  # co2_kg | cost_usd
+    variable: str  # data_gb (initial data of all silos together) | lifetime_months
+    value: float | None  # where the CL and FL totals are equal (central factors); None: no crossing
+    unit: str
+    swept_from: float
+    swept_to: float
+    cheaper_below: str | None  # fl | cl: the cheaper approach below the value (or over the whole sweep)
+    note: str
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    factor: str
+    unit: str
+    low: float
+    high: float
+    fl_co2_swing_kg: float
+    cl_co2_swing_kg: float
+    fl_cost_swing_usd: float
+    cl_cost_swing_usd: float
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    site: str
+    country: str
+    intensity_g_per_kwh: float
+    intensity_source: str
+    pue: float | None  # None: the site kind's factor
+    site_kind: str
+    storage: str
+
+
+@dataclass(frozen=True)
+class LifecycleResult:
+    scenario: str
+    currency: str
+    fl: ApproachResult
+    cl: ApproachResult
+    ratio_cl_over_fl: Ratio
+    # The silos' own data, held alike in both approaches; not part of either total.
+    silo_primary_storage: StageResult
+    break_even: tuple[BreakEven, ...]
+    sensitivity: tuple[Sensitivity, ...]
+    profile: EnergyProfile
+    sites: tuple[SiteSummary, ...]
+    lifetime_months: int
+    trainings: int
+    runs_per_training: int
+    draws: int
+    interval: str
+    scaling_rule: str
+
+    def approach(self, name: str) -> ApproachResult:
+        return {"fl": self.fl, "cl": self.cl}[name]
+
+    def to_json(self) -> dict:
+        """Plain JSON types, for summary.json["lifecycle"]; units are in the key names."""
+        return asdict(self)
+
+
+def evaluate_lifecycle(
+    scenario: "Scenario",
+    profile: EnergyProfile | None = None,
+    factors: FactorSet[Factor] | None = None,
+    draws: int | None = None,
+    sweeps: bool = True,
+) -> LifecycleResult:
+    """The whole lifecycle model. `profile`: from a ledger (`profile_from_ledger`), default: the
+    documented default profile. `factors`: default: configs/factors.toml. `draws`: default: the
+    scenario's lifecycle.draws; the draws are seeded by the scenario's seed. `sweeps=False` leaves
+    out the break-even sweep and the sensitivity ranking (empty tuples) for callers that evaluate
+    many variants and need only the stage figures."""
+    profile = profile or default_profile()
+    factors = factors or load_factors()
+    count = draws if draws is not None else scenario.lifecycle.draws
+    plan = build_plan(scenario)
+    central = factor_values.central(factors)
+    sampled = factor_values.draw(factors, count, scenario.seed)
+    fl_central, cl_central = fl_stages(plan, profile, central), cl_stages(plan, profile, central)
+    fl_drawn, cl_drawn = fl_stages(plan, profile, sampled), cl_stages(plan, profile, sampled)
+    return LifecycleResult(
+        scenario=scenario.name,
+        currency=CURRENCY,
+        fl=_approach("fl", fl_central, fl_drawn),
+        cl=_approach("cl", cl_central, cl_drawn),
+        ratio_cl_over_fl=_ratio(cl_central.total(), fl_central.total(), cl_drawn.total(), fl_drawn.total()),
+        silo_primary_storage=_stage_result(
+            "silo_primary_storage",
+            "silos' own data (both approaches, not in the totals)",
+            silo_primary_storage(plan, central),
+            silo_primary_storage(plan, sampled),
+        ),
+        break_even=break_even_points(scenario, profile, factors) if sweeps else (),
+        sensitivity=sensitivity_ranking(plan, profile, factors) if sweeps else (),
+        profile=profile,
+        sites=tuple(_site_summary(site) for site in (plan.central, *(silo.site for silo in plan.silos))),
+        lifetime_months=plan.lifetime_months,
+        trainings=len(plan.training_months),
+        runs_per_training=plan.runs_per_training,
+        draws=count,
+        interval=INTERVAL_DESCRIPTION.format(draws=count),
+        scaling_rule=SCALING_RULE,
+    )
+
+
+def evaluate_draws(plan: LifecyclePlan, profile: EnergyProfile, factors: FactorSet[Factor], count: int, seed: int):
+    """Only the Monte Carlo part: (FL, CL) stage amounts as arrays over `count` draws (the benchmark)."""
+    sampled = factor_values.draw(factors, count, seed)
+    return fl_stages(plan, profile, sampled), cl_stages(plan, profile, sampled)
+
+
+def interval(central_value, drawn) -> Interval:
+    """[5th, 95th] percentile of the draws, widened to include the central value."""
+    central_value = float(central_value)
+    values = np.broadcast_to(np.asarray(drawn, dtype=float), np.shape(drawn) or (1,))
+    low, high = np.percentile(values, INTERVAL_PERCENTILES)
+    return Interval(central_value, min(float(low), central_value), max(float(high), central_value))
+
+
+def _stage_result(stage: str, title: str, central: Amount, drawn: Amount) -> StageResult:
+    return StageResult(
+        stage,
+        title,
+        interval(central.energy_kwh, drawn.energy_kwh),
+        interval(central.co2_kg, drawn.co2_kg),
+        interval(central.cost_usd, drawn.cost_usd),
+    )
+
+
+def _approach(name: str, central: StageAmounts, drawn: StageAmounts) -> ApproachResult:
+    stages = tuple(
+        _stage_result(stage, STAGE_TITLES[stage], getattr(central, stage), getattr(drawn, stage)) for stage in STAGES
+    )
+    return ApproachResult(name, stages, _stage_result("total", "total", central.total(), drawn.total()))
+
+
+def _ratio(cl_central: Amount, fl_central: Amount, cl_drawn: Amount, fl_drawn: Amount) -> Ratio:
+    def one(field: str) -> Interval | None:
+        denominator_central = float(getattr(fl_central, field))
+        denominator = np.asarray(getattr(fl_drawn, field), dtype=float)
+        if denominator_central <= 0 or np.any(denominator <= 0):
+            return None
+        return interval(float(getattr(cl_central, field)) / denominator_central, getattr(cl_drawn, field) / denominator)
+
+    return Ratio(one("energy_kwh"), one("co2_kg"), one("cost_usd"))
+
+
+def _site_summary(site) -> SiteSummary:
+    return SiteSummary(
+        site.name, site.country, site.intensity_g_per_kwh, site.intensity_source, site.pue, site.site_kind, site.storage
+    )
+
+
+# --- Break-even sweep -----------------------------------------------------------------------------------
+
+
+def central_totals(plan: LifecyclePlan, profile: EnergyProfile, values: FactorSet) -> tuple[Amount, Amount]:
+    """(FL total, CL total) at the given factor values."""
+    return fl_stages(plan, profile, values).total(), cl_stages(plan, profile, values).total()
+
+
+def break_even_points(
+    scenario: "Scenario", profile: EnergyProfile, factors: FactorSet[Factor]
+) -> tuple[BreakEven, ...]:
+    """Where CL and FL cost the same CO2 and the same money (central factors), sweeping the data
+    volume (every silo's data x 1e-4 .. 1e4, growth kept) and the lifetime (1 .. max(120, 2 L) months,
+    about 60 points); between two swept points the crossing is interpolated linearly."""
+    values = factor_values.central(factors)
+    base_gb = sum(silo.data_gb for silo in _listed_or_default_silos(scenario))
+    results: list[BreakEven] = []
+    if base_gb > 0:
+        volume_points = [
+            (scale * base_gb, central_totals(build_plan(scenario, volume_scale=scale), profile, values))
+            for scale in VOLUME_SWEEP
+        ]
+        for quantity in ("co2_kg", "cost_usd"):
+            results.append(_crossing(quantity, "data_gb", "GB of initial data, all silos", volume_points, log_scale=True))
+    longest = max(120, 2 * scenario.lifecycle.lifetime_months)
+    step = max(1, longest // LIFETIME_SWEEP_POINTS)
+    lifetime_points = [
+        (float(months), central_totals(build_plan(scenario, lifetime_months=months), profile, values))
+        for months in range(1, longest + 1, step)
+    ]
+    for quantity in ("co2_kg", "cost_usd"):
+        results.append(_crossing(quantity, "lifetime_months", "months", lifetime_points, log_scale=False))
+    return tuple(results)
+
+
+def _crossing(quantity: str, variable: str, unit: str, points, log_scale: bool) -> BreakEven:
+    xs = [x for x, _ in points]
+    differences = [float(getattr(cl, quantity)) - float(getattr(fl, quantity)) for _, (fl, cl) in points]
+    for index in range(1, len(points)):
+        before, after = differences[index - 1], differences[index]
+        if before == 0 or (before < 0) != (after < 0):
+            x0, x1 = (math.log(xs[index - 1]), math.log(xs[index])) if log_scale else (xs[index - 1], xs[index])
+            fraction = 0.0 if before == after else before / (before - after)
+            x = x0 + fraction * (x1 - x0)
+            value = math.exp(x) if log_scale else x
+            cheaper = "cl" if before < 0 else "fl"
+            return BreakEven(
+                quantity, variable, value, unit, xs[0], xs[-1], cheaper,
+                f"below about {value:.4g} {unit} {cheaper.upper()} costs less {_label(quantity)}; above it, "
+                f"{'FL' if cheaper == 'cl' else 'CL'} does",
+            )
+    cheaper = "cl" if differences[0] < 0 else "fl"
+    return BreakEven(
+        quantity, variable, None, unit, xs[0], xs[-1], cheaper,
+        f"no break-even between {xs[0]:.4g} and {xs[-1]:.4g} {unit}: {cheaper.upper()} costs less "
+        f"{_label(quantity)} throughout",
+    )
+
+
+def _label(quantity: str) -> str:
+    return "CO2" if quantity == "co2_kg" else "money"
+
+
+def _listed_or_default_silos(scenario: "Scenario"):
+    from simulator.lifecycle.schema import LifecycleSiloConfig
+
+    listed = {silo.name: silo for silo in scenario.lifecycle.silos}
+    return [listed.get(silo.name) or LifecycleSiloConfig(name=silo.name) for silo in scenario.silos]
+
+
+# --- Sensitivity ----------------------------------------------------------------------------------------
+
+
+def sensitivity_ranking(
+    plan: LifecyclePlan, profile: EnergyProfile, factors: FactorSet[Factor]
+) -> tuple[Sensitivity, ...]:
+    """One factor at a time from its low to its high bound, the others central: the swing of each
+    total. Ranked by the FL plus CL CO2 swing; factors with low = high are left out."""
+    centrals = factor_values.central(factors)
+    entries = []
+    for name in FACTOR_NAMES:
+        factor: Factor = getattr(factors, name)
+        if factor.low == factor.high:
+            continue
+        fl_low, cl_low = central_totals(plan, profile, with_value(centrals, name, factor.low))
+        fl_high, cl_high = central_totals(plan, profile, with_value(centrals, name, factor.high))
+        entries.append(
+            Sensitivity(
+                name,
+                factor.unit,
+                factor.low,
+                factor.high,
+                abs(float(fl_high.co2_kg) - float(fl_low.co2_kg)),
+                abs(float(cl_high.co2_kg) - float(cl_low.co2_kg)),
+                abs(float(fl_high.cost_usd) - float(fl_low.cost_usd)),
+                abs(float(cl_high.cost_usd) - float(cl_low.cost_usd)),
+            )
+        )
+    return tuple(sorted(entries, key=lambda entry: -(entry.fl_co2_swing_kg + entry.cl_co2_swing_kg)))

@@ -1,0 +1,192 @@
+"""Scenario -> `LifecyclePlan`: every quantity the stages need that does not depend on a factor
+(volumes per month, GB shipped, GB-months held, sample updates per training, site intensities).
+
+Factors (PUE by site kind, replication by storage kind, prices, ...) stay unresolved here, so one
+plan is evaluated at the central values, at the bounds, or on 10,000 draws at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from simulator.lifecycle.grid import site_intensity
+from simulator.lifecycle.schedule import (
+    arrived_gb,
+    gb_months,
+    monthly_volumes_gb,
+    retained_volumes_gb,
+    training_months,
+)
+from simulator.errors import InputError
+from simulator.lifecycle.schema import InstanceKind, LifecycleSiloConfig, SiteKind, StorageKind
+
+if TYPE_CHECKING:  # config imports the lifecycle schema; import the scenario type for annotations only
+    from simulator.config import DataConfig, Scenario
+
+BYTES_PER_GB = 1e9
+# A sample is stored as float32 features plus an int64 label when samples_per_gb is derived.
+FEATURE_BYTES = 4
+LABEL_BYTES = 8
+
+
+@dataclass(frozen=True)
+class SitePlan:
+    name: str
+    country: str
+    intensity_g_per_kwh: float
+    intensity_source: str
+    storage: StorageKind
+    replication: float | None  # None: the storage kind's replication factor
+    site_kind: SiteKind
+    pue: float | None  # None: the site kind's PUE factor
+    instance: InstanceKind
+
+
+@dataclass(frozen=True)
+class SiloPlan:
+    site: SitePlan
+    samples_per_gb: float
+    samples_per_gb_source: str
+    volumes_gb: tuple[float, ...]  # V(m), m = 0 .. lifetime-1
+    retained_gb: tuple[float, ...]  # the central window R(m), also the training window
+    shipped_gb: float  # copied to the central site over the life (CL)
+    central_gb_months: float  # held in the central copy over the life (CL)
+    silo_gb_months: float  # held at the silo itself over the life (both approaches)
+    data_share: float  # share of the federation's initial data (splits queries and requests)
+
+    def sample_updates(self, month: int, rounds: int, local_epochs: int) -> float:
+        """Sample updates of one training run at `month`: R(month) x samples/GB x rounds x local epochs."""
+        return self.retained_gb[month] * self.samples_per_gb * rounds * local_epochs
+
+
+@dataclass(frozen=True)
+class LifecyclePlan:
+    lifetime_months: int
+    training_months: tuple[int, ...]
+    runs_per_training: int  # 1 + tuning trials
+    rounds: int
+    local_epochs: int
+    exploration_queries_per_month: float
+    exploration_gb_per_query: float
+    inference_requests_per_month: float
+    served_at: str
+    transfer_pricing: str
+    server_vcpus: int
+    central: SitePlan
+    silos: tuple[SiloPlan, ...]
+
+
+def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months: int | None = None) -> LifecyclePlan:
+    """Resolve the scenario's [lifecycle] section; `volume_scale` multiplies every silo's data and
+    `lifetime_months` replaces the lifetime (both for the break-even sweep)."""
+    config = scenario.lifecycle
+    lifetime = lifetime_months if lifetime_months is not None else config.lifetime_months
+    listed = {silo.name: silo for silo in config.silos}
+    central_config = config.central
+    central = SitePlan(
+        name="central",
+        country=scenario.central.country,
+        **_intensity_fields("central", scenario.central.country, central_config, "lifecycle.central"),
+        storage=central_config.storage,
+        replication=central_config.replication,
+        site_kind=central_config.site_kind,
+        pue=_central_pue(scenario),
+        instance=central_config.instance,
+    )
+    derived: tuple[float, str] | None = None
+    silos = []
+    initial_total = 0.0
+    for silo in scenario.silos:
+        entry = listed.get(silo.name) or LifecycleSiloConfig(name=silo.name)
+        key = f"lifecycle.silos.{silo.name}"
+        if entry.samples_per_gb is not None:
+            samples_per_gb, samples_source = entry.samples_per_gb, f"scenario ({key}.samples_per_gb)"
+        else:
+            derived = derived or samples_per_gb_for_dataset(scenario.data, scenario.seed, key)
+            samples_per_gb, samples_source = derived
+        volumes = monthly_volumes_gb(entry.data_gb * volume_scale, entry.monthly_growth, lifetime)
+        retained = retained_volumes_gb(volumes, central_config.retention_months)
+        initial_total += volumes[0]
+        silos.append(
+            SiloPlan(
+                site=SitePlan(
+                    name=silo.name,
+                    country=silo.country,
+                    **_intensity_fields(silo.name, silo.country, entry, key),
+                    storage=entry.storage,
+                    replication=entry.replication,
+                    site_kind=entry.site_kind,
+                    pue=entry.pue,
+                    instance=entry.instance,
+                ),
+                samples_per_gb=samples_per_gb,
+                samples_per_gb_source=samples_source,
+                volumes_gb=volumes,
+                retained_gb=retained,
+                shipped_gb=arrived_gb(volumes),
+                central_gb_months=gb_months(retained),
+                silo_gb_months=gb_months(volumes),
+                data_share=0.0,
+            )
+        )
+    count = len(silos)
+    silos = [
+        _with_share(silo, silo.volumes_gb[0] / initial_total if initial_total > 0 else 1.0 / count) for silo in silos
+    ]
+    return LifecyclePlan(
+        lifetime_months=lifetime,
+        training_months=training_months(lifetime, config.retrain_every_months),
+        runs_per_training=1 + config.tuning_trials,
+        rounds=scenario.training.rounds,
+        local_epochs=scenario.training.local_epochs,
+        exploration_queries_per_month=config.exploration_queries_per_month,
+        exploration_gb_per_query=config.exploration_gb_per_query,
+        inference_requests_per_month=config.inference_requests_per_month,
+        served_at=config.served_at,
+        transfer_pricing=config.transfer_pricing,
+        server_vcpus=config.server_vcpus,
+        central=central,
+        silos=tuple(silos),
+    )
+
+
+def samples_per_gb_for_dataset(data: "DataConfig", seed: int, key: str) -> tuple[float, str]:
+    """1e9 / (features x 4 B + 8 B): the dataset's samples stored as float32 features + int64 label."""
+    from simulator.config import OFFLINE_DATASETS
+
+    if data.dataset not in OFFLINE_DATASETS:
+        raise InputError(
+            f"key '{key}.samples_per_gb': required for dataset '{data.dataset}' (derived only for "
+            f"{', '.join(OFFLINE_DATASETS)})"
+        )
+    features = _dataset_features(data, seed)
+    sample_bytes = features * FEATURE_BYTES + LABEL_BYTES
+    return BYTES_PER_GB / sample_bytes, f"derived from {data.dataset}: {features} float32 features + int64 label = {sample_bytes} B per sample"
+
+
+@lru_cache(maxsize=16)
+def _dataset_features(data: "DataConfig", seed: int) -> int:
+    # Cached: the break-even sweep builds a plan for every point.
+    from simulator.data.registry import load_dataset
+
+    return load_dataset(data, seed).num_features
+
+
+def _central_pue(scenario: "Scenario") -> float | None:
+    """[lifecycle.central].pue, else [central].pue when the scenario states it, else the site kind's factor."""
+    if scenario.lifecycle.central.pue is not None:
+        return scenario.lifecycle.central.pue
+    if "pue" in scenario.central.model_fields_set:
+        return scenario.central.pue
+    return None
+
+
+def _intensity_fields(site: str, country: str, entry, key: str) -> dict:
+    resolved = site_intensity(site, country, entry.intensity_g_per_kwh, entry.intensity_trace, key)
+    return {"intensity_g_per_kwh": resolved.intensity_g_per_kwh, "intensity_source": resolved.source}
+
+
+def _with_share(silo: SiloPlan, share: float) -> SiloPlan:
+    return replace(silo, data_share=share)
