@@ -60,6 +60,26 @@ def run(
 
 
 @app.command()
+def estimate(
+    scenario: ScenarioArg = None,
+    set_: SetOption = None,
+    ledger: Annotated[
+        Optional[Path],
+        typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile.", show_default=False),
+    ] = None,
+    draws: Annotated[
+        Optional[int],
+        typer.Option("--draws", min=100, max=1_000_000, help="Monte Carlo draws (default: lifecycle.draws).", show_default=False),
+    ] = None,
+) -> None:
+    """Lifecycle model without training: FL vs CL per stage in kWh, kg CO2e and USD, with intervals."""
+    from simulator.lifecycle.estimate import estimate as run_estimate
+    from simulator.terminal import print_lifecycle
+
+    print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws))
+
+
+@app.command()
 def strategies() -> None:
     """List the registered aggregation strategies and their parameters."""
     from simulator.terminal import print_strategies

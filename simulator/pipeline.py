@@ -14,6 +14,8 @@ from simulator.config import Scenario
 from simulator.data import build_federated_data
 from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
+from simulator.lifecycle import LifecycleResult, build_plan, evaluate_lifecycle
+from simulator.lifecycle.profile import lifecycle_profile_of_run
 from simulator.probes.energy import CodeCarbonHostProbe, NullEnergyProbe, install_host_probe
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
@@ -38,6 +40,7 @@ class RunResult:
     cl: CentralizedOutcome
     ledger: Ledger
     summary: dict
+    lifecycle: LifecycleResult | None = None
 
 
 def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResult:
@@ -49,6 +52,7 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResul
     try:
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
+        build_plan(scenario)  # refuses a bad [lifecycle] section (e.g. a missing trace) before training
         warm_up_torch()
         run_dir = new_run_dir(runs_root, scenario.name)
         versions, host = package_versions(), host_facts()
@@ -68,11 +72,13 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResul
         save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
         write_text_atomic(run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, host, versions))
         summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started)
+        lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
+        summary["lifecycle"] = lifecycle.to_json()
         write_json_atomic(run_dir / SUMMARY, summary)
         manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
                         available_energy_methods=list(probe.available_methods))
         write_json_atomic(run_dir / MANIFEST, manifest)
-        return RunResult(run_dir, scenario, fl, cl, ledger, summary)
+        return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
     finally:
         install_host_probe(None)
         probe.close()

@@ -41,6 +41,8 @@ def print_run(result) -> None:
         f"{timing['fl_flower_overhead']:.2f} s; probes: start-up {timing['probe_startup']:.2f} s "
         f"(blocking {timing['probe_startup_blocking']:.2f} s), windows {timing['probe_windows']:.3f} s"
     )
+    if result.lifecycle is not None:
+        print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")
 
 
@@ -55,3 +57,69 @@ def print_strategies() -> None:
         parameters = ", ".join(f"{p} = {param.default!r}" for p, param in spec.parameters().items())
         table.add_row(name, spec.summary, parameters or "-")
     console.print(table)
+
+
+def _interval_cell(interval, digits: int = 3) -> str:
+    if interval is None:
+        return "n/a"
+    return f"{interval.central:.{digits}g}\n[{interval.low:.{digits}g}, {interval.high:.{digits}g}]"
+
+
+def print_lifecycle(result) -> None:
+    """The lifecycle table (a `simulator.lifecycle.LifecycleResult`): FL vs CL per stage."""
+    currency = result.currency
+    table = Table(
+        title=(
+            f"{result.scenario}: lifecycle over {result.lifetime_months} months, {result.trainings} trainings x "
+            f"{result.runs_per_training} runs; central [low, high]"
+        ),
+        show_lines=True,
+    )
+    table.add_column("stage")
+    for heading in (
+        "FL kWh",
+        "CL kWh",
+        "FL kg CO2e",
+        "CL kg CO2e",
+        "CL - FL kg CO2e",
+        f"FL {currency}",
+        f"CL {currency}",
+    ):
+        table.add_column(heading, justify="right")
+    for fl_stage, cl_stage in zip((*result.fl.stages, result.fl.total), (*result.cl.stages, result.cl.total)):
+        table.add_row(
+            fl_stage.title,
+            _interval_cell(fl_stage.energy_kwh),
+            _interval_cell(cl_stage.energy_kwh),
+            _interval_cell(fl_stage.co2_kg),
+            _interval_cell(cl_stage.co2_kg),
+            f"{cl_stage.co2_kg.central - fl_stage.co2_kg.central:.3g}",
+            _interval_cell(fl_stage.cost_usd),
+            _interval_cell(cl_stage.cost_usd),
+        )
+    console.print(table)
+    ratio = result.ratio_cl_over_fl
+    console.print(
+        f"CL / FL: energy {_interval_cell(ratio.energy_kwh).replace(chr(10), ' ')}, CO2 "
+        f"{_interval_cell(ratio.co2_kg).replace(chr(10), ' ')}, cost {_interval_cell(ratio.cost_usd).replace(chr(10), ' ')}"
+    )
+    common = result.silo_primary_storage
+    console.print(
+        f"Not in either total (the silos' own data, held alike in FL and CL): {common.energy_kwh.central:.3g} kWh, "
+        f"{common.co2_kg.central:.3g} kg CO2e, {common.cost_usd.central:.3g} {currency}"
+    )
+    for point in result.break_even:
+        console.print(f"Break-even ({point.variable}, {'CO2' if point.quantity == 'co2_kg' else currency}): {point.note}")
+    if result.sensitivity:
+        ranking = ", ".join(
+            f"{entry.factor} ({entry.fl_co2_swing_kg + entry.cl_co2_swing_kg:.3g} kg CO2e)" for entry in result.sensitivity[:5]
+        )
+        console.print(f"Factors that move the CO2 totals most (FL + CL swing, low to high bound): {ranking}")
+    profile = result.profile
+    console.print(
+        f"Energy profile: {profile.source}; energy method: {profile.energy_method}. Scaling rule: {result.scaling_rule}."
+    )
+    sites = ", ".join(f"{site.site} ({site.country}) {site.intensity_g_per_kwh:.4g}" for site in result.sites)
+    sources = "; ".join(dict.fromkeys(site.intensity_source for site in result.sites))
+    console.print(f"Grid intensity, gCO2e/kWh: {sites}. Sources: {sources}")
+    console.print(f"Intervals: {result.interval}. Money in {currency} (on-demand list prices, see configs/factors.toml).")

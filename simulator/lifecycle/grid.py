@@ -67,7 +67,7 @@ def site_intensity(
         site,
         country,
         yearly.intensity_g_per_kwh,
-        f"{yearly.source}, {yearly.country_name}, data year {yearly.year}",
+        f"{yearly.source}, data year {yearly.year}",
     )
 
 

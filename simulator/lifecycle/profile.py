@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from simulator.errors import InputError
@@ -91,3 +91,12 @@ def _energy(rows: list[LedgerRow], source: str) -> float:
             f"{absent[0].silo} round {absent[0].round}); rerun with probes.energy = true or omit --ledger"
         )
     return math.fsum(row.energy_kwh for row in rows)  # type: ignore[misc]
+
+
+def lifecycle_profile_of_run(ledger: Ledger, run_name: str) -> EnergyProfile:
+    """The profile `silocarbon run` uses: its own ledger, or the default profile when the run
+    recorded no energy (probes.energy = false), saying so in its source."""
+    if all(row.energy_kwh is not None for row in ledger.rows):
+        return profile_from_ledger(ledger, f"run folder {run_name}")
+    fallback = default_profile()
+    return replace(fallback, source=f"{fallback.source} (run {run_name} recorded no energy)")

@@ -1,0 +1,25 @@
+"""`silocarbon estimate`: the lifecycle model from a scenario, without training anything.
+
+The energy profile comes from a saved run folder (`--ledger RUN_DIR`, its ledger.csv) or, without
+one, from the documented default profile; the result says which.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simulator.lifecycle.model import LifecycleResult, evaluate_lifecycle
+from simulator.lifecycle.profile import default_profile, profile_from_run_dir
+
+
+def estimate(
+    scenario_path: Path | None,
+    overrides: list[str],
+    ledger_dir: Path | None = None,
+    draws: int | None = None,
+) -> LifecycleResult:
+    from simulator.config import load_scenario
+
+    scenario = load_scenario(scenario_path, overrides)
+    profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else default_profile()
+    return evaluate_lifecycle(scenario, profile, draws=draws)
