@@ -98,6 +98,7 @@ def print_lifecycle(result) -> None:
             _interval_cell(cl_stage.cost_usd),
         )
     console.print(table)
+    _print_difference(result)
     ratio = result.ratio_cl_over_fl
     console.print(
         f"CL / FL: energy {_interval_cell(ratio.energy_kwh).replace(chr(10), ' ')}, CO2 "
@@ -123,3 +124,22 @@ def print_lifecycle(result) -> None:
     sources = "; ".join(dict.fromkeys(site.intensity_source for site in result.sites))
     console.print(f"Grid intensity, gCO2e/kWh: {sites}. Sources: {sources}")
     console.print(f"Intervals: {result.interval}. Money in {currency} (on-demand list prices, see configs/factors.toml).")
+
+
+def _print_difference(result) -> None:
+    """Two lines that say where CL and FL differ: training alone, and CL's data transfer + storage."""
+    fl_training, cl_training = result.fl.stage("training"), result.cl.stage("training")
+    if fl_training.co2_kg.central > 0 and fl_training.energy_kwh.central > 0:
+        console.print(
+            f"Training stage, CL / FL: {cl_training.energy_kwh.central / fl_training.energy_kwh.central:.3g} in kWh, "
+            f"{cl_training.co2_kg.central / fl_training.co2_kg.central:.3g} in kg CO2e"
+        )
+    difference = result.cl.total.co2_kg.central - result.fl.total.co2_kg.central
+    moved_and_kept = sum(
+        result.cl.stage(stage).co2_kg.central - result.fl.stage(stage).co2_kg.central
+        for stage in ("data_transfer", "data_storage")
+    )
+    share = f" ({moved_and_kept / difference:.0%} of the difference)" if difference > 0 else ""
+    console.print(
+        f"CL - FL total: {difference:.3g} kg CO2e; of it, CL's data transfer + data storage: {moved_and_kept:.3g} kg CO2e{share}"
+    )
