@@ -19,6 +19,7 @@ from simulator.lifecycle.model import (
     LifecycleResult,
     Ratio,
     Sensitivity,
+    SiteSummary,
     StageResult,
     evaluate_lifecycle,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "LifecycleResult",
     "Ratio",
     "Sensitivity",
+    "SiteSummary",
     "StageAmounts",
     "StageResult",
     "build_plan",

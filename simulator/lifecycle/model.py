@@ -18,7 +18,7 @@ import numpy as np
 
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors, with_value
-from simulator.lifecycle.plan import LifecyclePlan, build_plan
+from simulator.lifecycle.plan import LifecyclePlan, SiloPlan, SitePlan, build_plan
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.stages import (
     STAGE_TITLES,
@@ -120,6 +120,9 @@ class SiteSummary:
     pue: float | None  # None: the site kind's factor
     site_kind: str
     storage: str
+    # Silos only (None for the central site): samples per GB and where that figure comes from.
+    samples_per_gb: float | None = None
+    samples_per_gb_source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,7 +188,7 @@ def evaluate_lifecycle(
         break_even=break_even_points(scenario, profile, factors) if sweeps else (),
         sensitivity=sensitivity_ranking(plan, profile, factors) if sweeps else (),
         profile=profile,
-        sites=tuple(_site_summary(site) for site in (plan.central, *(silo.site for silo in plan.silos))),
+        sites=(_site_summary(plan.central), *(_site_summary(silo.site, silo) for silo in plan.silos)),
         lifetime_months=plan.lifetime_months,
         trainings=len(plan.training_months),
         runs_per_training=plan.runs_per_training,
@@ -237,9 +240,17 @@ def _ratio(cl_central: Amount, fl_central: Amount, cl_drawn: Amount, fl_drawn: A
     return Ratio(one("energy_kwh"), one("co2_kg"), one("cost_usd"))
 
 
-def _site_summary(site) -> SiteSummary:
+def _site_summary(site: SitePlan, silo: SiloPlan | None = None) -> SiteSummary:
     return SiteSummary(
-        site.name, site.country, site.intensity_g_per_kwh, site.intensity_source, site.pue, site.site_kind, site.storage
+        site.name,
+        site.country,
+        site.intensity_g_per_kwh,
+        site.intensity_source,
+        site.pue,
+        site.site_kind,
+        site.storage,
+        silo.samples_per_gb if silo is not None else None,
+        silo.samples_per_gb_source if silo is not None else None,
     )
 
 
@@ -279,22 +290,27 @@ def break_even_points(
 
 
 def _crossing(quantity: str, variable: str, unit: str, points, log_scale: bool) -> BreakEven:
+    """The first sign change of CL - FL along the sweep, interpolated linearly (in log x for volume)."""
     xs = [x for x, _ in points]
     differences = [float(getattr(cl, quantity)) - float(getattr(fl, quantity)) for _, (fl, cl) in points]
     for index in range(1, len(points)):
         before, after = differences[index - 1], differences[index]
-        if before == 0 or (before < 0) != (after < 0):
+        if before * after < 0 or (before == 0 and after != 0):
             x0, x1 = (math.log(xs[index - 1]), math.log(xs[index])) if log_scale else (xs[index - 1], xs[index])
-            fraction = 0.0 if before == after else before / (before - after)
-            x = x0 + fraction * (x1 - x0)
+            x = x0 + before / (before - after) * (x1 - x0)
             value = math.exp(x) if log_scale else x
-            cheaper = "cl" if before < 0 else "fl"
+            cheaper = "fl" if after > 0 else "cl"  # the approach that is cheaper just above the value
+            below = "CL" if cheaper == "fl" else "FL"
             return BreakEven(
-                quantity, variable, value, unit, xs[0], xs[-1], cheaper,
-                f"below about {value:.4g} {unit} {cheaper.upper()} costs less {_label(quantity)}; above it, "
-                f"{'FL' if cheaper == 'cl' else 'CL'} does",
+                quantity, variable, value, unit, xs[0], xs[-1], below.lower(),
+                f"below about {value:.4g} {unit} {below} costs less {_label(quantity)}; above it, {cheaper.upper()} does",
             )
-    cheaper = "cl" if differences[0] < 0 else "fl"
+    if all(difference == 0 for difference in differences):
+        return BreakEven(
+            quantity, variable, None, unit, xs[0], xs[-1], None,
+            f"CL and FL cost the same {_label(quantity)} between {xs[0]:.4g} and {xs[-1]:.4g} {unit}",
+        )
+    cheaper = "cl" if max(differences) <= 0 else "fl"
     return BreakEven(
         quantity, variable, None, unit, xs[0], xs[-1], cheaper,
         f"no break-even between {xs[0]:.4g} and {xs[-1]:.4g} {unit}: {cheaper.upper()} costs less "

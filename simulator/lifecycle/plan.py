@@ -153,15 +153,14 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
 
 
 def samples_per_gb_for_dataset(data: "DataConfig", seed: int, key: str) -> tuple[float, str]:
-    """1e9 / (features x 4 B + 8 B): the dataset's samples stored as float32 features + int64 label."""
-    from simulator.config import OFFLINE_DATASETS
+    """1e9 / (features x 4 B + 8 B): the dataset's samples stored as float32 features + int64 label.
 
-    if data.dataset not in OFFLINE_DATASETS:
-        raise InputError(
-            f"key '{key}.samples_per_gb': required for dataset '{data.dataset}' (derived only for "
-            f"{', '.join(OFFLINE_DATASETS)})"
-        )
-    features = _dataset_features(data, seed)
+    Online datasets are read through their loader (from its cache after a run); where that fails,
+    the refusal names the key that avoids it."""
+    try:
+        features = _dataset_features(data, seed)
+    except InputError as error:
+        raise InputError(f"key '{key}.samples_per_gb': not given, and the dataset cannot be read to derive it ({error})") from None
     sample_bytes = features * FEATURE_BYTES + LABEL_BYTES
     return BYTES_PER_GB / sample_bytes, f"derived from {data.dataset}: {features} float32 features + int64 label = {sample_bytes} B per sample"
 
