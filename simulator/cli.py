@@ -71,12 +71,16 @@ def estimate(
         Optional[int],
         typer.Option("--draws", min=100, max=1_000_000, help="Monte Carlo draws (default: lifecycle.draws).", show_default=False),
     ] = None,
+    factors: Annotated[
+        Optional[Path],
+        typer.Option("--factors", help="Factors file (default: the shipped configs/factors.toml).", show_default=False),
+    ] = None,
 ) -> None:
     """Lifecycle model without training: FL vs CL per stage in kWh, kg CO2e and USD, with intervals."""
     from simulator.lifecycle.estimate import estimate as run_estimate
     from simulator.terminal import print_lifecycle
 
-    print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws))
+    print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws, factors))
 
 
 @app.command()

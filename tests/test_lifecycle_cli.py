@@ -73,6 +73,13 @@ def test_bad_lifecycle_values_are_one_line_naming_the_key(capsys, override, name
     assert status == 2 and len(lines) == 1 and named in lines[0], stderr
 
 
+def test_estimate_refuses_a_broken_factors_file(capsys, tmp_path):
+    broken = tmp_path / "factors.toml"
+    broken.write_text((REPO_ROOT / "configs" / "factors.toml").read_text().replace("[pue_hyperscale]", "[pue_hyperscal]"))
+    status, stderr = _main_in_process(capsys, "estimate", "--factors", str(broken))
+    assert status == 2 and "unknown factor 'pue_hyperscal'" in stderr and len(stderr.strip().splitlines()) == 1
+
+
 def test_estimate_refuses_a_folder_without_a_ledger(capsys, tmp_path):
     status, stderr = _main_in_process(capsys, "estimate", "--ledger", str(tmp_path))
     assert status == 2 and "ledger.csv" in stderr

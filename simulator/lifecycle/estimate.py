@@ -1,13 +1,15 @@
 """`silocarbon estimate`: the lifecycle model from a scenario, without training anything.
 
 The energy profile comes from a saved run folder (`--ledger RUN_DIR`, its ledger.csv) or, without
-one, from the documented default profile; the result says which.
+one, from the documented default profile; the result says which. `--factors FILE` replaces the
+shipped factors file (same layout, every factor present).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.model import LifecycleResult, evaluate_lifecycle
 from simulator.lifecycle.profile import default_profile, profile_from_run_dir
 
@@ -17,9 +19,10 @@ def estimate(
     overrides: list[str],
     ledger_dir: Path | None = None,
     draws: int | None = None,
+    factors_path: Path | None = None,
 ) -> LifecycleResult:
     from simulator.config import load_scenario
 
     scenario = load_scenario(scenario_path, overrides)
     profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else default_profile()
-    return evaluate_lifecycle(scenario, profile, draws=draws)
+    return evaluate_lifecycle(scenario, profile, load_factors(factors_path), draws=draws)
