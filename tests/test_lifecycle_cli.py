@@ -4,7 +4,6 @@ reproduces it from the saved ledger, and bad input is refused in one line with e
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from conftest import REPO_ROOT, run_cli, tiny_scenario, tiny_scenario_dict
