@@ -40,3 +40,31 @@ def test_a_stage_of_the_result_matches_codecarbon_for_its_energy(country):
     training = result.cl.stage("training")
     assert training.energy_kwh.central > 0
     assert training.co2_kg.central == pytest.approx(codecarbon_kg(training.energy_kwh.central, country), rel=1e-12)
+
+
+@pytest.mark.parametrize(("country", "region"), [("USA", "virginia"), ("USA", "California"), ("CAN", "ontario")])
+def test_a_named_region_uses_codecarbons_regional_figure(country, region):
+    scenario = tiny_scenario(
+        silos=[{"name": "paris", "country": "FRA", "share": 0.6}, {"name": "site", "country": country, "region": region, "share": 0.4}],
+        lifecycle={"served_at": "silos", "silos": [{"name": "site", "data_gb": 10, "samples_per_gb": 1e5}]},
+    )
+    result = evaluate_lifecycle(scenario, PROFILE, draws=100, sweeps=False)
+    site = next(s for s in result.sites if s.site == "site")
+    assert site.intensity_g_per_kwh != pytest.approx(
+        site_intensity("x", country, None, None, "k").intensity_g_per_kwh, rel=1e-3
+    )  # the regional figure, not the national one
+    expected = Emissions(DataSource()).get_private_infra_emissions(
+        Energy(kWh=3.25), GeoMetadata(country_iso_code=country, region=region)
+    )
+    assert compute(3.25, 0.0, 1.0, site.intensity_g_per_kwh, 0.0).co2_kg == pytest.approx(expected, rel=1e-12)
+
+
+def test_an_unknown_region_is_refused_naming_the_key():
+    from simulator.errors import InputError
+    from simulator.lifecycle import build_plan
+
+    scenario = tiny_scenario(
+        silos=[{"name": "paris", "country": "FRA", "share": 0.6}, {"name": "va", "country": "USA", "region": "atlantis", "share": 0.4}]
+    )
+    with pytest.raises(InputError, match=r"silos\.1\.region.*atlantis"):
+        build_plan(scenario)

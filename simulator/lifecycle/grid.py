@@ -2,8 +2,11 @@
 or the mean of an hourly trace.
 
 Order of precedence for a site: `intensity_trace` (mean of its hourly values), then
-`intensity_g_per_kwh`, then the country's value in CodeCarbon's bundled table
-(simulator/probes/intensity.py, which states its data year).
+`intensity_g_per_kwh`, then the region's value where the scenario names a region of a country for
+which CodeCarbon bundles regional figures (US states: eGRID; Canadian provinces: energy mix), then
+the country's value in CodeCarbon's bundled table (simulator/probes/intensity.py, which states its
+data year). Regional figures come from CodeCarbon's own `Emissions` computation, so they are exactly
+what CodeCarbon would report.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from simulator.errors import InputError
 from simulator.probes.intensity import GRAMS_PER_KILOGRAM, country_intensity
 
 TRACE_COLUMNS = ("timestamp", "intensity_g_per_kwh")
+# Countries whose regions CodeCarbon's bundled data names (and where it uses them offline).
+REGIONAL_COUNTRIES = ("USA", "CAN")
 
 
 @dataclass(frozen=True)
@@ -49,8 +54,10 @@ def site_intensity(
     override_g_per_kwh: float | None,
     trace_path: str | None,
     key: str,
+    region: str | None = None,
+    region_key: str = "region",
 ) -> SiteIntensity:
-    """Resolve one site's intensity; `key` names the scenario key for error messages."""
+    """Resolve one site's intensity; `key` and `region_key` name the scenario keys for errors."""
     if trace_path is not None:
         trace = read_trace(trace_path, f"{key}.intensity_trace")
         return SiteIntensity(
@@ -62,6 +69,8 @@ def site_intensity(
         )
     if override_g_per_kwh is not None:
         return SiteIntensity(site, country, float(override_g_per_kwh), f"scenario override ({key}.intensity_g_per_kwh)")
+    if region is not None and country.upper() in REGIONAL_COUNTRIES:
+        return SiteIntensity(site, country, region_intensity_g_per_kwh(country, region, region_key), REGION_SOURCE[country.upper()])
     yearly = country_intensity(country)
     return SiteIntensity(
         site,
@@ -69,6 +78,41 @@ def site_intensity(
         yearly.intensity_g_per_kwh,
         f"{yearly.source}, data year {yearly.year}",
     )
+
+
+REGION_SOURCE = {
+    "USA": "CodeCarbon 3.3 bundled US state emissions (EPA eGRID2023, data year 2023), via codecarbon's Emissions",
+    "CAN": "CodeCarbon 3.3 bundled Canadian province energy mix (year not stated in the file), via codecarbon's Emissions",
+}
+
+
+@lru_cache(maxsize=None)
+def known_regions(country: str) -> frozenset[str]:
+    """Region names CodeCarbon's bundled data has for a country of REGIONAL_COUNTRIES (lower case)."""
+    from codecarbon.input import DataSource
+
+    source = DataSource()
+    if country.upper() == "USA":
+        table = source.get_country_emissions_data("usa")
+    else:
+        table = source.get_country_energy_mix_data(country.lower())
+    return frozenset(name for name in table if not name.startswith("_"))
+
+
+@lru_cache(maxsize=None)
+def region_intensity_g_per_kwh(country: str, region: str, key: str) -> float:
+    """gCO2e/kWh of a region = CodeCarbon's own emissions for 1 kWh there, x 1000."""
+    from codecarbon.core.emissions import Emissions
+    from codecarbon.core.units import Energy
+    from codecarbon.external.geography import GeoMetadata
+    from codecarbon.input import DataSource
+
+    names = known_regions(country)
+    if region.lower() not in names:
+        examples = ", ".join(sorted(names)[:4])
+        raise InputError(f"key '{key}': CodeCarbon has no region '{region}' for {country.upper()} (e.g. {examples})")
+    geo = GeoMetadata(country_iso_code=country.upper(), region=region)
+    return Emissions(DataSource()).get_private_infra_emissions(Energy(kWh=1.0), geo) * GRAMS_PER_KILOGRAM
 
 
 @lru_cache(maxsize=64)

@@ -88,7 +88,9 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
     central = SitePlan(
         name="central",
         country=scenario.central.country,
-        **_intensity_fields("central", scenario.central.country, central_config, "lifecycle.central"),
+        **_intensity_fields(
+            "central", scenario.central.country, central_config, "lifecycle.central", scenario.central.region, "central.region"
+        ),
         storage=central_config.storage,
         replication=central_config.replication,
         site_kind=central_config.site_kind,
@@ -98,7 +100,7 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
     derived: tuple[float, str] | None = None
     silos = []
     initial_total = 0.0
-    for silo in scenario.silos:
+    for index, silo in enumerate(scenario.silos):
         entry = listed.get(silo.name) or LifecycleSiloConfig(name=silo.name)
         key = f"lifecycle.silos.{silo.name}"
         if entry.samples_per_gb is not None:
@@ -114,7 +116,7 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
                 site=SitePlan(
                     name=silo.name,
                     country=silo.country,
-                    **_intensity_fields(silo.name, silo.country, entry, key),
+                    **_intensity_fields(silo.name, silo.country, entry, key, silo.region, f"silos.{index}.region"),
                     storage=entry.storage,
                     replication=entry.replication,
                     site_kind=entry.site_kind,
@@ -182,8 +184,10 @@ def _central_pue(scenario: "Scenario") -> float | None:
     return None
 
 
-def _intensity_fields(site: str, country: str, entry, key: str) -> dict:
-    resolved = site_intensity(site, country, entry.intensity_g_per_kwh, entry.intensity_trace, key)
+def _intensity_fields(site: str, country: str, entry, key: str, region: str | None, region_key: str) -> dict:
+    resolved = site_intensity(
+        site, country, entry.intensity_g_per_kwh, entry.intensity_trace, key, region=region, region_key=region_key
+    )
     return {"intensity_g_per_kwh": resolved.intensity_g_per_kwh, "intensity_source": resolved.source}
 
 
