@@ -69,7 +69,7 @@ def add_site(
     name: Annotated[str, typer.Argument(help="Site name.")],
     country: Annotated[str, typer.Option(help="ISO 3166 alpha-3 country code of the site's grid.")],
     pue: Annotated[float, typer.Option(help="Power usage effectiveness of the facility (>= 1).")],
-    storage: Annotated[str, typer.Option(help="Storage medium: hdd | ssd.")] = "hdd",
+    storage: Annotated[str, typer.Option(help="Storage: hdd | ssd | object (object storage on HDD).")] = "hdd",
     region: Annotated[Optional[str], typer.Option(help="Region label, e.g. eu-west-3.")] = None,
     inventory: InventoryOption = None,
 ) -> None:
@@ -85,14 +85,16 @@ def add_dataset(
     name: Annotated[str, typer.Argument(help="Dataset name.")],
     site: Annotated[str, typer.Option(help="Site that holds the data.")],
     size_gb: Annotated[float, typer.Option("--size-gb", help="Stored now, GB (1e9 bytes).")],
-    monthly_growth_gb: Annotated[float, typer.Option("--monthly-growth-gb", help="New GB per month.")] = 0.0,
+    monthly_growth: Annotated[
+        float, typer.Option("--monthly-growth", help="Fraction added per month, compounded (0.05 = 5 %).")
+    ] = 0.0,
     retention_months: Annotated[int, typer.Option("--retention-months", help="Months a copy is kept.")] = 12,
     inventory: InventoryOption = None,
 ) -> None:
     """Add a dataset kept at one site."""
     from simulator.planner.entries import Dataset
 
-    raw = {"name": name, "site": site, "size_gb": size_gb, "monthly_growth_gb": monthly_growth_gb,
+    raw = {"name": name, "site": site, "size_gb": size_gb, "monthly_growth": monthly_growth,
            "retention_months": retention_months}
     _add_one(inventory, Dataset, raw, f"dataset '{name}'")
 
@@ -103,9 +105,6 @@ def add_application(
     kind: Annotated[str, typer.Option(help="analytics | ml.")],
     datasets: Annotated[str, typer.Option(help="Comma-separated dataset names it reads.")],
     runs_per_month: Annotated[Optional[float], typer.Option("--runs-per-month", help="analytics: runs per month.")] = None,
-    statistics_per_run: Annotated[
-        Optional[int], typer.Option("--statistics-per-run", help="analytics: statistics each run returns.")
-    ] = None,
     model_size_mb: Annotated[Optional[float], typer.Option("--model-size-mb", help="ml: model size, MB.")] = None,
     retrains_per_year: Annotated[Optional[float], typer.Option("--retrains-per-year", help="ml: trainings a year.")] = None,
     rounds: Annotated[Optional[int], typer.Option(help="ml: FL rounds per training.")] = None,
@@ -116,7 +115,7 @@ def add_application(
 
     raw = {
         "name": name, "kind": kind, "datasets": [part.strip() for part in datasets.split(",") if part.strip()],
-        "runs_per_month": runs_per_month, "statistics_per_run": statistics_per_run, "model_size_mb": model_size_mb,
+        "runs_per_month": runs_per_month, "model_size_mb": model_size_mb,
         "retrains_per_year": retrains_per_year, "rounds": rounds,
     }
     _add_one(inventory, Application, raw, f"application '{name}'")

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from simulator.errors import InputError
 from simulator.probes.intensity import known_country_codes
 
-STORAGE_KINDS = ("hdd", "ssd")
+STORAGE_KINDS = ("hdd", "ssd", "object")
 APPLICATION_KINDS = ("analytics", "ml")
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
@@ -29,7 +29,8 @@ class Site(_Entry):
     country: str  # ISO 3166 alpha-3, as CodeCarbon's bundled energy mix knows it
     region: str | None = None  # free text for people (e.g. "eu-west-3"); the grid is the country's
     pue: float = Field(ge=1.0, le=3.0)  # power usage effectiveness of the facility
-    storage: Literal["hdd", "ssd"] = "hdd"  # medium of the stored data (storage energy per TB)
+    # hdd | ssd (block volumes) | object (object storage on HDD media): the lifecycle model's kinds.
+    storage: Literal["hdd", "ssd", "object"] = "hdd"
 
     @field_validator("country")
     @classmethod
@@ -46,7 +47,8 @@ class Dataset(_Entry):
     name: str = Field(pattern=NAME_PATTERN)
     site: str
     size_gb: float = Field(ge=0)  # stored now, GB (1e9 bytes)
-    monthly_growth_gb: float = Field(0.0, ge=0)  # new data per month, GB
+    # Fraction added per month, compounded (the lifecycle model's convention): V(m) = size x (1 + g)^m.
+    monthly_growth: float = Field(0.0, ge=0, le=10)
     retention_months: int = Field(12, ge=1)  # how long a copy of the data is kept
 
 
@@ -56,9 +58,8 @@ class Application(_Entry):
     name: str = Field(pattern=NAME_PATTERN)
     kind: Literal["analytics", "ml"]
     datasets: tuple[str, ...] = Field(min_length=1)
-    # analytics: how often the query set runs, and how many statistics each run returns per silo.
+    # analytics: how often the queries run (each run scans the datasets once).
     runs_per_month: float | None = Field(None, gt=0)
-    statistics_per_run: int | None = Field(None, ge=1)
     # ml: model size, how often it is retrained, and the FL rounds of one training.
     model_size_mb: float | None = Field(None, gt=0)
     retrains_per_year: float | None = Field(None, ge=0)
@@ -67,7 +68,7 @@ class Application(_Entry):
     @model_validator(mode="after")
     def _fields_of_kind(self) -> "Application":
         needed = {
-            "analytics": ("runs_per_month", "statistics_per_run"),
+            "analytics": ("runs_per_month",),
             "ml": ("model_size_mb", "retrains_per_year", "rounds"),
         }
         missing = [key for key in needed[self.kind] if getattr(self, key) is None]

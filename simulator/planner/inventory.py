@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS sites (
     country TEXT NOT NULL,
     region TEXT,
     pue REAL NOT NULL CHECK (pue >= 1.0),
-    storage TEXT NOT NULL CHECK (storage IN ('hdd', 'ssd'))
+    storage TEXT NOT NULL CHECK (storage IN ('hdd', 'ssd', 'object'))
 );
 CREATE TABLE IF NOT EXISTS central (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -43,14 +43,13 @@ CREATE TABLE IF NOT EXISTS datasets (
     name TEXT PRIMARY KEY,
     site TEXT NOT NULL REFERENCES sites(name),
     size_gb REAL NOT NULL CHECK (size_gb >= 0),
-    monthly_growth_gb REAL NOT NULL CHECK (monthly_growth_gb >= 0),
+    monthly_growth REAL NOT NULL CHECK (monthly_growth >= 0),
     retention_months INTEGER NOT NULL CHECK (retention_months >= 1)
 );
 CREATE TABLE IF NOT EXISTS applications (
     name TEXT PRIMARY KEY,
     kind TEXT NOT NULL CHECK (kind IN ('analytics', 'ml')),
     runs_per_month REAL CHECK (runs_per_month > 0),
-    statistics_per_run INTEGER CHECK (statistics_per_run >= 1),
     model_size_mb REAL CHECK (model_size_mb > 0),
     retrains_per_year REAL CHECK (retrains_per_year >= 0),
     rounds INTEGER CHECK (rounds >= 1)
@@ -161,8 +160,8 @@ class Inventory:
             self._refuse_duplicate(db, "datasets", "dataset", entry.name)
             self._require_site(db, entry.site, f"dataset '{entry.name}'")
             db.execute(
-                "INSERT INTO datasets (name, site, size_gb, monthly_growth_gb, retention_months) VALUES (?, ?, ?, ?, ?)",
-                (entry.name, entry.site, entry.size_gb, entry.monthly_growth_gb, entry.retention_months),
+                "INSERT INTO datasets (name, site, size_gb, monthly_growth, retention_months) VALUES (?, ?, ?, ?, ?)",
+                (entry.name, entry.site, entry.size_gb, entry.monthly_growth, entry.retention_months),
             )
         elif isinstance(entry, Application):
             self._refuse_duplicate(db, "applications", "application", entry.name)
@@ -174,10 +173,10 @@ class Inventory:
                     f"{', '.join(sorted(known)) or '(none)'}"
                 )
             db.execute(
-                "INSERT INTO applications (name, kind, runs_per_month, statistics_per_run, model_size_mb, "
-                "retrains_per_year, rounds) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (entry.name, entry.kind, entry.runs_per_month, entry.statistics_per_run, entry.model_size_mb,
-                 entry.retrains_per_year, entry.rounds),
+                "INSERT INTO applications (name, kind, runs_per_month, model_size_mb, retrains_per_year, rounds) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (entry.name, entry.kind, entry.runs_per_month, entry.model_size_mb, entry.retrains_per_year,
+                 entry.rounds),
             )
             db.executemany(
                 "INSERT INTO application_datasets (application, dataset, position) VALUES (?, ?, ?)",
@@ -216,9 +215,9 @@ class Inventory:
                 )
             )
             datasets = tuple(
-                Dataset(name=name, site=site, size_gb=size, monthly_growth_gb=growth, retention_months=retention)
+                Dataset(name=name, site=site, size_gb=size, monthly_growth=growth, retention_months=retention)
                 for name, site, size, growth, retention in db.execute(
-                    "SELECT name, site, size_gb, monthly_growth_gb, retention_months FROM datasets ORDER BY rowid"
+                    "SELECT name, site, size_gb, monthly_growth, retention_months FROM datasets ORDER BY rowid"
                 )
             )
             links: dict[str, list[str]] = {}
@@ -229,10 +228,10 @@ class Inventory:
             applications = tuple(
                 Application(
                     name=row[0], kind=row[1], datasets=tuple(links.get(row[0], ())), runs_per_month=row[2],
-                    statistics_per_run=row[3], model_size_mb=row[4], retrains_per_year=row[5], rounds=row[6],
+                    model_size_mb=row[3], retrains_per_year=row[4], rounds=row[5],
                 )
                 for row in db.execute(
-                    "SELECT name, kind, runs_per_month, statistics_per_run, model_size_mb, retrains_per_year, rounds "
+                    "SELECT name, kind, runs_per_month, model_size_mb, retrains_per_year, rounds "
                     "FROM applications ORDER BY rowid"
                 )
             )

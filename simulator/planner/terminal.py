@@ -22,10 +22,10 @@ def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:
         sites.add_row(site.name, site.country, site.region or "", f"{site.pue:g}", site.storage)
     console.print(sites)
     datasets = Table(title="Datasets")
-    for column in ("name", "site", "size (GB)", "growth (GB/month)", "retention (months)"):
+    for column in ("name", "site", "size (GB)", "growth (%/month, compounded)", "retention (months)"):
         datasets.add_column(column)
     for dataset in snapshot.datasets:
-        datasets.add_row(dataset.name, dataset.site, f"{dataset.size_gb:,.0f}", f"{dataset.monthly_growth_gb:,.0f}",
+        datasets.add_row(dataset.name, dataset.site, f"{dataset.size_gb:,.0f}", f"{dataset.monthly_growth * 100:g}",
                          str(dataset.retention_months))
     console.print(datasets)
     applications = Table(title="Applications")
@@ -33,7 +33,7 @@ def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:
         applications.add_column(column)
     for application in snapshot.applications:
         if application.kind == "analytics":
-            workload = f"{application.runs_per_month:g} runs/month, {application.statistics_per_run} statistics/run"
+            workload = f"{application.runs_per_month:g} runs/month"
         else:
             workload = (f"model {application.model_size_mb:g} MB, {application.retrains_per_year:g} trainings/year, "
                         f"{application.rounds} rounds each")
