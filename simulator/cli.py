@@ -92,6 +92,28 @@ def query(
     run_query_command(scenario, specs or [], set_ or [], ledger_csv)
 
 
+@app.command()
+def plan(
+    inventory: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--inventory",
+            help="Inventory database (default: $SILOCARBON_INVENTORY, else ./silocarbon_inventory.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
+    csv: Annotated[Optional[Path], typer.Option("--csv", help="Also write the plan as CSV to this file.")] = None,
+    ledger: Annotated[
+        Optional[Path],
+        typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile (default: the documented default profile)."),
+    ] = None,
+) -> None:
+    """For every application in the inventory: federate or centralize, with lifecycle CO2 and cost."""
+    from simulator.planner.command import run_plan_command
+
+    run_plan_command(inventory, csv, ledger)
+
+
 def _check_strategy(scenario) -> None:
     """Refuse an unknown strategy or parameter before anything is trained."""
     from strategies.registry import checked_parameters

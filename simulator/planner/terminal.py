@@ -39,3 +39,38 @@ def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:
                         f"{application.rounds} rounds each")
         applications.add_row(application.name, application.kind, ", ".join(application.datasets), workload)
     console.print(applications)
+
+
+def print_plan(plan) -> None:
+    """The plan as rich tables: per application, then the company totals and the assumptions."""
+    from simulator.planner.export import interval_text, verdict
+
+    currency = plan.currency
+    title = (f"Federate or centralize{f' - {plan.company}' if plan.company else ''}: lifecycle over the first "
+             f"{plan.horizon_months} months, central site {plan.central_site}")
+    table = Table(title=title)
+    for column in (
+        "application", "kind", "federated CO2 (kg CO2e)", "centralized CO2 (kg CO2e)",
+        f"federated cost ({currency})", f"centralized cost ({currency})", "recommendation",
+    ):
+        table.add_column(column)
+    for application in plan.applications:
+        table.add_row(
+            application.application,
+            application.kind,
+            interval_text(application.federated.total.co2_kg),
+            interval_text(application.centralized.total.co2_kg),
+            interval_text(application.federated.total.cost_usd),
+            interval_text(application.centralized.total.cost_usd),
+            verdict(application),
+        )
+    console.print(table)
+    totals = plan.totals
+    console.print(
+        f"Company totals ({totals.federated_applications} federated, {totals.centralized_applications} "
+        f"centralized) against centralizing everything, each dataset copied once: central copies avoided "
+        f"{totals.central_copies_avoided_tb:,.3g} TB; CO2 saved {interval_text(totals.co2_saved_kg_per_year)} "
+        f"kg CO2e per year; money saved {interval_text(totals.cost_saved_usd_per_year)} {currency} per year."
+    )
+    console.print(f"Intervals: {plan.interval}. Energy profile: {plan.profile_source}.")
+    console.print("Assumptions: " + "; ".join(plan.assumptions) + ".")
