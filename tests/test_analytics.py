@@ -236,6 +236,7 @@ def test_query_command_runs_scenario_queries_and_refuses_bad_specs(tmp_path):
     done = run_cli("query", str(scenario_file), "--ledger-csv", "ledger.csv", cwd=tmp_path, env={"COLUMNS": "200"})
     assert done.returncode == 0, done.stderr
     assert "mean:feature_3" in done.stdout and "raw training data" in done.stdout
+    assert "Lifecycle model (not measured)" in done.stdout and "copy every silo's data" in done.stdout
     ledger_lines = (tmp_path / "ledger.csv").read_text().splitlines()
     assert sum(",query," in line and line.startswith("fl,") for line in ledger_lines) == 2
     refused = run_cli("query", str(scenario_file), "histogram:feature_2:0:1", cwd=tmp_path)
@@ -257,3 +258,9 @@ def test_query_energy_is_measured_per_silo_and_the_centralized_copy_is_counted()
     assert sum(row.bytes_up for row in copy_rows) == comparison.centralized.copied_bytes
     assert comparison.centralized.copied_bytes == sum(s.train_x.nbytes + s.train_y.nbytes for s in data.silos)
     assert comparison.federated.results == comparison.centralized.results
+    # Next to it, the lifecycle model's centralized alternative for the scenario's data: copying and
+    # keeping the copy cost something, federating copies nothing.
+    lifecycle = comparison.lifecycle
+    assert lifecycle.cl.stage("data_transfer").co2_kg.central > 0
+    assert lifecycle.cl.stage("data_storage").co2_kg.central > 0
+    assert lifecycle.fl.stage("data_transfer").co2_kg.central == 0

@@ -23,6 +23,7 @@ from simulator.analytics.spec import QuerySpec, parse_spec
 from simulator.config import Scenario, load_scenario
 from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
+from simulator.lifecycle import LifecycleResult, evaluate_lifecycle
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class QueryComparison:
     scenario: Scenario
     federated: FederatedQueryRun
     centralized: CentralizedQueryRun
+    # The lifecycle model's view of the scenario's [lifecycle] section (its data volumes and lifetime):
+    # what copying the data costs (CL data transfer and storage) and analytics both ways.
+    lifecycle: LifecycleResult
 
     @property
     def ledger(self) -> Ledger:
@@ -51,7 +55,8 @@ def compare_queries(scenario: Scenario, specs: Sequence[QuerySpec]) -> QueryComp
     with host_energy_probe(scenario):
         federated = run_queries_inline(scenario, specs)
         centralized = query_pooled(scenario, specs)
-    return QueryComparison(scenario, federated, centralized)
+    lifecycle = evaluate_lifecycle(scenario, sweeps=False)
+    return QueryComparison(scenario, federated, centralized, lifecycle)
 
 
 def run_query_command(
