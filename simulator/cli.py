@@ -102,7 +102,7 @@ def plan(
             show_default=False,
         ),
     ] = None,
-    csv: Annotated[Optional[Path], typer.Option("--csv", help="Also write the plan as CSV to this file.")] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the plan as CSV to this file.")] = None,
     ledger: Annotated[
         Optional[Path],
         typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile (default: the documented default profile)."),
@@ -111,7 +111,7 @@ def plan(
     """For every application in the inventory: federate or centralize, with lifecycle CO2 and cost."""
     from simulator.planner.command import run_plan_command
 
-    run_plan_command(inventory, csv, ledger)
+    run_plan_command(inventory, csv_path, ledger)
 
 
 def _check_strategy(scenario) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
-from simulator.analytics.aggregates import local_partials, partial_from_record, partial_to_record
+from simulator.analytics.aggregates import Partial, local_partials, partial_from_record, partial_to_record
 from simulator.analytics.spec import parse_spec
 from simulator.data.federated import SiloData
 
@@ -38,7 +38,7 @@ def request_content(spec_text: str, query_number: int) -> RecordDict:
     return RecordDict({QUERY_RECORD: ConfigRecord({SPEC_KEY: spec_text, "server-round": query_number})})
 
 
-def partials_of_reply(content: RecordDict) -> dict:
+def partials_of_reply(content: RecordDict) -> dict[str, Partial]:
     return {
         key[len(GROUP_PREFIX) :]: partial_from_record(record)
         for key, record in content.config_records.items()

@@ -31,7 +31,7 @@ from simulator.errors import InputError
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
 from simulator.lifecycle.model import CURRENCY, INTERVAL_DESCRIPTION, ApproachResult, Interval, StageResult, interval
-from simulator.lifecycle.plan import BYTES_PER_GB, LifecyclePlan, build_plan, samples_per_gb_for_dataset
+from simulator.lifecycle.plan import LifecyclePlan, build_plan, samples_per_gb_for_dataset
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.schedule import gb_months, retained_volumes_gb
 from simulator.lifecycle.stages import (
