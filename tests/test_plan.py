@@ -16,7 +16,7 @@ from simulator.errors import InputError
 from simulator.lifecycle import default_profile, evaluate_lifecycle
 from simulator.lifecycle.profile import EnergyProfile
 from simulator.planner.entries import Application, Central, Dataset, Site
-from simulator.planner.export import CSV_COLUMNS, plan_csv_text, plan_section_markdown
+from simulator.planner.export import CSV_COLUMNS, plan_csv_text, plan_section_html, plan_section_markdown
 from simulator.planner.inventory import Inventory
 from simulator.planner.plan import CENTRALIZE, DEFAULT_DRAWS, FEDERATE, plan_inventory, training_schedule
 
@@ -205,6 +205,17 @@ def test_csv_and_markdown_section(shipped_plan):
     for application in plan.applications:
         assert f"| {application.application} | {application.kind} |" in markdown
     assert "kg CO2e per year" in markdown and "central copies avoided" in markdown
+    html = plan_section_html(plan)
+    assert html.startswith('<section class="enterprise-plan">') and html.count("<tr>") == 1 + len(plan.applications)
+    for application in plan.applications:
+        assert f"<td>{application.application}</td>" in html
+
+
+def test_html_section_escapes_names():
+    with small_inventory("analytics") as inventory:
+        snapshot = inventory.snapshot()
+    plan = plan_inventory(replace(snapshot, company="R&D <lab>"))
+    assert "R&amp;D &lt;lab&gt;" in plan_section_html(plan)
 
 
 def test_plan_refuses_an_inventory_without_a_central_site():

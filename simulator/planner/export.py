@@ -1,14 +1,16 @@
-"""The plan as CSV rows and as a Markdown section (for the HTML report, or any document).
+"""The plan as CSV rows, and as a report section in Markdown or HTML.
 
-`plan_section_markdown(plan)` is the report's hook: it returns a self-contained Markdown section
-(a heading, the per-application table, the company totals, the assumptions) with the unit on every
-number.
+`plan_section_markdown(plan)` and `plan_section_html(plan)` are the report's hooks: each returns a
+self-contained section (a heading, the per-application table, the company totals, the assumptions)
+with the unit on every number; the HTML one is a fragment (no <html> or styles), escaped by jinja2.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+
+import jinja2
 
 from simulator.lifecycle.model import Interval
 from simulator.lifecycle.stages import STAGES
@@ -123,3 +125,54 @@ def plan_section_markdown(plan: EnterprisePlan) -> str:
     ]
     return "\n".join(lines)
 
+
+
+_SECTION_HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string(
+    """<section class="enterprise-plan">
+<h2>Enterprise plan: federate or centralize{% if plan.company %} ({{ plan.company }}){% endif %}</h2>
+<p>Each application's lifecycle CO2 and cost over the first {{ plan.horizon_months }} months, federated (data stays
+in its silos) against centralized (copy the data to the central site {{ plan.central_site }}).
+Central value [low, high]: {{ plan.interval }}.</p>
+<table>
+<thead><tr><th>application</th><th>kind</th><th>federated CO2 (kg CO2e)</th><th>centralized CO2 (kg CO2e)</th>
+<th>federated cost ({{ plan.currency }})</th><th>centralized cost ({{ plan.currency }})</th>
+<th>CO2 saved by federating (kg CO2e)</th><th>recommendation</th></tr></thead>
+<tbody>
+{% for row in rows %}<tr>{% for cell in row %}<td>{{ cell }}</td>{% endfor %}</tr>
+{% endfor %}</tbody>
+</table>
+<p><strong>Company totals</strong> ({{ totals.federated_applications }} applications federated,
+{{ totals.centralized_applications }} centralized), against centralizing everything (each dataset copied once):
+central copies avoided {{ avoided_tb }} TB; CO2 saved {{ co2_saved }} kg CO2e per year; money saved
+{{ cost_saved }} {{ plan.currency }} per year.</p>
+<p>Energy profile: {{ plan.profile_source }}.</p>
+<ul>{% for assumption in plan.assumptions %}<li>{{ assumption }}</li>{% endfor %}</ul>
+</section>
+"""
+)
+
+
+def plan_section_html(plan: EnterprisePlan) -> str:
+    """An HTML fragment with the same content as `plan_section_markdown`."""
+    rows = [
+        (
+            application.application,
+            application.kind,
+            interval_text(application.federated.total.co2_kg),
+            interval_text(application.centralized.total.co2_kg),
+            interval_text(application.federated.total.cost_usd),
+            interval_text(application.centralized.total.cost_usd),
+            interval_text(application.co2_saving_kg),
+            verdict(application),
+        )
+        for application in plan.applications
+    ]
+    totals = plan.totals
+    return _SECTION_HTML.render(
+        plan=plan,
+        rows=rows,
+        totals=totals,
+        avoided_tb=f"{totals.central_copies_avoided_tb:,.3g}",
+        co2_saved=interval_text(totals.co2_saved_kg_per_year),
+        cost_saved=interval_text(totals.cost_saved_usd_per_year),
+    )
