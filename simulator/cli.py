@@ -16,6 +16,7 @@ import typer
 
 import simulator  # noqa: F401  (switches telemetry off before Flower or Ray can load)
 from simulator.errors import InputError
+from simulator.planner.cli_inventory import inventory_app
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -28,6 +29,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     no_args_is_help=True,
 )
+
+app.add_typer(inventory_app, name="inventory")
 
 ScenarioArg = Annotated[
     Optional[Path], typer.Argument(help="Scenario TOML file; the embedded default when omitted.", show_default=False)
@@ -89,6 +92,50 @@ def strategies() -> None:
     from simulator.terminal import print_strategies
 
     print_strategies()
+
+
+@app.command()
+def query(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.", show_default=False)],
+    specs: Annotated[
+        Optional[list[str]],
+        typer.Argument(
+            help="Query specs, e.g. 'mean:feature_3', 'quantile:feature_0:0.5', 'histogram:feature_2:0:1:10 by label' "
+            "(default: the scenario's [[queries]]).",
+            show_default=False,
+        ),
+    ] = None,
+    set_: SetOption = None,
+    ledger_csv: Annotated[
+        Optional[Path], typer.Option("--ledger-csv", help="Also write the queries' ledger rows to this CSV file.")
+    ] = None,
+) -> None:
+    """Federated analytics: statistics computed in the silos and merged, next to copying the data."""
+    from simulator.analytics.command import run_query_command
+
+    run_query_command(scenario, specs or [], set_ or [], ledger_csv)
+
+
+@app.command()
+def plan(
+    inventory: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--inventory",
+            help="Inventory database (default: $SILOCARBON_INVENTORY, else ./silocarbon_inventory.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Also write the plan as CSV to this file.")] = None,
+    ledger: Annotated[
+        Optional[Path],
+        typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile (default: the documented default profile)."),
+    ] = None,
+) -> None:
+    """For every application in the inventory: federate or centralize, with lifecycle CO2 and cost."""
+    from simulator.planner.command import run_plan_command
+
+    run_plan_command(inventory, csv_path, ledger)
 
 
 def _check_strategy(scenario) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from simulator.analytics.spec import parse_spec
 from simulator.errors import InputError
 from simulator.lifecycle.schema import LifecycleConfig
 from simulator.probes.intensity import known_country_codes
@@ -123,6 +124,20 @@ class ProbesConfig(_Section):
         return _check_country(value)
 
 
+class QueryConfig(_Section):
+    """One federated-analytics query (`silocarbon query`); spec syntax in simulator/analytics/spec.py."""
+
+    spec: str
+
+    @field_validator("spec")
+    @classmethod
+    def _valid_spec(cls, value: str) -> str:
+        try:
+            return parse_spec(value).text
+        except InputError as error:
+            raise ValueError(str(error)) from None
+
+
 class Scenario(_Section):
     name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(0, ge=0)
@@ -134,6 +149,7 @@ class Scenario(_Section):
     silos: list[SiloConfig] = Field(min_length=1)
     central: CentralConfig = CentralConfig()
     probes: ProbesConfig = ProbesConfig()
+    queries: list[QueryConfig] = []
     lifecycle: LifecycleConfig = LifecycleConfig()
 
     @model_validator(mode="after")

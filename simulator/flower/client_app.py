@@ -10,6 +10,7 @@ import numpy as np
 from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
+from simulator.analytics.silo_query import register_query_handler
 from simulator.config import Scenario
 from simulator.data import build_federated_data
 from simulator.flower.instrumentation import make_measurement_mod
@@ -87,6 +88,8 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
         )
         return Message(content=RecordDict({"metrics": metrics}), reply_to=message)
 
+    # Federated analytics: `query` messages, answered with aggregates of the silo's own data.
+    register_query_handler(app, lambda context: build_federated_data(scenario_of(context)).silos[silo_index(context)])
     return app
 
 

@@ -1,0 +1,1 @@
+"""Federated analytics: statistics computed inside the silos and merged by the server."""

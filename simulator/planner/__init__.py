@@ -1,0 +1,1 @@
+"""The enterprise inventory (SQLite) and the federate-or-centralize plan."""
