@@ -11,6 +11,9 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Protocol
+
+from simulator.probes.base import OpenWindows, Probe, UnknownWindowError
 
 KWH_PER_JOULE = 1 / 3.6e6  # exact: 1 kWh = 3.6e6 J
 
@@ -18,6 +21,21 @@ METHOD_MEASURED = "measured"
 METHOD_MODELLED = "modelled"
 METHOD_APPORTIONED = "apportioned"
 METHOD_ABSENT = "absent"
+# Trust order when one figure combines components obtained differently: the total is only as good
+# as its weakest present part.
+_METHOD_RANK = {METHOD_MEASURED: 3, METHOD_APPORTIONED: 2, METHOD_MODELLED: 1}
+
+WATTS_PER_KILOWATT = 1000.0
+# CodeCarbon 3.3 machine mode without RAPL: CPU power = TDP x (0.1 + 0.9 x load^3); 0.1 at load 0.
+CODECARBON_IDLE_LOAD_FACTOR = 0.1
+
+
+def combined_method(*methods: str) -> str:
+    """The method of a sum of components: absent only if every part is absent, else the weakest."""
+    present = [m for m in methods if m != METHOD_ABSENT]
+    if not present:
+        return METHOD_ABSENT
+    return min(present, key=lambda m: _METHOD_RANK[m])
 
 
 @dataclass(frozen=True)
@@ -54,13 +72,6 @@ def absent_reading(wall_s: float) -> EnergyReading:
     return EnergyReading(wall_s, None, None, None, METHOD_ABSENT)
 
 
-class UnknownWindowError(KeyError):
-    """`end(key)` for a window that was never begun."""
-
-    def __init__(self, key: str):
-        super().__init__(f"no energy window named '{key}' is open")
-
-
 class NullEnergyProbe:
     """Energy probes disabled: windows time themselves and report energy as absent."""
 
@@ -69,30 +80,38 @@ class NullEnergyProbe:
     startup_s = 0.0
     window_overhead_s = 0.0
 
+    name = "disabled energy probe"
+
     def __init__(self) -> None:
-        self._open: dict[str, float] = {}
+        self._windows: OpenWindows[float] = OpenWindows(self.name)
 
     def warm_up(self) -> None:
         return None
 
     def begin(self, key: str) -> None:
-        self._open[key] = time.perf_counter()
+        self._windows.open(key, time.perf_counter())
 
     def end(self, key: str) -> EnergyReading:
-        if key not in self._open:
-            raise UnknownWindowError(key)
-        return absent_reading(time.perf_counter() - self._open.pop(key))
+        return absent_reading(time.perf_counter() - self._windows.close(key))
 
     def close(self) -> None:
-        self._open.clear()
+        self._windows.clear()
+
+    def idle_baseline(self, mode: str, seconds: float):
+        from simulator.probes.idle import IdleBaseline
+
+        return IdleBaseline(None, None, None, None, METHOD_ABSENT, "energy probes disabled ([probes] energy = false)")
 
 
 class CodeCarbonHostProbe:
-    """CodeCarbon `OfflineEmissionsTracker` task windows on this host.
+    """CodeCarbon `OfflineEmissionsTracker` task windows on this host: CPU and RAM energy.
 
     CodeCarbon's first window in a process detects the hardware (about 1.2 s here); `warm_up()` does
-    that in a background thread so it overlaps with data loading and model set-up.
+    that in a background thread so it overlaps with data loading and model set-up. GPU energy is left
+    to `NvmlGpuProbe` (read from NVML's counter directly), so CodeCarbon's GPU figure is not used.
     """
+
+    name = "CodeCarbon host probe"
 
     def __init__(self, host_country: str):
         self._host_country = host_country
@@ -173,7 +192,7 @@ class CodeCarbonHostProbe:
         tracker = self._wait_ready()
         with self._lock:
             if self._open_key != key:
-                raise UnknownWindowError(key)
+                raise UnknownWindowError(key, self.name)
             entered = time.perf_counter()
             data = tracker.stop_task(self._open_task)
             wall_s = entered - self._open_started
@@ -182,14 +201,29 @@ class CodeCarbonHostProbe:
         # CodeCarbon swallows its own failures and may hand back None: say so, do not invent zeros.
         if data is None:
             return absent_reading(wall_s)
-        gpu = float(data.gpu_energy) if _has_gpu(tracker) else None
         return EnergyReading(
             wall_s=wall_s,
             energy_cpu_kwh=float(data.cpu_energy),
             energy_ram_kwh=float(data.ram_energy),
-            energy_gpu_kwh=gpu,
+            energy_gpu_kwh=None,
             method=self.cpu_method,
         )
+
+    def modelled_idle_power_w(self) -> tuple[float, float]:
+        """(CPU, RAM) power in W that CodeCarbon's own model gives this host at zero load.
+
+        CodeCarbon without RAPL: CPU = TDP x (0.1 + 0.9 x load^3) in machine mode, so TDP x 0.1 at
+        load 0; its RAM power is a constant of the installed memory (factors reference, CodeCarbon 3.3).
+        """
+        tracker = self._wait_ready()
+        cpu_w = ram_w = 0.0
+        for hardware in getattr(tracker, "_hardware", []):
+            kind = type(hardware).__name__
+            if kind == "CPU":
+                cpu_w += float(hardware._tdp) * CODECARBON_IDLE_LOAD_FACTOR
+            elif kind == "RAM":
+                ram_w += float(hardware.total_power().kW) * WATTS_PER_KILOWATT
+        return cpu_w, ram_w
 
     def close(self) -> None:
         if self._tracker is not None:
@@ -204,19 +238,28 @@ def _cpu_method(tracker) -> str:
     return METHOD_MODELLED
 
 
-def _has_gpu(tracker) -> bool:
-    return any(type(hardware).__name__ == "GPU" for hardware in getattr(tracker, "_hardware", []))
+class EnergyProbe(Probe[EnergyReading], Protocol):
+    """What the pipeline installs: energy windows plus the probe's own cost, for the summary."""
+
+    startup_s: float
+    startup_wait_s: float
+    window_overhead_s: float
+
+    @property
+    def available_methods(self) -> tuple[str, ...]: ...
+
+    def warm_up(self) -> None: ...
 
 
 # One energy probe per process. The runner installs it; the instrumentation mod and the measured
 # grid use whatever is installed (a Ray worker has none, and its silos' energy is apportioned).
-_host_probe: CodeCarbonHostProbe | NullEnergyProbe | None = None
+_host_probe: EnergyProbe | None = None
 
 
-def install_host_probe(probe: CodeCarbonHostProbe | NullEnergyProbe | None) -> None:
+def install_host_probe(probe: EnergyProbe | None) -> None:
     global _host_probe
     _host_probe = probe
 
 
-def host_probe() -> CodeCarbonHostProbe | NullEnergyProbe | None:
+def host_probe() -> EnergyProbe | None:
     return _host_probe

@@ -6,9 +6,10 @@ spans calls (the server's aggregation between two exchanges).
 
 from __future__ import annotations
 
-import time
-
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
+from simulator.probes.process import ProcessProbe, ProcessReading
+
+_process_probe = ProcessProbe()
 
 
 class WorkWindow:
@@ -16,23 +17,24 @@ class WorkWindow:
         self.key = key
         self._measure_energy = measure_energy
         self._probe = None
-        self._cpu_start = 0.0
-        self._wall_start = 0.0
         self.reading: EnergyReading | None = None
+        self.process: ProcessReading | None = None
         self.cpu_s = 0.0
 
     def begin(self) -> "WorkWindow":
         self._probe = host_probe() if self._measure_energy else None
         if self._probe is not None:
             self._probe.begin(self.key)
-        self._cpu_start = time.process_time()
-        self._wall_start = time.perf_counter()
+        _process_probe.begin(self.key)
         return self
 
     def end(self) -> EnergyReading:
-        wall_s = time.perf_counter() - self._wall_start
-        self.cpu_s = time.process_time() - self._cpu_start
-        self.reading = self._probe.end(self.key) if self._probe is not None else absent_reading(wall_s)
+        self.process = _process_probe.end(self.key)
+        self.cpu_s = self.process.cpu_s
+        if self._probe is not None:
+            self.reading = self._probe.end(self.key)
+        else:
+            self.reading = absent_reading(self.process.wall_s)
         return self.reading
 
     @property

@@ -1,0 +1,46 @@
+"""This process's CPU time and memory over a window, from psutil.
+
+CPU time is user + system seconds of every thread of this process (torch's worker threads
+included), read at the window edges from the per-process CPU clock (`time.process_time`: the same
+quantity psutil's `cpu_times` reports, at nanosecond rather than 10 ms resolution, which matters for
+windows of a few milliseconds); memory is psutil's resident set size at the end of the window.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import psutil
+
+from simulator.probes.base import OpenWindows
+
+
+@dataclass(frozen=True)
+class ProcessReading:
+    wall_s: float
+    cpu_s: float
+    rss_end_bytes: int
+
+
+class ProcessProbe:
+    name = "process probe"
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self._windows: OpenWindows[tuple[float, float]] = OpenWindows(self.name)
+
+    def cpu_seconds(self) -> float:
+        return time.process_time()
+
+    def begin(self, key: str) -> None:
+        self._windows.open(key, (time.perf_counter(), self.cpu_seconds()))
+
+    def end(self, key: str) -> ProcessReading:
+        wall_start, cpu_start = self._windows.close(key)
+        cpu_s = self.cpu_seconds() - cpu_start
+        wall_s = time.perf_counter() - wall_start
+        return ProcessReading(wall_s, cpu_s, int(self._process.memory_info().rss))
+
+    def close(self) -> None:
+        self._windows.clear()
