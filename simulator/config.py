@@ -82,12 +82,61 @@ class StrategyConfig(BaseModel):
         return dict(self.model_extra or {})
 
 
+class SiloHardwareConfig(_Section):
+    """The hardware a silo stands for; its energy is modelled from it (see simulator.probes.silo_hardware)."""
+
+    cpu_power_w: float | None = Field(None, gt=0)  # W drawn by the silo's CPU while it trains
+    cpu_vcpus: int | None = Field(None, ge=1)  # or: vCPUs x 3.5 W (Cloud Carbon Footprint, AWS max)
+    gpu_model: str | None = None  # T4 | V100 | A100 | A10G give a default power; others need gpu_power_w
+    gpu_power_w: float | None = Field(None, gt=0)
+    ram_power_w: float | None = Field(None, gt=0)
+    relative_speed: float = Field(1.0, gt=0)  # how much faster than this host the silo does the same work
+
+    @model_validator(mode="after")
+    def _complete(self) -> "SiloHardwareConfig":
+        from simulator.probes.silo_hardware import GPU_MAX_POWER_W
+
+        if self.cpu_power_w is None and self.cpu_vcpus is None:
+            raise ValueError("hardware needs cpu_power_w (W) or cpu_vcpus")
+        if self.gpu_model is not None and self.gpu_power_w is None and self.gpu_model.upper() not in GPU_MAX_POWER_W:
+            known = " | ".join(GPU_MAX_POWER_W)
+            raise ValueError(f"unknown gpu_model '{self.gpu_model}' without gpu_power_w; known: {known}")
+        if self.gpu_power_w is not None and self.gpu_model is None:
+            raise ValueError("gpu_power_w needs gpu_model")
+        return self
+
+    def profile(self):
+        from simulator.probes.silo_hardware import (
+            CPU_POWER_SOURCE,
+            GPU_POWER_SOURCE,
+            HardwareProfile,
+            cpu_power_from_vcpus,
+            gpu_power_w,
+        )
+
+        sources = ["CPU power from the scenario" if self.cpu_power_w is not None else CPU_POWER_SOURCE]
+        gpu_w = self.gpu_power_w
+        if self.gpu_model is not None and gpu_w is None:
+            gpu_w = gpu_power_w(self.gpu_model)
+            sources.append(f"{self.gpu_model.upper()} {gpu_w:g} W: {GPU_POWER_SOURCE}")
+        return HardwareProfile(
+            cpu_power_w=self.cpu_power_w if self.cpu_power_w is not None else cpu_power_from_vcpus(self.cpu_vcpus or 0),
+            gpu_model=self.gpu_model,
+            gpu_power_w=gpu_w,
+            ram_power_w=self.ram_power_w,
+            relative_speed=self.relative_speed,
+            sources="; ".join(sources),
+        )
+
+
 class SiloConfig(_Section):
     name: str = Field(min_length=1)
     country: str
     region: str | None = None
     share: float | None = Field(None, gt=0)
     device: str | None = None
+    # The hardware this silo stands for, where the host lacks it: its energy is then modelled.
+    hardware: SiloHardwareConfig | None = None
 
     @field_validator("country")
     @classmethod
@@ -117,6 +166,10 @@ class ProbesConfig(_Section):
     host_country: str = "USA"
     # false: no energy tracker is started at all (time, CPU and bytes are still recorded).
     energy: bool = True
+    # The host's idle power before the run: auto = measure where CPU energy is measured (RAPL),
+    # else CodeCarbon's model at zero load; measure | model force one; off skips it.
+    idle_baseline: Literal["auto", "measure", "model", "off"] = "auto"
+    idle_seconds: float = Field(2.0, gt=0, le=60)
 
     @field_validator("host_country")
     @classmethod

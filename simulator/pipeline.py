@@ -6,7 +6,7 @@ Nothing flows backwards: probes write ledger rows; the summary and the lifecycle
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from simulator.centralized import CentralizedOutcome, run_centralized
@@ -16,7 +16,9 @@ from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
 from simulator.lifecycle import LifecycleResult, build_plan, evaluate_lifecycle
 from simulator.lifecycle.profile import lifecycle_profile_of_run
-from simulator.probes.energy import CodeCarbonHostProbe, NullEnergyProbe, install_host_probe
+from simulator.probes.energy import NullEnergyProbe, install_host_probe
+from simulator.probes.host_energy import HostEnergyProbe
+from simulator.probes.idle import IdleBaseline, energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
@@ -45,7 +47,7 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResult:
     started = time.perf_counter()
-    probe = CodeCarbonHostProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
+    probe = HostEnergyProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
     # CodeCarbon's first start detects the hardware (about 1.2 s): overlap it with the set-up below.
     probe.warm_up()
     install_host_probe(probe)
@@ -65,13 +67,14 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResul
             "status": "running",
         }
         write_json_atomic(run_dir / MANIFEST, manifest)
+        idle = _idle_baseline(probe, scenario)
         fl = run_federated(scenario, run_dir)
         cl = run_centralized(scenario, data)
         ledger = Ledger([*fl.ledger.rows, *cl.rows])
         write_ledger(run_dir, ledger)
         save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
         write_text_atomic(run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, host, versions))
-        summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started)
+        summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle)
         lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
         summary["lifecycle"] = lifecycle.to_json()
         write_json_atomic(run_dir / SUMMARY, summary)
@@ -84,8 +87,26 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResul
         probe.close()
 
 
-def build_summary(fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger, probe, total_wall_s: float) -> dict:
+def _idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:
+    """The host's idle power, found before any training (measuring needs this process idle)."""
+    if scenario.probes.idle_baseline == "off":
+        return None
+    return probe.idle_baseline(scenario.probes.idle_baseline, scenario.probes.idle_seconds)
+
+
+def build_summary(
+    fl: FederationOutcome,
+    cl: CentralizedOutcome,
+    ledger: Ledger,
+    probe,
+    total_wall_s: float,
+    idle: IdleBaseline | None = None,
+) -> dict:
+    idle_w = idle.power_w if idle is not None else None
+
     def approach(totals: Totals, accuracy: float | None, wall_s: float, key: str) -> dict:
+        rows = ledger.select(approach=key)
+        covered_s = host_covered_wall_s(rows)
         return {
             "accuracy": accuracy,
             "energy_kwh": totals.energy_kwh,
@@ -95,6 +116,9 @@ def build_summary(fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger,
             "wall_s": wall_s,
             "cpu_s": totals.cpu_s,
             "energy_methods": sorted({row.energy_method for row in ledger.select(approach=key)}),
+            # The same energy less what the idle host would have drawn over the measured windows.
+            "energy_above_idle_kwh": energy_above_idle_kwh(totals.energy_kwh, idle_w, covered_s),
+            "idle_energy_kwh": None if idle_w is None else idle_energy_kwh(idle_w, covered_s),
         }
 
     fl_rows = ledger.select(approach=APPROACH_FL)
@@ -105,6 +129,8 @@ def build_summary(fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger,
         "units": {
             "accuracy": "fraction of the held-out test set",
             "energy_kwh": "kWh",
+            "energy_above_idle_kwh": "kWh (energy_kwh less the idle baseline over the measured windows)",
+            "idle_baseline": "W",
             "co2_kg": "kg CO2e",
             "bytes_down": "payload bytes server -> silos",
             "bytes_up": "payload bytes silos -> server",
@@ -113,6 +139,7 @@ def build_summary(fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger,
         },
         "fl": approach(ledger.totals(APPROACH_FL), fl.accuracy, fl.wall_s, APPROACH_FL),
         "cl": approach(ledger.totals(APPROACH_CL), cl.accuracy, cl.wall_s, APPROACH_CL),
+        "idle_baseline": None if idle is None else asdict(idle),
         "fl_rounds": [
             {"round": r.round, "accuracy": r.accuracy, "train_loss": r.train_loss, "eval_loss": r.eval_loss}
             for r in fl.rounds

@@ -25,6 +25,8 @@ def print_run(result) -> None:
     rows = [
         ("test accuracy", "fraction", f"{fl['accuracy']:.4f}", f"{cl['accuracy']:.4f}"),
         ("energy", "kWh", _number(fl["energy_kwh"]), _number(cl["energy_kwh"])),
+        ("energy above idle baseline", "kWh", _number(fl.get("energy_above_idle_kwh")),
+         _number(cl.get("energy_above_idle_kwh"))),
         ("CO2", "kg CO2e", _number(fl["co2_kg"]), _number(cl["co2_kg"])),
         ("payload down (server -> silos)", "bytes", f"{fl['bytes_down']:,}", f"{cl['bytes_down']:,}"),
         ("payload up (silos -> server)", "bytes", f"{fl['bytes_up']:,}", f"{cl['bytes_up']:,}"),
@@ -41,6 +43,9 @@ def print_run(result) -> None:
         f"{timing['fl_flower_overhead']:.2f} s; probes: start-up {timing['probe_startup']:.2f} s "
         f"(blocking {timing['probe_startup_blocking']:.2f} s), windows {timing['probe_windows']:.3f} s"
     )
+    idle = summary.get("idle_baseline")
+    if idle is not None:
+        console.print(f"Idle baseline of this host: {_number(idle['power_w'])} W ({idle['method']}: {idle['how']})")
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")

@@ -3,7 +3,8 @@
 It sizes what the server sends, collects each silo's measurement from its reply, times the server's
 own work between exchanges (aggregation and coordination), and, where silos run concurrently on this
 host (the `ray` runner), splits the host's energy over the exchange between the silos and the
-server by their CPU time (rows labelled `apportioned`, summing to the host total).
+server by their CPU time, and GPU energy by GPU time (rows labelled `apportioned`, summing to the
+host total). A silo that declares hardware the host lacks gets energy modelled from that profile.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from flwr.serverapp import Grid
 
 from simulator.flower.payload import MEASUREMENT_KEY, payload_bytes
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
-from simulator.probes.energy import METHOD_APPORTIONED, EnergyReading, absent_reading, host_probe
+from simulator.probes.apportion import SiloWork, apportion
+from simulator.probes.energy import EnergyReading, absent_reading, host_probe
+from simulator.probes.silo_hardware import HardwareProfile, modelled_reading
 from simulator.probes.window import WorkWindow
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
@@ -30,6 +33,8 @@ class MeasuredGrid(Grid):
         silo_countries: dict[str, str],
         server_country: str,
         apportion_host_energy: bool,
+        silos_on_gpu: frozenset[str] = frozenset(),
+        modelled_silos: dict[str, HardwareProfile] | None = None,
     ):
         self._inner = inner
         self._node_to_silo = dict(node_to_silo or {})
@@ -37,6 +42,8 @@ class MeasuredGrid(Grid):
         self._silo_countries = silo_countries
         self._server_country = server_country
         self._apportion = apportion_host_energy
+        self._silos_on_gpu = silos_on_gpu
+        self._modelled_silos = dict(modelled_silos or {})
         self.rows: list[LedgerRow] = []
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
@@ -81,7 +88,8 @@ class MeasuredGrid(Grid):
             if node_id not in answered:
                 silo_rows.append(self._missing_row(node_id, round_number, phase, bytes_down[node_id], timeout))
         if self._apportion and host_probe() is not None:
-            silo_rows = self._apportioned(silo_rows, exchange.reading, exchange.cpu_s, round_number)
+            silo_rows = self._apportioned(silo_rows, exchange.reading, exchange.cpu_s, round_number, phase)
+        silo_rows = [self._modelled(row) for row in silo_rows]
         self.rows.extend(silo_rows)
         self._open_server_window(SERVER_PHASE_AFTER.get(phase, "coordinate"), round_number)
         return replies
@@ -178,42 +186,43 @@ class MeasuredGrid(Grid):
         )
 
     def _apportioned(
-        self, rows: list[LedgerRow], host: EnergyReading, server_cpu_s: float, round_number: int
+        self, rows: list[LedgerRow], host: EnergyReading, server_cpu_s: float, round_number: int, phase: str
     ) -> list[LedgerRow]:
-        """Split the host's energy over the exchange by CPU seconds; the server keeps the rest."""
-        total_cpu = sum(row.cpu_s for row in rows) + server_cpu_s
-        shares = [row.cpu_s / total_cpu if total_cpu > 0 else 0.0 for row in rows]
-        result = []
-        for row, share in zip(rows, shares):
-            reading = EnergyReading(
-                row.wall_s,
-                *(_scaled(part, share) for part in (host.energy_cpu_kwh, host.energy_ram_kwh, host.energy_gpu_kwh)),
-                method=METHOD_APPORTIONED,
-            )
-            result.append(_with_energy(row, reading))
-        server_share = 1.0 - sum(shares)
-        server_reading = host.scaled(server_share)
+        """Split the host's energy over the exchange by CPU (and GPU) seconds; the server keeps the rest."""
+        work = [
+            SiloWork(row.wall_s, row.cpu_s, row.wall_s if row.silo in self._silos_on_gpu else 0.0) for row in rows
+        ]
+        split = apportion(host, work, server_cpu_s)
+        result = [
+            _with_energy(row, reading, "host energy split by CPU (and GPU) time between concurrent silos")
+            for row, reading in zip(rows, split.silos)
+        ]
         result.append(
             make_row(
                 approach=APPROACH_FL,
                 silo=SERVER_SILO,
                 round_number=round_number,
                 phase="wait",
-                energy=EnergyReading(host.wall_s, server_reading.energy_cpu_kwh, server_reading.energy_ram_kwh,
-                                     server_reading.energy_gpu_kwh, server_reading.method),
+                energy=split.remainder,
                 cpu_s=server_cpu_s,
                 country=self._server_country,
-                detail="host energy during the exchange not attributed to a silo's CPU time",
+                detail=f"host energy during the {phase} exchange not attributed to a silo's CPU or GPU time",
             )
         )
         return result
 
+    def _modelled(self, row: LedgerRow) -> LedgerRow:
+        profile = self._modelled_silos.get(row.silo)
+        if profile is None or row.status != "ok":
+            return row
+        detail = (
+            f"modelled on the silo's declared hardware for {row.wall_s / profile.relative_speed:.4g} s "
+            f"(measured {row.wall_s:.4g} s / relative speed {profile.relative_speed:g}); {profile.sources}"
+        )
+        return _with_energy(row, modelled_reading(profile, row.wall_s), detail)
 
-def _scaled(value: float | None, share: float) -> float | None:
-    return None if value is None else value * share
 
-
-def _with_energy(row: LedgerRow, reading: EnergyReading) -> LedgerRow:
+def _with_energy(row: LedgerRow, reading: EnergyReading, detail: str) -> LedgerRow:
     return make_row(
         approach=row.approach,
         silo=row.silo,
@@ -227,7 +236,7 @@ def _with_energy(row: LedgerRow, reading: EnergyReading) -> LedgerRow:
         bytes_up=row.bytes_up,
         num_examples=row.num_examples,
         status=row.status,
-        detail="host energy split by CPU time between concurrent silos",
+        detail=detail,
     )
 
 

@@ -42,6 +42,7 @@ def run_federation(
         silo_countries={silo.name: silo.country for silo in scenario.silos},
         server_country=scenario.probes.host_country,
         apportion_host_energy=apportion_host_energy,
+        **silo_hardware_options(scenario),
     )
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
@@ -74,6 +75,27 @@ def run_federation(
     )
     write_federation_outcome(run_dir, outcome)
     return outcome
+
+
+def silo_hardware_options(scenario: Scenario) -> dict:
+    """Which silos run on a GPU here, and which declared hardware this host lacks (so is modelled)."""
+    from simulator.probes.silo_hardware import host_has_gpu
+    from simulator.results.host import gpu_names
+    from simulator.training import resolve_device
+
+    on_gpu = frozenset(
+        silo.name
+        for silo in scenario.silos
+        if resolve_device(silo.device or scenario.training.device).type == "cuda"
+    )
+    declared = {silo.name: silo.hardware.profile() for silo in scenario.silos if silo.hardware is not None}
+    host_gpus = gpu_names() if declared else []
+    modelled = {
+        name: profile
+        for name, profile in declared.items()
+        if not host_has_gpu(profile, host_gpus, name in on_gpu)
+    }
+    return {"silos_on_gpu": on_gpu, "modelled_silos": modelled}
 
 
 def _metric(record, key: str) -> float | None:
