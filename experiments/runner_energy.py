@@ -11,6 +11,7 @@ Writes results/runner_energy/per_silo.csv.
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -36,16 +37,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("scenario", nargs="?", default=None)
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     args = parser.parse_args(argv)
+    logging.getLogger("flwr").setLevel(logging.WARNING)  # Flower logs every round at INFO
     RESULTS.mkdir(parents=True, exist_ok=True)
     results = {}
     for runner in ("inline", "ray"):
         scenario = load_scenario(args.scenario, [*args.overrides, f"runner={runner}"])
         results[runner] = per_silo(run_scenario(scenario, RESULTS / "runs"))
-    table = results["inline"].join(results["ray"], lsuffix="_inline", rsuffix="_ray", how="outer")
+    table = results["inline"].join(results["ray"], lsuffix="_inline", rsuffix="_ray")
     table.to_csv(RESULTS / "per_silo.csv")
-    with pd.option_context("display.float_format", "{:.4g}".format, "display.width", 160):
-        print("FL energy per silo (kWh), CPU s and wall s, inline vs ray (server: aggregation + waiting):")
-        print(table)
+    print("FL energy per silo (kWh), CPU s and wall s, inline vs ray (server: aggregation + waiting):")
+    print(table.to_string(float_format=lambda v: f"{v:.4g}"))
     print(f"Wrote {RESULTS / 'per_silo.csv'}")
 
 
