@@ -24,6 +24,7 @@ from simulator.probes.energy import (
     NullEnergyProbe,
     combined_method,
 )
+from simulator.probes.host_energy import HostEnergyProbe
 from simulator.probes.idle import energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.probes.nvml import NvmlGpuProbe
 from simulator.probes.process import ProcessProbe
@@ -34,7 +35,10 @@ from tests.conftest import tiny_scenario, tiny_scenario_dict
 # -- life cycle -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_probe", [NullEnergyProbe, ProcessProbe, NvmlGpuProbe])
+@pytest.mark.parametrize(
+    "make_probe", [NullEnergyProbe, ProcessProbe, NvmlGpuProbe, lambda: HostEnergyProbe("USA")],
+    ids=["null", "process", "nvml", "host"],
+)
 def test_ending_an_unknown_window_names_it(make_probe):
     probe = make_probe()
     probe.begin("silo-a")
@@ -207,7 +211,6 @@ class RecordingProbe:
 def test_ray_apportioned_silo_rows_sum_to_the_host_total(tmp_path):
     from simulator.flower.runners import run_federated
     from simulator.probes.energy import install_host_probe
-    from simulator.probes.host_energy import HostEnergyProbe
 
     host = HostEnergyProbe("USA")
     probe = RecordingProbe(host)

@@ -93,6 +93,7 @@ class NvmlGpuProbe:
         self._windows: OpenWindows[tuple[float, dict[int, float]]] = OpenWindows(self.name)
         self._sampled_mj: dict[int, float] = {}
         self._sampler: threading.Thread | None = None
+        self._sampler_error: GpuProbeError | None = None
         self._stop_sampling = threading.Event()
         self._lock = threading.Lock()
         self._initialised = False
@@ -142,15 +143,21 @@ class NvmlGpuProbe:
         last = time.perf_counter()
         while not self._stop_sampling.wait(POWER_SAMPLE_INTERVAL_S):
             now = time.perf_counter()
-            for device in self.devices:
-                if device.source == SOURCE_SAMPLED:
-                    power_mw = float(_nvml("nvmlDeviceGetPowerUsage", self._handles[device.index]))
-                    with self._lock:
-                        self._sampled_mj[device.index] += power_mw * (now - last)  # mW x s = mJ
+            try:
+                for device in self.devices:
+                    if device.source == SOURCE_SAMPLED:
+                        power_mw = float(_nvml("nvmlDeviceGetPowerUsage", self._handles[device.index]))
+                        with self._lock:
+                            self._sampled_mj[device.index] += power_mw * (now - last)  # mW x s = mJ
+            except GpuProbeError as error:  # surfaced by the next counter read, not lost in this thread
+                self._sampler_error = error
+                return
             last = now
 
     # -- counters ---------------------------------------------------------------------------
     def _counters_mj(self) -> dict[int, float]:
+        if self._sampler_error is not None:
+            raise self._sampler_error
         counters = {}
         for device in self.devices:
             if device.source == SOURCE_COUNTER:

@@ -8,8 +8,10 @@ windows of a few milliseconds); memory is psutil's resident set size at the end 
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 import psutil
 
@@ -23,11 +25,17 @@ class ProcessReading:
     rss_end_bytes: int
 
 
+@lru_cache(maxsize=None)
+def _process(pid: int) -> psutil.Process:
+    # One psutil handle per process id (building one reads /proc), shared by every probe.
+    return psutil.Process(pid)
+
+
 class ProcessProbe:
     name = "process probe"
 
     def __init__(self) -> None:
-        self._process = psutil.Process()
+        self._process = _process(os.getpid())
         self._windows: OpenWindows[tuple[float, float]] = OpenWindows(self.name)
 
     def cpu_seconds(self) -> float:

@@ -9,14 +9,13 @@ from __future__ import annotations
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
 from simulator.probes.process import ProcessProbe, ProcessReading
 
-_process_probe = ProcessProbe()
-
-
 class WorkWindow:
     def __init__(self, key: str, *, measure_energy: bool = True):
         self.key = key
         self._measure_energy = measure_energy
         self._probe = None
+        # A probe of its own: a window left open by a failed run can never block a later one's key.
+        self._process_probe = ProcessProbe()
         self.reading: EnergyReading | None = None
         self.process: ProcessReading | None = None
         self.cpu_s = 0.0
@@ -25,11 +24,11 @@ class WorkWindow:
         self._probe = host_probe() if self._measure_energy else None
         if self._probe is not None:
             self._probe.begin(self.key)
-        _process_probe.begin(self.key)
+        self._process_probe.begin(self.key)
         return self
 
     def end(self) -> EnergyReading:
-        self.process = _process_probe.end(self.key)
+        self.process = self._process_probe.end(self.key)
         self.cpu_s = self.process.cpu_s
         if self._probe is not None:
             self.reading = self._probe.end(self.key)
