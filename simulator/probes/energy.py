@@ -107,14 +107,16 @@ class CodeCarbonHostProbe:
     """CodeCarbon `OfflineEmissionsTracker` task windows on this host: CPU and RAM energy.
 
     CodeCarbon's first window in a process detects the hardware (about 1.2 s here); `warm_up()` does
-    that in a background thread so it overlaps with data loading and model set-up. GPU energy is left
-    to `NvmlGpuProbe` (read from NVML's counter directly), so CodeCarbon's GPU figure is not used.
+    that in a background thread so it overlaps with data loading and model set-up.
+    `HostEnergyProbe` builds it with `include_gpu=False` and reads the GPUs from NVML itself; on its own
+    it reports CodeCarbon's GPU figure where CodeCarbon found a GPU.
     """
 
     name = "CodeCarbon host probe"
 
-    def __init__(self, host_country: str):
+    def __init__(self, host_country: str, include_gpu: bool = True):
         self._host_country = host_country
+        self._include_gpu = include_gpu
         self._tracker = None
         self._ready = threading.Event()
         self._warm_error: BaseException | None = None
@@ -205,7 +207,7 @@ class CodeCarbonHostProbe:
             wall_s=wall_s,
             energy_cpu_kwh=float(data.cpu_energy),
             energy_ram_kwh=float(data.ram_energy),
-            energy_gpu_kwh=None,
+            energy_gpu_kwh=float(data.gpu_energy) if self._include_gpu and _has_gpu(tracker) else None,
             method=self.cpu_method,
         )
 
@@ -249,6 +251,10 @@ class EnergyProbe(Probe[EnergyReading], Protocol):
     def available_methods(self) -> tuple[str, ...]: ...
 
     def warm_up(self) -> None: ...
+
+
+def _has_gpu(tracker) -> bool:
+    return any(type(hardware).__name__ == "GPU" for hardware in getattr(tracker, "_hardware", []))
 
 
 # One energy probe per process. The runner installs it; the instrumentation mod and the measured

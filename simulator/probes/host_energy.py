@@ -25,7 +25,7 @@ class HostEnergyProbe:
     name = "host energy probe"
 
     def __init__(self, host_country: str):
-        self.cpu_ram = CodeCarbonHostProbe(host_country)
+        self.cpu_ram = CodeCarbonHostProbe(host_country, include_gpu=False)  # GPUs: NVML, below
         self._gpu: NvmlGpuProbe | None = None
         self._gpu_thread: threading.Thread | None = None
         self._gpu_startup_s = 0.0
