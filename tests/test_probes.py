@@ -28,7 +28,7 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.probes.idle import energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.probes.nvml import NvmlGpuProbe
 from simulator.probes.process import ProcessProbe
-from simulator.probes.silo_hardware import HardwareProfile, modelled_reading
+from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
 from simulator.results.host import gpu_names
 from tests.conftest import tiny_scenario, tiny_scenario_dict
 
@@ -127,11 +127,13 @@ def test_idle_arithmetic_hand_worked():
 
 
 def test_host_time_covered_counts_a_concurrent_exchange_once():
-    def row(silo, method, wall_s, energy=1.0):
-        return type("Row", (), {"silo": silo, "energy_method": method, "wall_s": wall_s, "energy_kwh": energy})
+    def row(silo, method, wall_s, energy=1.0, detail=""):
+        return type("Row", (), {"silo": silo, "energy_method": method, "wall_s": wall_s, "energy_kwh": energy,
+                                "detail": detail})
 
     rows = [row("a", METHOD_APPORTIONED, 3.0), row("b", METHOD_APPORTIONED, 2.5), row("server", METHOD_APPORTIONED, 4.0),
-            row("server", METHOD_MODELLED, 0.5), row("c", METHOD_ABSENT, 9.0, None)]
+            row("server", METHOD_MODELLED, 0.5), row("c", METHOD_ABSENT, 9.0, None),
+            row("d", METHOD_MODELLED, 7.0, detail=MODELLED_DETAIL_PREFIX + " for 1.4 s")]
     assert host_covered_wall_s(rows) == 4.5
 
 
@@ -175,6 +177,9 @@ def test_mixed_silo_hardware_run_and_codecarbon_emissions_csv(tmp_path):
     summary = json.loads((result.run_dir / "summary.json").read_text())
     idle = summary["idle_baseline"]
     assert idle["power_w"] > 0 and idle["method"] in (METHOD_MODELLED, METHOD_MEASURED) and idle["how"]
+    # Both silos are modelled, so the host's idle power applies only over the server's windows.
+    server_s = sum(row.wall_s for row in result.ledger.rows if row.approach == "fl" and row.silo == "server")
+    assert summary["fl"]["idle_energy_kwh"] == pytest.approx(idle["power_w"] * server_s / 3.6e6, rel=1e-9)
     for approach in ("fl", "cl"):
         above = summary[approach]["energy_above_idle_kwh"]
         assert above == pytest.approx(summary[approach]["energy_kwh"] - summary[approach]["idle_energy_kwh"])

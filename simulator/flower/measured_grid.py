@@ -18,7 +18,7 @@ from simulator.flower.payload import MEASUREMENT_KEY, payload_bytes
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
 from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
-from simulator.probes.silo_hardware import HardwareProfile, modelled_reading
+from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
 from simulator.probes.window import WorkWindow
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
@@ -216,7 +216,7 @@ class MeasuredGrid(Grid):
         if profile is None or row.status != "ok":
             return row
         detail = (
-            f"modelled on the silo's declared hardware for {row.wall_s / profile.relative_speed:.4g} s "
+            f"{MODELLED_DETAIL_PREFIX} for {row.wall_s / profile.relative_speed:.4g} s "
             f"(measured {row.wall_s:.4g} s / relative speed {profile.relative_speed:g}); {profile.sources}"
         )
         return _with_energy(row, modelled_reading(profile, row.wall_s), detail)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.probes.energy import KWH_PER_JOULE, METHOD_APPORTIONED, METHOD_MEASURED, METHOD_MODELLED
+from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX
 
 IDLE_MODES = ("auto", "measure", "model", "off")
 
@@ -43,17 +44,21 @@ def host_covered_wall_s(rows) -> float:
     """Seconds of host time the ledger rows' energy covers.
 
     Rows follow one another on the host, except apportioned silo rows: concurrent silos share one
-    exchange window, whose full length is the server's `wait` row of that exchange.
+    exchange window, whose full length is the server's `wait` row of that exchange. Rows modelled on
+    a silo's declared hardware are not the host's energy and cover no host time.
     """
     return sum(
         row.wall_s
         for row in rows
-        if row.energy_kwh is not None and not (row.energy_method == METHOD_APPORTIONED and row.silo != "server")
+        if row.energy_kwh is not None
+        and not (row.energy_method == METHOD_APPORTIONED and row.silo != "server")
+        and not row.detail.startswith(MODELLED_DETAIL_PREFIX)
     )
 
 
 def energy_above_idle_kwh(total_kwh: float | None, idle_power_w: float | None, covered_wall_s: float) -> float | None:
-    """Energy beyond what the idle host would have drawn over the same time; `None` when either is absent.
+    """Energy beyond what the idle host would have drawn over the host time the rows cover; `None`
+    when either is absent.
 
     Not clipped at zero: a negative figure would show a baseline above the run's draw, which a
     reader must see rather than have hidden.

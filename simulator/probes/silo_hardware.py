@@ -27,6 +27,9 @@ GPU_MAX_POWER_W: dict[str, float] = {
 GPU_POWER_SOURCE = "Cloud Carbon Footprint GPU coefficients (from Teads), max W"
 WATTS_PER_VCPU_BUSY = 3.5  # Cloud Carbon Footprint, AWS, max W per vCPU
 CPU_POWER_SOURCE = "Cloud Carbon Footprint, AWS, max 3.5 W per vCPU"
+# Start of the ledger `detail` of a row modelled on declared hardware: such a row's energy is not the
+# host's, so the host's idle baseline does not apply to it.
+MODELLED_DETAIL_PREFIX = "modelled on the silo's declared hardware"
 
 
 @dataclass(frozen=True)
