@@ -8,6 +8,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from simulator.probes.gpu_time import gpu_busy
+
 
 @dataclass(frozen=True)
 class TrainStats:
@@ -58,31 +60,33 @@ def train_epochs(
     anchor = [p.detach().clone() for p in model.parameters()] if proximal_mu > 0 else None
     loss_fn = nn.CrossEntropyLoss()
     total_loss, batches = 0.0, 0
-    for _ in range(epochs):
-        order = torch.randperm(len(y), generator=generator).to(device)
-        for start in range(0, len(y), batch_size):
-            index = order[start : start + batch_size]
-            optimizer.zero_grad()
-            loss = loss_fn(model(x[index]), y[index])
-            if anchor is not None:
-                loss = loss + proximal_mu / 2 * sum(
-                    torch.sum((p - a) ** 2) for p, a in zip(model.parameters(), anchor)
-                )
-            loss.backward()
-            optimizer.step()
-            total_loss += float(loss.detach())
-            batches += 1
+    with gpu_busy(device):
+        for _ in range(epochs):
+            order = torch.randperm(len(y), generator=generator).to(device)
+            for start in range(0, len(y), batch_size):
+                index = order[start : start + batch_size]
+                optimizer.zero_grad()
+                loss = loss_fn(model(x[index]), y[index])
+                if anchor is not None:
+                    loss = loss + proximal_mu / 2 * sum(
+                        torch.sum((p - a) ** 2) for p, a in zip(model.parameters(), anchor)
+                    )
+                loss.backward()
+                optimizer.step()
+                total_loss += float(loss.detach())
+                batches += 1
     return TrainStats(len(y), len(y) * epochs, total_loss / max(batches, 1))
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, features: np.ndarray, labels: np.ndarray, device: torch.device) -> EvalStats:
     model.to(device).eval()
-    x = torch.from_numpy(features).to(device)
-    y = torch.from_numpy(labels).to(device)
-    logits = model(x)
-    loss = nn.functional.cross_entropy(logits, y, reduction="sum")
-    correct = int((logits.argmax(dim=1) == y).sum())
+    with gpu_busy(device):
+        x = torch.from_numpy(features).to(device)
+        y = torch.from_numpy(labels).to(device)
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits, y, reduction="sum")
+        correct = int((logits.argmax(dim=1) == y).sum())
     return EvalStats(len(y), correct, float(loss) / max(len(y), 1))
 
 

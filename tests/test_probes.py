@@ -50,13 +50,20 @@ def test_ending_an_unknown_window_names_it(make_probe):
     probe.close()
 
 
-def test_process_probe_counts_this_process_cpu_time():
+def test_process_probe_counts_cpu_time_and_no_gpu_time_on_cpu():
+    import numpy as np
+    import torch
+
+    from simulator.training import train_epochs
+
     probe = ProcessProbe()
     probe.begin("work")
-    total = sum(i * i for i in range(300_000))
+    stats = train_epochs(torch.nn.Linear(4, 2), np.ones((64, 4), np.float32), np.zeros(64, np.int64), epochs=3,
+                         batch_size=8, learning_rate=0.1, momentum=0.0, seed=0, device=torch.device("cpu"))
     reading = probe.end("work")
-    assert total > 0
+    assert stats.sample_updates == 192
     assert reading.cpu_s > 0 and reading.wall_s > 0 and reading.rss_end_bytes > 0
+    assert reading.gpu_s == 0.0  # trained on the CPU: no GPU seconds to split GPU energy by
 
 
 # -- absent hardware --------------------------------------------------------------------------

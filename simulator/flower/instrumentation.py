@@ -39,6 +39,7 @@ def _measured_call(message: Message, context: Context, call_next: ClientAppCalla
             "silo": silo,
             "wall-s": window.wall_s,
             "cpu-s": window.cpu_s,
+            "gpu-s": window.gpu_s,
             "bytes-down": bytes_down,
             "bytes-up": payload_bytes(reply.content),
             "energy-method": reading.method,

@@ -33,7 +33,6 @@ class MeasuredGrid(Grid):
         silo_countries: dict[str, str],
         server_country: str,
         apportion_host_energy: bool,
-        silos_on_gpu: frozenset[str] = frozenset(),
         modelled_silos: dict[str, HardwareProfile] | None = None,
     ):
         self._inner = inner
@@ -42,7 +41,7 @@ class MeasuredGrid(Grid):
         self._silo_countries = silo_countries
         self._server_country = server_country
         self._apportion = apportion_host_energy
-        self._silos_on_gpu = silos_on_gpu
+        self._gpu_s: dict[str, float] = {}  # silo -> GPU seconds of its reply in the current exchange
         self._modelled_silos = dict(modelled_silos or {})
         self.rows: list[LedgerRow] = []
         self._server_window: tuple[WorkWindow, int, str] | None = None
@@ -152,6 +151,7 @@ class MeasuredGrid(Grid):
         else:
             energy = _reading_from(measurement)
             cpu_s = float(measurement["cpu-s"])
+            self._gpu_s[silo] = float(measurement.get("gpu-s", 0.0))
             bytes_up = int(measurement["bytes-up"])
         num_examples = 0
         for record in reply.content.metric_records.values():
@@ -189,9 +189,7 @@ class MeasuredGrid(Grid):
         self, rows: list[LedgerRow], host: EnergyReading, server_cpu_s: float, round_number: int, phase: str
     ) -> list[LedgerRow]:
         """Split the host's energy over the exchange by CPU (and GPU) seconds; the server keeps the rest."""
-        work = [
-            SiloWork(row.wall_s, row.cpu_s, row.wall_s if row.silo in self._silos_on_gpu else 0.0) for row in rows
-        ]
+        work = [SiloWork(row.wall_s, row.cpu_s, self._gpu_s.pop(row.silo, 0.0)) for row in rows]
         split = apportion(host, work, server_cpu_s)
         result = [
             _with_energy(row, reading, "host energy split by CPU (and GPU) time between concurrent silos")

@@ -78,15 +78,16 @@ def run_federation(
 
 
 def silo_hardware_options(scenario: Scenario) -> dict:
-    """Which silos run on a GPU here, and which declared hardware this host lacks (so is modelled)."""
+    """The silos whose declared hardware this host lacks (or does not give them): modelled."""
     from simulator.probes.silo_hardware import host_has_gpu
     from simulator.results.host import gpu_names
     from simulator.training import resolve_device
 
+    # The ray runner gives its silo actors no GPU (runners.run_ray), so there they all run on CPU.
     on_gpu = frozenset(
         silo.name
         for silo in scenario.silos
-        if resolve_device(silo.device or scenario.training.device).type == "cuda"
+        if scenario.runner != "ray" and resolve_device(silo.device or scenario.training.device).type == "cuda"
     )
     declared = {silo.name: silo.hardware.profile() for silo in scenario.silos if silo.hardware is not None}
     host_gpus = gpu_names() if declared else []
@@ -95,7 +96,7 @@ def silo_hardware_options(scenario: Scenario) -> dict:
         for name, profile in declared.items()
         if not host_has_gpu(profile, host_gpus, name in on_gpu)
     }
-    return {"silos_on_gpu": on_gpu, "modelled_silos": modelled}
+    return {"modelled_silos": modelled}
 
 
 def _metric(record, key: str) -> float | None:

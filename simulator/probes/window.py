@@ -19,6 +19,7 @@ class WorkWindow:
         self.reading: EnergyReading | None = None
         self.process: ProcessReading | None = None
         self.cpu_s = 0.0
+        self.gpu_s = 0.0
 
     def begin(self) -> "WorkWindow":
         self._probe = host_probe() if self._measure_energy else None
@@ -30,6 +31,7 @@ class WorkWindow:
     def end(self) -> EnergyReading:
         self.process = self._process_probe.end(self.key)
         self.cpu_s = self.process.cpu_s
+        self.gpu_s = self.process.gpu_s
         if self._probe is not None:
             self.reading = self._probe.end(self.key)
         else:
