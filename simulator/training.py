@@ -16,6 +16,7 @@ class TrainStats:
     num_examples: int
     sample_updates: int  # examples x epochs: the unit of work FL and CL are matched on
     mean_loss: float
+    steps: int = 0  # optimizer steps taken (SCAFFOLD divides the model change by it)
 
 
 @dataclass(frozen=True)
@@ -47,10 +48,12 @@ def train_epochs(
     seed: int,
     device: torch.device,
     proximal_mu: float = 0.0,
+    gradient_correction: dict[str, torch.Tensor] | None = None,
 ) -> TrainStats:
     """Mini-batch SGD; the batch order comes from `seed` alone.
 
     `proximal_mu` > 0 adds FedProx's term mu/2 * ||w - w_start||^2 (w_start: the weights on entry).
+    `gradient_correction` (by parameter name) is added to each gradient before every step (SCAFFOLD).
     """
     model.to(device).train()
     x = torch.from_numpy(features).to(device)
@@ -59,6 +62,9 @@ def train_epochs(
     generator = torch.Generator().manual_seed(seed)
     anchor = [p.detach().clone() for p in model.parameters()] if proximal_mu > 0 else None
     loss_fn = nn.CrossEntropyLoss()
+    corrections = [
+        (p, gradient_correction[name].to(device)) for name, p in model.named_parameters() if name in gradient_correction
+    ] if gradient_correction else []
     total_loss, batches = 0.0, 0
     with gpu_busy(device):
         for _ in range(epochs):
@@ -72,10 +78,12 @@ def train_epochs(
                         torch.sum((p - a) ** 2) for p, a in zip(model.parameters(), anchor)
                     )
                 loss.backward()
+                for parameter, correction in corrections:
+                    parameter.grad.add_(correction)
                 optimizer.step()
                 total_loss += float(loss.detach())
                 batches += 1
-    return TrainStats(len(y), len(y) * epochs, total_loss / max(batches, 1))
+    return TrainStats(len(y), len(y) * epochs, total_loss / max(batches, 1), steps=batches)
 
 
 @torch.no_grad()

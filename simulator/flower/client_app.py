@@ -17,6 +17,8 @@ from simulator.flower.instrumentation import make_measurement_mod
 from simulator.flower.scenario_source import scenario_from_run_config
 from simulator.models import build_model
 from simulator.training import evaluate, resolve_device, train_epochs, warm_up_torch
+from strategies.compression import compression_mod
+from strategies.scaffold import add_scaffold_reply, scaffold_correction
 
 PARTITION_ID_KEY = "partition-id"  # set by Flower's simulation and by our runners for each silo
 
@@ -36,7 +38,8 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
     def silo_name(context: Context) -> str:
         return scenario_of(context).silos[silo_index(context)].name
 
-    app = ClientApp(mods=[make_measurement_mod(silo_name)])
+    # The measurement mod is outermost: it sizes messages as they travel (compressed, if they are).
+    app = ClientApp(mods=[make_measurement_mod(silo_name), compression_mod])
 
     @app.lifespan()
     def prepare_process(context: Context):
@@ -70,6 +73,7 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
             seed=silo_seed(current.seed, index, round_number),
             device=device,
             proximal_mu=float(config.get("proximal-mu", 0.0)),
+            gradient_correction=scaffold_correction(message.content, context.state),
         )
         content = RecordDict(
             {
@@ -77,6 +81,8 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
                 "metrics": MetricRecord({"num-examples": stats.num_examples, "train-loss": stats.mean_loss}),
             }
         )
+        add_scaffold_reply(content, message.content, context.state, model.state_dict(), stats.steps,
+                           current.training.learning_rate)
         return Message(content=content, reply_to=message)
 
     @app.evaluate()

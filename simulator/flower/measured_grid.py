@@ -64,6 +64,10 @@ class MeasuredGrid(Grid):
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
         return self._inner.push_messages(messages)
 
+    def silo_of_node(self, node_id: int) -> str | None:
+        """The silo name of a node, once known (from the runner or a first reply); None before."""
+        return self._node_to_silo.get(node_id)
+
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
         return self._inner.pull_messages(message_ids)
 

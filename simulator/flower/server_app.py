@@ -10,6 +10,7 @@ import random
 import time
 from pathlib import Path
 
+import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.serverapp import Grid, ServerApp
 
@@ -35,7 +36,9 @@ def run_federation(
     wall_start = time.perf_counter()
     dataset = load_dataset(scenario.data, scenario.seed)
     model = build_model(scenario.model, dataset, scenario.seed)
-    strategy = build_strategy(scenario.strategy, len(scenario.silos))
+    strategy = build_strategy(
+        scenario.strategy, len(scenario.silos), scenario.silos, scenario.training.learning_rate
+    )
     measured = MeasuredGrid(
         grid,
         node_to_silo=node_to_silo,
@@ -49,6 +52,8 @@ def run_federation(
     )
     # Flower samples silos with the global `random`; seeding it makes the sample order reproducible.
     random.seed(scenario.seed)
+    # Flower's DP wrappers draw their noise from NumPy's global generator.
+    np.random.seed(scenario.seed)
     result = strategy.start(
         grid=measured,
         initial_arrays=ArrayRecord(model.state_dict()),

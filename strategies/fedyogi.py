@@ -1,0 +1,17 @@
+"""FedYogi (Reddi et al., 2021): FedAvg's average taken as a pseudo-gradient for a server-side optimizer.
+
+eta: server learning rate; eta_l: the silos' learning rate as Flower records it (our silos use
+[training] learning_rate); tau: the optimizer's degree of adaptivity (Flower's defaults).
+"""
+
+from flwr.serverapp.strategy import FedYogi
+
+from strategies.registry import StrategySpec, register
+from strategies.sampling import sampling_arguments
+
+
+def build_fedyogi(num_silos: int, eta: float = 0.01, eta_l: float = 0.0316, beta_1: float = 0.9, beta_2: float = 0.99, tau: float = 0.001, fraction_train: float = 1.0) -> FedYogi:
+    return FedYogi(**sampling_arguments(num_silos, fraction_train), eta=eta, eta_l=eta_l, beta_1=beta_1, beta_2=beta_2, tau=tau)
+
+
+SPEC = register(StrategySpec("fedyogi", "Yogi on the server over the averaged update (Flower FedYogi)", build_fedyogi))
