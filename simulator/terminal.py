@@ -62,6 +62,10 @@ def print_strategies() -> None:
         parameters = ", ".join(f"{p} = {param.default!r}" for p, param in spec.parameters().items())
         table.add_row(name, spec.summary, parameters or "-")
     console.print(table)
+    from strategies.registry import COMPRESSION_SCHEMES, GENERIC_PARAMETERS
+
+    generic = ", ".join(f"{key} = {value!r}" for key, value in GENERIC_PARAMETERS.items())
+    console.print(f"Every strategy also accepts: {generic} (compression: {' | '.join(COMPRESSION_SCHEMES)})")
 
 
 def _interval_cell(interval, digits: int = 3) -> str:
