@@ -5,6 +5,7 @@ Each round the server sends the model x and c; a sampled silo trains K SGD steps
 corrected by (c - c_i), then (the paper's option II) sets c_i+ = c_i - c + (x - y) / (K * lr) and
 replies with its model y and the change c_i+ - c_i. The server moves x by eta_g times the mean model
 change and c by the sum of the control changes divided by the number of silos N.
+With SGD momentum beta, lr in the c_i+ formula is the effective step lr / (1 - beta).
 Control variates cover the model's floating arrays, keyed like the model.
 """
 
@@ -109,8 +110,15 @@ def scaffold_correction(content: RecordDict, state: RecordDict) -> dict[str, tor
     return {k: torch.from_numpy(v - silo[k] if k in silo else v.copy()) for k, v in server.items()}
 
 
+def effective_learning_rate(learning_rate: float, momentum: float) -> float:
+    """SGD with momentum beta moves about lr / (1 - beta) per unit gradient in steady state; the
+    paper's (x - y) / (K lr) assumes plain SGD, so with momentum it would overstate the gradient
+    by 1 / (1 - beta) (10x at 0.9) and the control variates would drive training apart."""
+    return learning_rate / (1.0 - momentum)
+
+
 def add_scaffold_reply(reply: RecordDict, content: RecordDict, state: RecordDict, trained: dict[str, torch.Tensor],
-                       steps: int, learning_rate: float) -> None:
+                       steps: int, learning_rate: float, momentum: float = 0.0) -> None:
     """Update c_i in the silo's state and put c_i+ - c_i into the reply (SCAFFOLD only)."""
     if CONTROL_KEY not in content or steps == 0:
         return
@@ -119,6 +127,6 @@ def add_scaffold_reply(reply: RecordDict, content: RecordDict, state: RecordDict
         k: np.zeros_like(v) for k, v in server.items()}
     start = _arrays(content["arrays"])
     end = {k: trained[k].detach().cpu().numpy() for k in server}
-    updated = silo_control_update(silo, server, start, end, steps, learning_rate)
+    updated = silo_control_update(silo, server, start, end, steps, effective_learning_rate(learning_rate, momentum))
     state[SILO_CONTROL_STATE] = _record(updated)
     reply[CONTROL_DELTA_KEY] = _record({k: updated[k] - silo[k] for k in server})

@@ -82,7 +82,7 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
             }
         )
         add_scaffold_reply(content, message.content, context.state, model.state_dict(), stats.steps,
-                           current.training.learning_rate)
+                           current.training.learning_rate, current.training.momentum)
         return Message(content=content, reply_to=message)
 
     @app.evaluate()
