@@ -26,6 +26,7 @@ from simulator.config import Scenario, bundled_scenario_path, load_scenario
 from simulator.errors import InputError
 from simulator.flower.runners import run_inline
 from simulator.ledger import APPROACH_FL, SERVER_SILO
+from simulator.lifecycle.factors import load_factors
 from simulator.probes.energy import CodeCarbonHostProbe, install_host_probe
 from simulator.training import warm_up_torch
 
@@ -35,14 +36,31 @@ TARGET_ACCURACY = 0.85  # fraction of the held-out test set
 SKEWS = {"iid": ("iid", None), "dirichlet-0.3": ("dirichlet", 0.3)}
 BYTES_PER_GB = 1e9
 SECONDS_PER_HOUR = 3600.0
-# Prices from the project's factor notes (on-demand list prices; they drift, the date is kept):
-EGRESS_USD_PER_GB = 0.09  # AWS internet egress, first 10 TB/month, early 2026 (secondary source)
-COMPUTE_USD_PER_HOUR = 0.0832  # AWS t3.large (2 vCPU) on-demand, 2026: one such host per silo/server
-PRICE_SOURCES = (
-    f"egress {EGRESS_USD_PER_GB} USD/GB (AWS internet egress, first 10 TB, early 2026, secondary source) "
-    f"on every payload byte; compute {COMPUTE_USD_PER_HOUR} USD/h (AWS t3.large, 2 vCPU, on-demand, 2026) "
-    "on each silo's and the server's measured busy time"
-)
+# Prices: central values of configs/factors.toml (each with its source there): internet egress on
+# every payload byte (silos of different organisations talk over the internet), and a 2-vCPU cloud
+# instance for each silo's and the server's measured busy time.
+EGRESS_FACTOR = "price_egress_internet_usd_per_gb"
+COMPUTE_FACTOR = "price_cpu_instance_usd_per_hour"
+
+
+@dataclass(frozen=True)
+class Prices:
+    egress_usd_per_gb: float
+    compute_usd_per_hour: float
+    sources: str
+
+
+def shipped_prices() -> Prices:
+    factors = load_factors()
+    egress, compute = getattr(factors, EGRESS_FACTOR), getattr(factors, COMPUTE_FACTOR)
+    return Prices(
+        egress.central,
+        compute.central,
+        f"egress {egress.central} {egress.unit} ({EGRESS_FACTOR}: {egress.source}) on every payload byte; "
+        f"compute {compute.central} {compute.unit} ({COMPUTE_FACTOR}: {compute.source}) on each silo's and "
+        "the server's measured busy time",
+    )
+
 
 # Variant label -> the scenario's [strategy] section.
 VARIANTS: dict[str, dict] = {
@@ -77,9 +95,9 @@ def rounds_to_target(accuracies: list[float | None], target: float) -> int | Non
     return None
 
 
-def run_cost_usd(bytes_moved: int, busy_s: float) -> float:
+def run_cost_usd(bytes_moved: int, busy_s: float, egress_usd_per_gb: float, compute_usd_per_hour: float) -> float:
     """Egress of every payload byte plus compute time of the busy silos and server."""
-    return bytes_moved / BYTES_PER_GB * EGRESS_USD_PER_GB + busy_s / SECONDS_PER_HOUR * COMPUTE_USD_PER_HOUR
+    return bytes_moved / BYTES_PER_GB * egress_usd_per_gb + busy_s / SECONDS_PER_HOUR * compute_usd_per_hour
 
 
 def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
@@ -131,7 +149,7 @@ def scenario_for(base: Scenario, variant: str, skew: str, seed: int, rounds: int
     return Scenario.model_validate(raw)
 
 
-def run_once(scenario: Scenario, variant: str, skew: str, folder: Path) -> RunRecord:
+def run_once(scenario: Scenario, variant: str, skew: str, folder: Path, prices: Prices) -> RunRecord:
     outcome = run_inline(scenario, folder)
     rows = [row for row in outcome.ledger.rows if row.approach == APPROACH_FL]
     totals = outcome.ledger.totals(APPROACH_FL)
@@ -149,7 +167,8 @@ def run_once(scenario: Scenario, variant: str, skew: str, folder: Path) -> RunRe
         bytes_down=totals.bytes_down,
         bytes_up=totals.bytes_up,
         busy_s=busy_s,
-        cost_usd=run_cost_usd(totals.bytes_down + totals.bytes_up, busy_s),
+        cost_usd=run_cost_usd(totals.bytes_down + totals.bytes_up, busy_s, prices.egress_usd_per_gb,
+                              prices.compute_usd_per_hour),
         silo_train_rounds=sum(1 for row in rows if row.phase == "train" and row.silo != SERVER_SILO),
     )
 
@@ -247,7 +266,7 @@ def markdown_table(rows: list[dict]) -> list[str]:
 
 
 def write_outputs(out: Path, records: list[RunRecord], summaries: list[Summary], rounds: int, seeds: int,
-                  wall_s: float) -> None:
+                  wall_s: float, prices: Prices) -> None:
     import pandas as pd
 
     out.mkdir(parents=True, exist_ok=True)
@@ -271,7 +290,7 @@ def write_outputs(out: Path, records: list[RunRecord], summaries: list[Summary],
         "",
         units,
         "",
-        f"Cost prices: {PRICE_SOURCES}.",
+        f"Cost prices: {prices.sources}.",
         "",
         *markdown_table(rows),
         "",
@@ -349,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     started = time.perf_counter()
     base = load_scenario(bundled_scenario_path(SCENARIO_FILE))
+    prices = shipped_prices()
     variants = arguments.strategies.split(",")
     probe = CodeCarbonHostProbe(base.probes.host_country)
     probe.warm_up()
@@ -358,9 +378,11 @@ def main(argv: list[str] | None = None) -> int:
         warm_up_torch()
         with tempfile.TemporaryDirectory(prefix="compare-strategies-") as scratch:
             total = len(variants) * len(SKEWS) * arguments.seeds
-            for skew in SKEWS:
-                for variant in variants:
-                    for seed in range(arguments.seeds):
+            # Seed, then skew, then variant: the variants of one seed run back to back, so the host's
+            # changing load (which moves CodeCarbon's modelled energy) falls on all of them alike.
+            for seed in range(arguments.seeds):
+                for skew in SKEWS:
+                    for variant in variants:
                         scenario = scenario_for(base, variant, skew, seed, arguments.rounds)
                         folder = Path(scratch) / f"{variant}-{skew}-{seed}"
                         folder.mkdir()
@@ -369,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
                         # of earlier runs (0.74 s a call measured here) and would bill our heap to
                         # those strategies. Freezing what exists leaves the cost a fresh server pays.
                         gc.freeze()
-                        records.append(run_once(scenario, variant, skew, folder))
+                        records.append(run_once(scenario, variant, skew, folder, prices))
                         print(f"[{len(records)}/{total}] {variant} {skew} seed {seed}: "
                               f"accuracy {records[-1].accuracy:.3f}, CO2 {records[-1].co2_kg * 1e3:.4g} g",
                               flush=True)
@@ -379,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = summarize(records)
     wall_s = time.perf_counter() - started
     write_outputs(arguments.out, records, summaries, arguments.rounds or base.training.rounds, arguments.seeds,
-                  wall_s)
+                  wall_s, prices)
     for line in carbon_aware_note(summaries):
         print(line)
     print(f"Wrote {arguments.out}: table.csv, table.md, runs.csv, pareto.png")

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from experiments.compare_strategies import main, pareto_front, rounds_to_target, run_cost_usd
+from experiments.compare_strategies import main, pareto_front, rounds_to_target, run_cost_usd, shipped_prices
 
 
 def test_rounds_to_target():
@@ -15,8 +15,14 @@ def test_rounds_to_target():
 
 
 def test_run_cost_by_hand():
-    # 2e9 bytes x 0.09 USD/GB = 0.18 USD; 1800 s = 0.5 h x 0.0832 USD/h = 0.0416 USD
-    assert run_cost_usd(2_000_000_000, 1800.0) == pytest.approx(0.2216)
+    # 2e9 bytes x 0.09 USD/GB = 0.18 USD; 1800 s = 0.5 h x 0.0816 USD/h = 0.0408 USD
+    assert run_cost_usd(2_000_000_000, 1800.0, 0.09, 0.0816) == pytest.approx(0.2208)
+
+
+def test_prices_come_from_the_shipped_factors_with_their_sources():
+    prices = shipped_prices()
+    assert prices.egress_usd_per_gb == 0.09 and prices.compute_usd_per_hour == 0.0816
+    assert "AWS" in prices.sources and "USD per GB" in prices.sources
 
 
 def test_pareto_front():
