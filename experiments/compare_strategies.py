@@ -114,6 +114,13 @@ def pareto_front(points: dict[str, tuple[float, float]]) -> list[str]:
     return sorted(front, key=lambda label: points[label][1])
 
 
+def work_weighted_intensity(rows: list[tuple[int, float]]) -> float:
+    """Mean grid intensity (gCO2e/kWh) of the training done, weighted by examples trained:
+    sum(n * g) / sum(n) over (examples, intensity) pairs. A load-independent view of where training ran."""
+    examples = sum(n for n, _ in rows)
+    return sum(n * g for n, g in rows) / examples if examples else float("nan")
+
+
 def spread(values: list[float]) -> float:
     """Sample standard deviation (0 for a single value)."""
     return statistics.stdev(values) if len(values) > 1 else 0.0
@@ -134,6 +141,7 @@ class RunRecord:
     busy_s: float
     cost_usd: float
     silo_train_rounds: int  # silo x round training participations
+    train_intensity_g_per_kwh: float  # work_weighted_intensity of the training rows
 
 
 def scenario_for(base: Scenario, variant: str, skew: str, seed: int, rounds: int | None) -> Scenario:
@@ -156,6 +164,7 @@ def run_once(scenario: Scenario, variant: str, skew: str, folder: Path, prices: 
     if totals.energy_kwh is None or totals.co2_kg is None:
         raise RuntimeError("CodeCarbon returned no energy for this run; the comparison needs it")
     busy_s = sum(row.wall_s for row in rows)
+    trained = [r for r in rows if r.phase == "train" and r.silo != SERVER_SILO and r.status == "ok"]
     return RunRecord(
         variant=variant,
         skew=skew,
@@ -169,7 +178,8 @@ def run_once(scenario: Scenario, variant: str, skew: str, folder: Path, prices: 
         busy_s=busy_s,
         cost_usd=run_cost_usd(totals.bytes_down + totals.bytes_up, busy_s, prices.egress_usd_per_gb,
                               prices.compute_usd_per_hour),
-        silo_train_rounds=sum(1 for row in rows if row.phase == "train" and row.silo != SERVER_SILO),
+        silo_train_rounds=len(trained),
+        train_intensity_g_per_kwh=work_weighted_intensity([(r.num_examples, r.intensity_g_per_kwh) for r in trained]),
     )
 
 
@@ -188,6 +198,7 @@ class Summary:
     bytes_mean: float
     cost_usd_mean: float
     silo_train_rounds: float
+    train_intensity_g_per_kwh: float
 
 
 def summarize(records: list[RunRecord]) -> list[Summary]:
@@ -212,6 +223,7 @@ def summarize(records: list[RunRecord]) -> list[Summary]:
                 bytes_mean=statistics.fmean(r.bytes_down + r.bytes_up for r in group),
                 cost_usd_mean=statistics.fmean(r.cost_usd for r in group),
                 silo_train_rounds=statistics.fmean(r.silo_train_rounds for r in group),
+                train_intensity_g_per_kwh=statistics.fmean(r.train_intensity_g_per_kwh for r in group),
             )
         )
     return summaries
@@ -232,7 +244,9 @@ def carbon_aware_note(summaries: list[Summary]) -> list[str]:
             f"{fedavg.co2_kg_mean * 1e3:.4g} g CO2e ({aware.co2_kg_mean / fedavg.co2_kg_mean:.2f}x: {verdict}) "
             f"for the same rounds; accuracy {aware.accuracy_mean:.4f} vs {fedavg.accuracy_mean:.4f} "
             f"({(aware.accuracy_mean - fedavg.accuracy_mean) * 100:+.2f} percentage points); "
-            f"silo-rounds trained {aware.silo_train_rounds:.0f} vs {fedavg.silo_train_rounds:.0f}"
+            f"silo-rounds trained {aware.silo_train_rounds:.0f} vs {fedavg.silo_train_rounds:.0f}; "
+            f"training ran on grids of {aware.train_intensity_g_per_kwh:.0f} vs "
+            f"{fedavg.train_intensity_g_per_kwh:.0f} gCO2e/kWh (example-weighted)"
         )
     return lines
 
@@ -254,6 +268,7 @@ def table_rows(summaries: list[Summary]) -> list[dict]:
             "payload_kb": f"{s.bytes_mean / 1e3:.1f}",
             "cost_usd": f"{s.cost_usd_mean:.3g}",
             "silo_train_rounds": f"{s.silo_train_rounds:.0f}",
+            "train_grid_g_per_kwh": f"{s.train_intensity_g_per_kwh:.0f}",
         })
     return rows
 
@@ -280,7 +295,8 @@ def write_outputs(out: Path, records: list[RunRecord], summaries: list[Summary],
         "CPU+RAM energy of silos and server (no RAPL here); co2_g = g CO2e, each silo's energy times its "
         "country's yearly intensity (CodeCarbon's bundled table), co2_g_std its spread over seeds; "
         "payload_kb = kB (1e3 bytes) of Flower record payload, both directions; cost_usd = USD; "
-        "silo_train_rounds = silo x round training participations."
+        "silo_train_rounds = silo x round training participations; train_grid_g_per_kwh = gCO2e/kWh, the grid "
+        "intensity of the training done, weighted by examples trained (independent of the host's load)."
     )
     lines = [
         "# Aggregation strategies: accuracy against energy, CO2, bytes and cost",

@@ -6,7 +6,14 @@ import csv
 
 import pytest
 
-from experiments.compare_strategies import main, pareto_front, rounds_to_target, run_cost_usd, shipped_prices
+from experiments.compare_strategies import (
+    main,
+    pareto_front,
+    rounds_to_target,
+    run_cost_usd,
+    shipped_prices,
+    work_weighted_intensity,
+)
 
 
 def test_rounds_to_target():
@@ -23,6 +30,11 @@ def test_prices_come_from_the_shipped_factors_with_their_sources():
     prices = shipped_prices()
     assert prices.egress_usd_per_gb == 0.09 and prices.compute_usd_per_hour == 0.0816
     assert "AWS" in prices.sources and "USD per GB" in prices.sources
+
+
+def test_work_weighted_intensity_by_hand():
+    # (100 x 30 + 300 x 700) / 400 = 213000 / 400 = 532.5
+    assert work_weighted_intensity([(100, 30.0), (300, 700.0)]) == pytest.approx(532.5)
 
 
 def test_pareto_front():
@@ -43,9 +55,10 @@ def test_tiny_comparison_writes_table_markdown_and_figure(tmp_path):
     fedavg = {r["skew"]: r for r in rows if r["variant"] == "fedavg"}
     # 6 silos, half train per round: 6 silo-rounds in 2 rounds against FedAvg's 12.
     assert aware["iid"]["silo_train_rounds"] == "6" and fedavg["iid"]["silo_train_rounds"] == "12"
+    assert float(aware["iid"]["train_grid_g_per_kwh"]) < float(fedavg["iid"]["train_grid_g_per_kwh"])
     markdown = (out / "table.md").read_text()
     assert "carbon_aware emits" in markdown and "percentage points" in markdown and "Wall time" in markdown
-    assert "USD/GB" in markdown and "USD/h" in markdown
+    assert "USD per GB" in markdown and "USD per hour" in markdown and "price_egress_internet_usd_per_gb" in markdown
     assert (out / "pareto.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
