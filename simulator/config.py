@@ -191,6 +191,28 @@ class QueryConfig(_Section):
             raise ValueError(str(error)) from None
 
 
+class DeploymentConfig(_Section):
+    """The `deployment` runner: Flower's SuperLink and one SuperNode per silo, real processes."""
+
+    # host:port of a SuperLink that is already running (silos on other machines); empty: start a
+    # SuperLink and every silo's SuperNode on this machine's loopback.
+    superlink: str = ""
+    # TLS between SuperNodes, the flwr CLI and the SuperLink (off only for a quick local trial).
+    tls: bool = True
+    # SuperNodes prove their identity with a registered key pair (needs tls).
+    authenticate_supernodes: bool = True
+    # Folder written by `silocarbon deploy certs`; empty: fresh certificates and keys for this run.
+    certs_dir: str = ""
+    # Seconds the SuperLink and SuperNodes may take to come up before the run is abandoned.
+    startup_timeout_s: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _auth_needs_tls(self) -> "DeploymentConfig":
+        if self.authenticate_supernodes and not self.tls:
+            raise ValueError("authenticate_supernodes = true needs tls = true (Flower refuses node auth without TLS)")
+        return self
+
+
 class Scenario(_Section):
     name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(0, ge=0)
@@ -204,6 +226,7 @@ class Scenario(_Section):
     probes: ProbesConfig = ProbesConfig()
     queries: list[QueryConfig] = []
     lifecycle: LifecycleConfig = LifecycleConfig()
+    deployment: DeploymentConfig = DeploymentConfig()
 
     @model_validator(mode="after")
     def _lifecycle_silos_known(self) -> "Scenario":

@@ -9,7 +9,8 @@ host total). A silo that declares hardware the host lacks gets energy modelled f
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from flwr.app import ConfigRecord, Message, RecordDict
 from flwr.serverapp import Grid
@@ -34,8 +35,15 @@ class MeasuredGrid(Grid):
         server_country: str,
         apportion_host_energy: bool,
         modelled_silos: dict[str, HardwareProfile] | None = None,
+        reply_poll_s: float | None = None,
+        on_rows: Callable[[list[LedgerRow]], None] | None = None,
     ):
         self._inner = inner
+        # Pull replies every `reply_poll_s` seconds instead of the inner grid's own pace (Flower's
+        # deployed grid waits 3 s between pulls); None keeps the inner grid's send_and_receive.
+        self._reply_poll_s = reply_poll_s
+        # Called with every row so far after each exchange, so a run cut short keeps its ledger.
+        self._on_rows = on_rows
         self._node_to_silo = dict(node_to_silo or {})
         self._silo_order = list(silo_countries)
         self._silo_countries = silo_countries
@@ -82,7 +90,7 @@ class MeasuredGrid(Grid):
         bytes_down = {m.metadata.dst_node_id: payload_bytes(m.content) for m in messages}
         # Concurrent silos on this host: one window over the whole exchange, split afterwards.
         with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion) as exchange:
-            replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+            replies = self._exchange(messages, timeout)
 
         replies.sort(key=lambda reply: self._silo_index(reply))
         silo_rows = [self._silo_row(reply, round_number, phase, bytes_down) for reply in replies]
@@ -94,7 +102,24 @@ class MeasuredGrid(Grid):
             silo_rows = self._apportioned(silo_rows, exchange.reading, exchange.cpu_s, round_number, phase)
         silo_rows = [self._modelled(row) for row in silo_rows]
         self.rows.extend(silo_rows)
+        if self._on_rows is not None:
+            self._on_rows(list(self.rows))
         self._open_server_window(SERVER_PHASE_AFTER.get(phase, "coordinate"), round_number)
+        return replies
+
+    def _exchange(self, messages: list[Message], timeout: float | None) -> list[Message]:
+        if self._reply_poll_s is None:
+            return list(self._inner.send_and_receive(messages, timeout=timeout))
+        pending = set(self._inner.push_messages(messages))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        replies: list[Message] = []
+        while pending:
+            arrived = list(self._inner.pull_messages(pending))
+            replies.extend(arrived)
+            pending.difference_update(reply.metadata.reply_to_message_id for reply in arrived)
+            if not pending or (deadline is not None and time.monotonic() >= deadline):
+                break
+            time.sleep(self._reply_poll_s)
         return replies
 
     def close_server_window(self) -> None:

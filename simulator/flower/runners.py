@@ -2,6 +2,7 @@
 
 - inline: one process, silos one after another; each silo's energy comes from its own window.
 - ray: Flower's Simulation Engine; silos run concurrently and the host's energy is apportioned.
+- deployment: Flower's Deployment Engine, a SuperLink and one SuperNode per silo (deployment.py).
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def run_federated(scenario: Scenario, run_dir: Path) -> FederationOutcome:
         return run_inline(scenario, run_dir)
     if scenario.runner == "ray":
         return run_ray(scenario, run_dir)
+    if scenario.runner == "deployment":
+        from simulator.flower.deployment import run_deployment
+
+        return run_deployment(scenario, run_dir).federation
     from simulator.errors import InputError
 
-    raise InputError("key 'runner': the 'deployment' runner is not available yet; allowed now: inline | ray")
+    raise InputError(f"key 'runner': unknown runner '{scenario.runner}'; allowed: inline | ray | deployment")

@@ -20,7 +20,15 @@ from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.scenario_source import RUN_DIR_KEY, scenario_from_run_config
 from simulator.ledger import Ledger
 from simulator.models import build_model
-from simulator.results.run_dir import FederationOutcome, RoundRecord, new_run_dir, write_federation_outcome
+from simulator.probes.energy import CodeCarbonHostProbe, host_probe, install_host_probe
+from simulator.results.atomic import write_text_atomic
+from simulator.results.run_dir import (
+    FL_LEDGER,
+    FederationOutcome,
+    RoundRecord,
+    new_run_dir,
+    write_federation_outcome,
+)
 from strategies.registry import build_strategy, client_train_config
 
 
@@ -31,6 +39,7 @@ def run_federation(
     *,
     node_to_silo: dict[int, str] | None = None,
     apportion_host_energy: bool = False,
+    reply_poll_s: float | None = None,
 ) -> FederationOutcome:
     """Run every round of the scenario's strategy and write the FL outcome into `run_dir`."""
     wall_start = time.perf_counter()
@@ -46,6 +55,8 @@ def run_federation(
         server_country=scenario.probes.host_country,
         apportion_host_energy=apportion_host_energy,
         **silo_hardware_options(scenario),
+        reply_poll_s=reply_poll_s,
+        on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
     )
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
@@ -119,9 +130,24 @@ def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = Non
         folder = run_dir or Path(str(context.run_config.get(RUN_DIR_KEY, "") or "")) or None
         if folder is None or str(folder) in ("", "."):
             folder = new_run_dir(Path("runs"), current.name)
-        run_federation(grid, current, folder, **grid_options)
+        # A ServerApp process of its own (Flower's deployed runtime) measures its host itself;
+        # in the inline and ray runners the pipeline's probe is already installed.
+        own_probe = None
+        if host_probe() is None and current.probes.energy:
+            own_probe = CodeCarbonHostProbe(current.probes.host_country)
+            install_host_probe(own_probe)
+        try:
+            run_federation(grid, current, folder, **grid_options)
+        finally:
+            if own_probe is not None:
+                install_host_probe(None)
+                own_probe.close()
 
     return app
 
 
-app = make_server_app()
+# Seconds between pulls for replies when Flower runs this app (`flwr run` on a SuperLink): short,
+# because Flower's own deployed grid waits 3 s between pulls and a round would mostly be waiting.
+DEPLOYED_REPLY_POLL_S = 0.1
+
+app = make_server_app(reply_poll_s=DEPLOYED_REPLY_POLL_S)

@@ -1,0 +1,1 @@
+"""Running the federation on Flower's Deployment Engine: credentials, command plans."""
