@@ -138,6 +138,54 @@ def plan(
     run_plan_command(inventory, csv_path, ledger)
 
 
+deploy_app = typer.Typer(
+    help="Run on Flower's Deployment Engine across machines: the commands, the certificates.",
+    no_args_is_help=True,
+)
+app.add_typer(deploy_app, name="deploy")
+
+
+@deploy_app.command("plan")
+def deploy_plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.")],
+    superlink_host: Annotated[
+        str, typer.Option("--superlink-host", help="Name or IP address the silos dial.")
+    ] = "superlink.example.org",
+    port: Annotated[int, typer.Option("--port", help="The SuperLink's port.")] = 9093,
+    certs: Annotated[str, typer.Option("--certs", help="Folder for `deploy certs`.")] = "certs",
+) -> None:
+    """Print the exact commands for a SuperLink and one SuperNode per silo on separate machines."""
+    from simulator.config import load_scenario
+    from simulator.deploy.plan import deployment_plan, render_plan
+
+    loaded = load_scenario(scenario)
+    print(render_plan(deployment_plan(loaded, str(scenario), superlink_host, port, certs)), end="")
+
+
+@deploy_app.command("certs")
+def deploy_certs(
+    folder: Annotated[Path, typer.Argument(help="Folder that receives the certificates and keys.")],
+    host: Annotated[
+        Optional[list[str]],
+        typer.Option("--host", help="SuperLink name or IP address for its certificate (repeatable).", show_default=False),
+    ] = None,
+    scenario: Annotated[
+        Optional[Path], typer.Option("--scenario", help="Scenario whose silos get keys; the default one if omitted.")
+    ] = None,
+) -> None:
+    """Write a CA, the SuperLink's TLS certificate and one SuperNode key pair per silo."""
+    from simulator.config import load_scenario
+    from simulator.deploy.certs import LOOPBACK_HOSTS, generate_credentials
+
+    loaded = load_scenario(scenario)
+    made = generate_credentials(folder, list(host or LOOPBACK_HOSTS), loaded.silo_names)
+    print(f"CA certificate:          {made.ca_cert}")
+    print(f"SuperLink certificate:   {made.server_cert} (for {', '.join(host or LOOPBACK_HOSTS)})")
+    print(f"SuperLink key:           {made.server_key}")
+    for keys in made.supernodes:
+        print(f"SuperNode '{keys.silo}':{' ' * max(1, 14 - len(keys.silo))}{keys.private_key} (private), {keys.public_key}")
+
+
 def _check_strategy(scenario) -> None:
     """Refuse an unknown strategy or parameter before anything is trained."""
     from strategies.registry import checked_parameters

@@ -26,11 +26,20 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import simulator
 from simulator.config import Scenario
-from simulator.deploy.certs import LOOPBACK_HOSTS, DeploymentCredentials, generate_credentials, read_credentials
+from simulator.deploy.certs import (
+    CA_CERT,
+    LOOPBACK_HOSTS,
+    SERVER_CERT,
+    SERVER_KEY,
+    DeploymentCredentials,
+    generate_credentials,
+    read_credentials,
+)
 from simulator.errors import InputError
 from simulator.flower.byte_relay import CountingRelay, WireCount
 from simulator.flower.deployment_processes import (
@@ -100,8 +109,13 @@ def wire_of_silos(ledger: Ledger, counts: dict[str, WireCount]) -> tuple[SiloWir
     return tuple(result)
 
 
-def run_deployment(scenario: Scenario, run_dir: Path) -> DeploymentOutcome:
-    """Run the scenario's federation on Flower's Deployment Engine; write its FL part into `run_dir`."""
+def run_deployment(
+    scenario: Scenario, run_dir: Path, on_submitted: Callable[[ProcessSupervisor], None] | None = None
+) -> DeploymentOutcome:
+    """Run the scenario's federation on Flower's Deployment Engine; write its FL part into `run_dir`.
+
+    `on_submitted` is called with the process supervisor once the run is submitted (fault tests).
+    """
     run_dir = run_dir.resolve()
     app_dir = flower_app_dir()
     settings = scenario.deployment
@@ -123,6 +137,8 @@ def run_deployment(scenario: Scenario, run_dir: Path) -> DeploymentOutcome:
                     _flwr(env, app_dir, ["supernode", "register", str(keys.public_key), CONNECTION_NAME])
             relays = _start_silos(supervisor, scenario, address, credentials)
         run_id = _submit(env, app_dir, scenario, run_dir, scratch)
+        if on_submitted is not None:
+            on_submitted(supervisor)
         _follow(run_id, scenario, run_dir, address, credentials, supervisor)
         supervisor.note_descendants()
     except BaseException:
@@ -182,13 +198,17 @@ def _credentials(scenario: Scenario, scratch: Path) -> DeploymentCredentials | N
     settings = scenario.deployment
     if not settings.tls:
         return None
+    if settings.superlink:
+        # Attached: the silos hold their own keys elsewhere; only the CA is needed to reach the SuperLink.
+        ca = Path(settings.certs_dir).expanduser() / CA_CERT
+        if not settings.certs_dir or not ca.is_file():
+            raise InputError(
+                "key 'deployment.certs_dir': attaching to a SuperLink with TLS needs the folder holding its "
+                f"{CA_CERT} (from `silocarbon deploy certs`), or deployment.tls = false"
+            )
+        return DeploymentCredentials(ca.parent, ca, ca.parent / SERVER_CERT, ca.parent / SERVER_KEY, ())
     if settings.certs_dir:
         return read_credentials(Path(settings.certs_dir).expanduser(), scenario.silo_names)
-    if settings.superlink:
-        raise InputError(
-            "key 'deployment.certs_dir': attaching to a SuperLink with TLS needs the folder with its CA "
-            "(from `silocarbon deploy certs`), or set deployment.tls = false"
-        )
     return generate_credentials(scratch / "certs", list(LOOPBACK_HOSTS), scenario.silo_names)
 
 
@@ -319,7 +339,7 @@ def _control_client(address: str, credentials: DeploymentCredentials | None):
     return ControlHttpClient.from_server_address(
         server_address=address,
         insecure=credentials is None,
-        root_certificates=None if credentials is None else str(credentials.ca_cert),
+        root_certificates=None if credentials is None else credentials.ca_cert.read_bytes(),
         interceptors=[RuntimeVersionHttpInterceptor(component_name="flwr CLI")],
     )
 

@@ -1,0 +1,159 @@
+"""The deployment runner: real SuperLink, SuperNodes and ClientApp workers on loopback.
+
+The two run tests start real processes (about a minute each on a small shared machine); the
+others check the plan, the credentials and the wire arithmetic without starting anything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+import torch
+from conftest import tiny_scenario
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+from flwr.cli.supernode.register import try_load_public_key
+
+from simulator.deploy.certs import generate_credentials
+from simulator.deploy.plan import deployment_plan, render_plan
+from simulator.errors import InputError
+from simulator.flower.byte_relay import WireCount
+from simulator.flower.deployment import DEPLOYMENT_FILE, LOG_DIR, run_deployment, wire_of_silos
+from simulator.flower.deployment_processes import DeploymentError, running_pids
+from simulator.flower.runners import run_inline
+from simulator.ledger import Ledger, LedgerRow
+from simulator.probes.energy import absent_reading
+from simulator.ledger import make_row
+
+RUN_TIMEOUT_S = 900
+
+
+@pytest.mark.timeout(RUN_TIMEOUT_S)
+def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_path):
+    scenario = tiny_scenario(runner="deployment")  # TLS and SuperNode authentication are the defaults
+    assert scenario.deployment.tls and scenario.deployment.authenticate_supernodes
+    deployed_dir, inline_dir = tmp_path / "deployed", tmp_path / "inline"
+    deployed_dir.mkdir()
+    inline_dir.mkdir()
+
+    outcome = run_deployment(scenario, deployed_dir)
+    inline = run_inline(tiny_scenario(), inline_dir)
+
+    for key, value in inline.final_state.items():
+        torch.testing.assert_close(outcome.federation.final_state[key], value, atol=1e-5, rtol=0)
+    # Every process started, and every process they started (SuperExec, ServerApp), is gone.
+    assert len(outcome.pids) >= 6  # SuperLink, 2 SuperNodes, 2 workers, and at least the ServerApp
+    assert running_pids(outcome.pids) == set()
+
+    superlink_log = (deployed_dir / LOG_DIR / "superlink.log").read_text()
+    assert "https://127.0.0.1" in superlink_log  # TLS on
+    assert "authentication is disabled" not in superlink_log
+    assert superlink_log.count("RegisterNode] Created node_id") == 2  # both SuperNodes' keys registered
+
+    silo_rows = [row for row in outcome.federation.ledger.rows if row.silo != "server"]
+    assert len(silo_rows) == 2 * 2 * 2  # silos x rounds x (train, evaluate)
+    assert {row.status for row in silo_rows} == {"ok"}
+    # Each silo's own worker measured it (a probe installed there), not the runner's process.
+    assert {row.energy_method for row in silo_rows} <= {"modelled", "measured"}
+
+    record = json.loads((deployed_dir / DEPLOYMENT_FILE).read_text())
+    assert record["tls"] and record["authenticated_supernodes"]
+    assert {silo["silo"] for silo in record["wire"]} == {"paris", "virginia"}
+    for silo in outcome.wire:
+        assert silo.wire_up_bytes > silo.payload_up_bytes > 0
+        assert silo.wire_down_bytes > silo.payload_down_bytes > 0
+
+
+@pytest.mark.timeout(RUN_TIMEOUT_S)
+def test_supernode_killed_mid_run_ends_with_one_message_and_keeps_the_ledger(tmp_path):
+    scenario = tiny_scenario(
+        runner="deployment",
+        training__rounds=4,
+        deployment__tls=False,
+        deployment__authenticate_supernodes=False,
+    )
+    watched: dict = {}
+
+    def kill_virginia_after_round_one(supervisor) -> None:
+        watched["supervisor"] = supervisor
+        victim = next(started for started in supervisor.started if started.role == "supernode virginia")
+        partial = tmp_path / "fl_ledger.csv"
+
+        def wait_then_kill() -> None:
+            deadline = time.monotonic() + RUN_TIMEOUT_S
+            while time.monotonic() < deadline:
+                if partial.is_file() and ",virginia,1,evaluate," in partial.read_text():
+                    watched["killed_pid"] = victim.pid
+                    os.kill(victim.pid, signal.SIGKILL)
+                    return
+                time.sleep(0.05)
+
+        threading.Thread(target=wait_then_kill, daemon=True).start()
+
+    with pytest.raises(DeploymentError) as caught:
+        run_deployment(scenario, tmp_path, on_submitted=kill_virginia_after_round_one)
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"supernode virginia (pid {watched['killed_pid']}) stopped with exit status -9" in message
+    kept = Ledger.from_csv(tmp_path / "ledger.csv").rows
+    assert {(row.silo, row.round, row.phase) for row in kept} >= {
+        ("paris", 1, "train"),
+        ("virginia", 1, "train"),
+        ("paris", 1, "evaluate"),
+        ("virginia", 1, "evaluate"),
+    }
+    assert max(row.round for row in kept) < scenario.training.rounds
+    assert running_pids(watched["supervisor"].pids) == set()
+
+
+def test_wire_to_payload_per_silo_from_the_ledger():
+    def row(silo: str, down: int, up: int) -> LedgerRow:
+        return make_row(
+            approach="fl", silo=silo, round_number=1, phase="train", energy=absent_reading(0.0), cpu_s=0.0,
+            country="USA", bytes_down=down, bytes_up=up,
+        )
+
+    ledger = Ledger([row("paris", 1000, 900), row("paris", 1000, 100), row("server", 0, 0), row("virginia", 500, 500)])
+    wire = wire_of_silos(
+        ledger, {"paris": WireCount(to_superlink_bytes=3000, from_superlink_bytes=5000, connections=2)}
+    )
+    (paris,) = wire
+    # payload: down 1000 + 1000 = 2000, up 900 + 100 = 1000; wire 3000 + 5000 = 8000; 8000 / 3000
+    assert (paris.payload_down_bytes, paris.payload_up_bytes) == (2000, 1000)
+    assert paris.wire_to_payload == pytest.approx(8000 / 3000)
+
+
+def test_certificates_and_supernode_keys_are_what_flower_accepts(tmp_path):
+    made = generate_credentials(tmp_path, ["127.0.0.1", "superlink.example.org"], ["paris", "virginia"])
+    ca = x509.load_pem_x509_certificate(made.ca_cert.read_bytes())
+    server = x509.load_pem_x509_certificate(made.server_cert.read_bytes())
+    server.verify_directly_issued_by(ca)
+    names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+    assert names.get_values_for_type(x509.DNSName) == ["superlink.example.org"]
+    for keys in made.supernodes:
+        assert try_load_public_key(keys.public_key)  # Flower's own check (`flwr supernode register`)
+        load_ssh_private_key(keys.private_key.read_bytes(), password=None)  # as flower-supernode loads it
+        assert oct(keys.private_key.stat().st_mode & 0o777) == "0o600"
+
+
+def test_plan_names_every_silo_with_its_node_config():
+    scenario = tiny_scenario()
+    text = render_plan(deployment_plan(scenario, "tiny.toml", "superlink.example.org", 9093, "certs"))
+    assert "flower-superlink --disable-runtime-dependency-installation" in text
+    assert "--enable-supernode-auth" in text
+    assert "--node-config 'partition-id=0 num-partitions=2'" in text
+    assert "--node-config 'partition-id=1 num-partitions=2'" in text
+    assert "flwr supernode register certs/supernodes/virginia.pub silocarbon" in text
+    assert "--set deployment.superlink=superlink.example.org:9093" in text
+
+
+def test_supernode_authentication_without_tls_is_refused_naming_the_key():
+    with pytest.raises(InputError, match="deployment"):
+        tiny_scenario(runner="deployment", deployment__tls=False)
