@@ -133,8 +133,11 @@ def run_deployment(
         _write_flower_config(env, address, credentials)
         if not settings.superlink:
             if credentials is not None and settings.authenticate_supernodes:
-                for keys in credentials.supernodes:
-                    _flwr(env, app_dir, ["supernode", "register", str(keys.public_key), CONNECTION_NAME])
+                _flwr_all(
+                    env,
+                    app_dir,
+                    [["supernode", "register", str(keys.public_key), CONNECTION_NAME] for keys in credentials.supernodes],
+                )
             relays = _start_silos(supervisor, scenario, address, credentials)
         run_id = _submit(env, app_dir, scenario, run_dir, scratch)
         if on_submitted is not None:
@@ -305,14 +308,35 @@ def _write_flower_config(env: dict[str, str], address: str, credentials: Deploym
     path.write_text(tomli_w.dumps(config))
 
 
+FLWR_CLI_TIMEOUT_S = 300
+
+
 def _flwr(env: dict[str, str], app_dir: Path, args: list[str]) -> str:
-    result = subprocess.run(
-        [_executable("flwr"), *args], env=env, cwd=app_dir, capture_output=True, text=True, timeout=300
-    )
-    if result.returncode != 0:
-        last = (result.stderr.strip() or result.stdout.strip() or "no output").splitlines()[-1]
-        raise DeploymentError(f"`flwr {' '.join(args[:2])}` failed with status {result.returncode}: {last}")
-    return result.stdout
+    return _flwr_all(env, app_dir, [args])[0]
+
+
+def _flwr_all(env: dict[str, str], app_dir: Path, commands: list[list[str]]) -> list[str]:
+    """Run `flwr` commands side by side (each one imports Flower: seconds on a busy host); their outputs."""
+    running = [
+        (args, subprocess.Popen(
+            [_executable("flwr"), *args], env=env, cwd=app_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ))
+        for args in commands
+    ]
+    outputs = []
+    try:
+        for args, process in running:
+            stdout, stderr = process.communicate(timeout=FLWR_CLI_TIMEOUT_S)
+            if process.returncode != 0:
+                last = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
+                raise DeploymentError(f"`flwr {' '.join(args[:2])}` failed with status {process.returncode}: {last}")
+            outputs.append(stdout)
+    finally:
+        for _, process in running:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    return outputs
 
 
 def _submit(env: dict[str, str], app_dir: Path, scenario: Scenario, run_dir: Path, scratch: Path) -> int:
@@ -414,6 +438,13 @@ def _keep_partial_ledger(run_dir: Path) -> None:
         write_text_atomic(run_dir / LEDGER, partial.read_text())
 
 
+def _app_package_bytes() -> int:
+    """Size of the app package (FAB) `flwr run` builds from the source tree, as Flower builds it."""
+    from flwr.cli.build import build_fab_from_disk
+
+    return len(build_fab_from_disk(flower_app_dir()))
+
+
 def _write_deployment_record(
     run_dir: Path, scenario: Scenario, outcome: DeploymentOutcome, supervisor: ProcessSupervisor
 ) -> None:
@@ -435,6 +466,8 @@ def _write_deployment_record(
         ],
         "pids_seen": sorted(outcome.pids),
         "wire_method": WIRE_METHOD if outcome.wire else "not measured (silos run elsewhere)",
+        # Each SuperNode downloads the app once per run; that download is part of its wire_down_bytes.
+        "app_package_bytes": _app_package_bytes(),
         "wire": [{**asdict(silo), "wire_to_payload": silo.wire_to_payload} for silo in outcome.wire],
     }
     write_json_atomic(run_dir / DEPLOYMENT_FILE, record)
