@@ -61,6 +61,7 @@ def main() -> None:
         install_host_probe(None)
     deployed = run_deployment(scenario.model_copy(update={"runner": "deployment"}), scratch / "deployment")
 
+    app_bytes = json.loads((scratch / "deployment" / "deployment.json").read_text())["app_package_bytes"]
     largest_difference = max(
         float((deployed.federation.final_state[key] - value).abs().max()) for key, value in inline.final_state.items()
     )
@@ -82,7 +83,7 @@ def main() -> None:
             "silo_work_seconds_per_round": silo_seconds_per_round(deployed.federation, rounds),
             "total_wall_s": deployed.wall_s,
             "startup_and_teardown_s": deployed.wall_s - deployed.federation.wall_s,
-            "app_package_bytes": json.loads((scratch / "deployment" / "deployment.json").read_text())["app_package_bytes"],
+            "app_package_bytes": app_bytes,
             "wire": [
                 {
                     "silo": silo.silo,
@@ -91,6 +92,7 @@ def main() -> None:
                     "payload_up_bytes": silo.payload_up_bytes,
                     "payload_down_bytes": silo.payload_down_bytes,
                     "wire_to_payload": silo.wire_to_payload,
+                    "wire_to_payload_after_app_download": silo.wire_to_payload_after_app_download(app_bytes),
                 }
                 for silo in deployed.wire
             ],
@@ -111,11 +113,15 @@ def main() -> None:
         f"{result['deployment']['silo_work_seconds_per_round']:>20.3f}{result['deployment']['startup_and_teardown_s']:>14.1f}"
     )
     print(f"deployment / inline, seconds per round: {result['deployment_to_inline_seconds_per_round']:.1f}x")
-    print(f"{'silo':<12}{'wire up B':>12}{'wire down B':>13}{'payload up B':>14}{'payload down B':>16}{'wire/payload':>14}")
+    print(
+        f"{'silo':<12}{'wire up B':>12}{'wire down B':>13}{'payload up B':>14}{'payload down B':>16}"
+        f"{'wire/payload':>14}{'w/o app':>9}"
+    )
     for silo in result["deployment"]["wire"]:
         print(
             f"{silo['silo']:<12}{silo['wire_up_bytes']:>12}{silo['wire_down_bytes']:>13}{silo['payload_up_bytes']:>14}"
             f"{silo['payload_down_bytes']:>16}{silo['wire_to_payload']:>14.2f}"
+            f"{silo['wire_to_payload_after_app_download']:>9.2f}"
         )
     print(
         f"each silo's wire_down includes the app package download once: "

@@ -26,9 +26,8 @@ from simulator.flower.byte_relay import WireCount
 from simulator.flower.deployment import DEPLOYMENT_FILE, LOG_DIR, run_deployment, wire_of_silos
 from simulator.flower.deployment_processes import DeploymentError, running_pids
 from simulator.flower.runners import run_inline
-from simulator.ledger import Ledger, LedgerRow
+from simulator.ledger import Ledger, LedgerRow, make_row
 from simulator.probes.energy import absent_reading
-from simulator.ledger import make_row
 
 RUN_TIMEOUT_S = 900
 
@@ -127,6 +126,8 @@ def test_wire_to_payload_per_silo_from_the_ledger():
     # payload: down 1000 + 1000 = 2000, up 900 + 100 = 1000; wire 3000 + 5000 = 8000; 8000 / 3000
     assert (paris.payload_down_bytes, paris.payload_up_bytes) == (2000, 1000)
     assert paris.wire_to_payload == pytest.approx(8000 / 3000)
+    # without a 2000-byte app download: (8000 - 2000) / 3000 = 2
+    assert paris.wire_to_payload_after_app_download(2000) == pytest.approx(2.0)
 
 
 def test_certificates_and_supernode_keys_are_what_flower_accepts(tmp_path):

@@ -81,6 +81,12 @@ class SiloWire:
         payload = self.payload_up_bytes + self.payload_down_bytes
         return None if payload == 0 else (self.wire_up_bytes + self.wire_down_bytes) / payload
 
+    def wire_to_payload_after_app_download(self, app_package_bytes: int) -> float | None:
+        """The ratio once the one-off app download is taken out (approximate: its framing stays in)."""
+        payload = self.payload_up_bytes + self.payload_down_bytes
+        wire = self.wire_up_bytes + self.wire_down_bytes - app_package_bytes
+        return None if payload == 0 else wire / payload
+
 
 @dataclass(frozen=True)
 class DeploymentOutcome:
@@ -449,6 +455,7 @@ def _write_deployment_record(
     run_dir: Path, scenario: Scenario, outcome: DeploymentOutcome, supervisor: ProcessSupervisor
 ) -> None:
     settings = scenario.deployment
+    app_bytes = _app_package_bytes()
     record = {
         "units": {"bytes": "bytes", "wall_s": "s", "wire_to_payload": "wire bytes / payload bytes (ratio)"},
         "run_id": outcome.run_id,
@@ -467,7 +474,14 @@ def _write_deployment_record(
         "pids_seen": sorted(outcome.pids),
         "wire_method": WIRE_METHOD if outcome.wire else "not measured (silos run elsewhere)",
         # Each SuperNode downloads the app once per run; that download is part of its wire_down_bytes.
-        "app_package_bytes": _app_package_bytes(),
-        "wire": [{**asdict(silo), "wire_to_payload": silo.wire_to_payload} for silo in outcome.wire],
+        "app_package_bytes": app_bytes,
+        "wire": [
+            {
+                **asdict(silo),
+                "wire_to_payload": silo.wire_to_payload,
+                "wire_to_payload_after_app_download": silo.wire_to_payload_after_app_download(app_bytes),
+            }
+            for silo in outcome.wire
+        ],
     }
     write_json_atomic(run_dir / DEPLOYMENT_FILE, record)
