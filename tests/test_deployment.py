@@ -14,7 +14,7 @@ import time
 
 import pytest
 import torch
-from conftest import tiny_scenario
+from conftest import run_cli, tiny_scenario
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 from flwr.cli.supernode.register import try_load_public_key
@@ -158,3 +158,18 @@ def test_plan_names_every_silo_with_its_node_config():
 def test_supernode_authentication_without_tls_is_refused_naming_the_key():
     with pytest.raises(InputError, match="deployment"):
         tiny_scenario(runner="deployment", deployment__tls=False)
+
+
+def test_attaching_with_tls_needs_the_ca_and_says_which_key(tmp_path):
+    scenario = tiny_scenario(runner="deployment", deployment__superlink="127.0.0.1:9")
+    with pytest.raises(InputError, match="deployment.certs_dir"):
+        run_deployment(scenario, tmp_path)
+
+
+def test_deploy_commands_refuse_a_missing_scenario_with_status_2(tmp_path):
+    result = run_cli("deploy", "plan", str(tmp_path / "missing.toml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "missing.toml" in result.stderr
+    made = run_cli("deploy", "certs", str(tmp_path / "certs"), "--host", "10.0.0.5", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "certs" / "supernodes" / "paris.key").is_file()  # the default scenario's silos

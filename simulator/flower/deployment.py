@@ -209,7 +209,8 @@ def _credentials(scenario: Scenario, scratch: Path) -> DeploymentCredentials | N
         return None
     if settings.superlink:
         # Attached: the silos hold their own keys elsewhere; only the CA is needed to reach the SuperLink.
-        ca = Path(settings.certs_dir).expanduser() / CA_CERT
+        # Flower's connection config takes absolute paths only.
+        ca = Path(settings.certs_dir).expanduser().resolve() / CA_CERT
         if not settings.certs_dir or not ca.is_file():
             raise InputError(
                 "key 'deployment.certs_dir': attaching to a SuperLink with TLS needs the folder holding its "
@@ -217,7 +218,7 @@ def _credentials(scenario: Scenario, scratch: Path) -> DeploymentCredentials | N
             )
         return DeploymentCredentials(ca.parent, ca, ca.parent / SERVER_CERT, ca.parent / SERVER_KEY, ())
     if settings.certs_dir:
-        return read_credentials(Path(settings.certs_dir).expanduser(), scenario.silo_names)
+        return read_credentials(Path(settings.certs_dir).expanduser().resolve(), scenario.silo_names)
     return generate_credentials(scratch / "certs", list(LOOPBACK_HOSTS), scenario.silo_names)
 
 
