@@ -1,7 +1,7 @@
 """The deployment runner: real SuperLink, SuperNodes and ClientApp workers on loopback.
 
-The two run tests start real processes (about a minute each on a small shared machine); the
-others check the plan, the credentials and the wire arithmetic without starting anything.
+The two run tests (marker `deployment`, part of the default run and of CI) start real processes,
+about a minute each on a small shared machine; the others start nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from simulator.probes.energy import absent_reading
 RUN_TIMEOUT_S = 900
 
 
+@pytest.mark.deployment
 @pytest.mark.timeout(RUN_TIMEOUT_S)
 def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_path):
     scenario = tiny_scenario(runner="deployment")  # TLS and SuperNode authentication are the defaults
@@ -68,6 +69,7 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
         assert silo.wire_down_bytes > silo.payload_down_bytes > 0
 
 
+@pytest.mark.deployment
 @pytest.mark.timeout(RUN_TIMEOUT_S)
 def test_supernode_killed_mid_run_ends_with_one_message_and_keeps_the_ledger(tmp_path):
     scenario = tiny_scenario(
