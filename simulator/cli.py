@@ -60,6 +60,10 @@ def run(
         print(result.run_dir)
     else:
         print_run(result)
+        if loaded.runner == "deployment":
+            from simulator.flower.deployment import deployment_summary_lines
+
+            print("\n".join(deployment_summary_lines(result.run_dir)))
 
 
 @app.command()

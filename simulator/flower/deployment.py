@@ -355,9 +355,13 @@ def _submit(env: dict[str, str], app_dir: Path, scenario: Scenario, run_dir: Pat
     output = _flwr(env, app_dir, ["run", str(app_dir), CONNECTION_NAME, "--run-config", str(overrides), "--format", "json"])
     try:
         reply = json.loads(output[output.index("{") :])
-        return int(reply["run-id"])
-    except (ValueError, KeyError, TypeError):
-        raise DeploymentError(f"`flwr run` did not report a run id: {output.strip()[-200:]}") from None
+    except ValueError:
+        raise DeploymentError(f"`flwr run` did not answer in JSON: {' '.join(output.split())[-200:]}") from None
+    if not reply.get("success") or reply.get("run-id") is None:
+        # Flower's JSON error output: {"success": false, "error-message": "..."}
+        reason = " ".join(str(reply.get("error-message", reply)).split())
+        raise DeploymentError(f"`flwr run` did not start the run: {reason}")
+    return int(reply["run-id"])
 
 
 # -- following the run ---------------------------------------------------------------------------
@@ -443,6 +447,29 @@ def _keep_partial_ledger(run_dir: Path) -> None:
     partial = run_dir / FL_LEDGER
     if partial.is_file() and not (run_dir / LEDGER).exists():
         write_text_atomic(run_dir / LEDGER, partial.read_text())
+
+
+def deployment_summary_lines(run_dir: Path) -> list[str]:
+    """What `silocarbon run` prints after a deployment run: pace, and each silo's wire next to payload."""
+    record = json.loads((run_dir / DEPLOYMENT_FILE).read_text())
+    security = "TLS, authenticated SuperNodes" if record["authenticated_supernodes"] else (
+        "TLS" if record["tls"] else "no TLS"
+    )
+    lines = [
+        f"Deployment ({security}; SuperLink {record['superlink']}): {record['seconds_per_round']:.2f} s per round, "
+        f"{record['wall_s']:.1f} s with start-up and stop"
+    ]
+    for silo in record["wire"]:
+        lines.append(
+            f"  {silo['silo']}: wire {silo['wire_up_bytes']:,} B up / {silo['wire_down_bytes']:,} B down, payload "
+            f"{silo['payload_up_bytes']:,} B up / {silo['payload_down_bytes']:,} B down, wire/payload "
+            f"{silo['wire_to_payload']:.2f} ({silo['wire_to_payload_after_app_download']:.2f} without the "
+            f"{record['app_package_bytes']:,} B app download)"
+        )
+    if not record["wire"]:
+        lines.append(f"  wire bytes: {record['wire_method']}")
+    lines.append(f"  details: {run_dir / DEPLOYMENT_FILE}")
+    return lines
 
 
 def _app_package_bytes() -> int:
