@@ -20,7 +20,8 @@ from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.scenario_source import RUN_DIR_KEY, scenario_from_run_config
 from simulator.ledger import Ledger
 from simulator.models import build_model
-from simulator.probes.energy import CodeCarbonHostProbe, host_probe, install_host_probe
+from simulator.probes.energy import host_probe, install_host_probe
+from simulator.probes.host_energy import HostEnergyProbe
 from simulator.results.atomic import write_text_atomic
 from simulator.results.run_dir import (
     FL_LEDGER,
@@ -134,7 +135,7 @@ def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = Non
         # in the inline and ray runners the pipeline's probe is already installed.
         own_probe = None
         if host_probe() is None and current.probes.energy:
-            own_probe = CodeCarbonHostProbe(current.probes.host_country)
+            own_probe = HostEnergyProbe(current.probes.host_country)
             install_host_probe(own_probe)
         try:
             run_federation(grid, current, folder, **grid_options)

@@ -43,11 +43,12 @@ def serve(
     from flwr.supercore.runtime import RuntimeHttpClient
 
     from simulator.flower.client_app import app as client_app
-    from simulator.probes.energy import CodeCarbonHostProbe, install_host_probe
+    from simulator.probes.energy import install_host_probe
+    from simulator.probes.host_energy import HostEnergyProbe
     from simulator.training import warm_up_torch
 
     if host_country:
-        probe = CodeCarbonHostProbe(host_country)
+        probe = HostEnergyProbe(host_country)  # the same probe `silocarbon run` installs
         probe.warm_up()
         install_host_probe(probe)
     warm_up_torch()
