@@ -64,6 +64,9 @@ class TrainingConfig(_Section):
     device: str = "auto"
     # Seconds the server waits for a round's replies before going on without the missing ones.
     round_timeout_s: float = Field(600.0, gt=0)
+    # Torch threads per process: the small models here run fastest on one, silos sharing a host do
+    # not fight over cores, and the inline runner computes as Ray's one-CPU silo actors do.
+    threads: int = Field(1, ge=1, le=256)
 
     @field_validator("device")
     @classmethod

@@ -55,7 +55,7 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResul
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
         build_plan(scenario)  # refuses a bad [lifecycle] section (e.g. a missing trace) before training
-        warm_up_torch()
+        warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
         versions, host = package_versions(), host_facts()
         manifest = {

@@ -105,7 +105,7 @@ _PREPARED: set[str] = set()
 def _prepare_once(scenario: Scenario) -> None:
     key = scenario.model_dump_json()
     if key not in _PREPARED:
-        warm_up_torch()
+        warm_up_torch(scenario.training.threads)
         build_federated_data(scenario)
         _PREPARED.add(key)
 

@@ -51,7 +51,7 @@ def serve(
         probe = HostEnergyProbe(host_country)  # the same probe `silocarbon run` installs
         probe.warm_up()
         install_host_probe(probe)
-    warm_up_torch()
+    warm_up_torch()  # the ClientApp's lifespan then sets the scenario's thread count
     certificates = _read(root_certificates)
     acquirer = RuntimeHttpClient.from_server_address(
         server_address=runtime_api_address,
