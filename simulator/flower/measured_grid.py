@@ -20,6 +20,7 @@ from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
 from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
 from simulator.probes.window import WorkWindow
+from simulator.progress import NULL_OBSERVER, RunObserver
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
@@ -34,6 +35,7 @@ class MeasuredGrid(Grid):
         server_country: str,
         apportion_host_energy: bool,
         modelled_silos: dict[str, HardwareProfile] | None = None,
+        observer: RunObserver = NULL_OBSERVER,
     ):
         self._inner = inner
         self._node_to_silo = dict(node_to_silo or {})
@@ -43,6 +45,7 @@ class MeasuredGrid(Grid):
         self._apportion = apportion_host_energy
         self._gpu_s: dict[str, float] = {}  # silo -> GPU seconds of its reply in the current exchange
         self._modelled_silos = dict(modelled_silos or {})
+        self._observer = observer
         self.rows: list[LedgerRow] = []
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
@@ -81,8 +84,9 @@ class MeasuredGrid(Grid):
         round_number = _round_of(messages[0].content)
         bytes_down = {m.metadata.dst_node_id: payload_bytes(m.content) for m in messages}
         # Concurrent silos on this host: one window over the whole exchange, split afterwards.
+        self._observer.exchange_started(round_number, phase, len(messages))
         with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion) as exchange:
-            replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+            replies = self._exchange(messages, timeout, round_number, phase)
 
         replies.sort(key=lambda reply: self._silo_index(reply))
         silo_rows = [self._silo_row(reply, round_number, phase, bytes_down) for reply in replies]
@@ -95,6 +99,23 @@ class MeasuredGrid(Grid):
         silo_rows = [self._modelled(row) for row in silo_rows]
         self.rows.extend(silo_rows)
         self._open_server_window(SERVER_PHASE_AFTER.get(phase, "coordinate"), round_number)
+        return replies
+
+    def _exchange(self, messages: list[Message], timeout: float | None, round_number: int, phase: str) -> list[Message]:
+        """The inner grid's replies; the observer hears of each silo as its reply arrives."""
+        if getattr(self._inner, "answers_one_at_a_time", False) and self._observer is not NULL_OBSERVER:
+            # Silos answer in turn anyway: sending one message at a time changes nothing measured
+            # and lets a progress bar move per silo.
+            replies = []
+            for message in messages:
+                answered = list(self._inner.send_and_receive([message], timeout=timeout))
+                replies.extend(answered)
+                for reply in answered:
+                    self._observer.silo_finished(round_number, phase, self._silo_of(reply))
+            return replies
+        replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+        for reply in replies:
+            self._observer.silo_finished(round_number, phase, self._silo_of(reply))
         return replies
 
     def close_server_window(self) -> None:

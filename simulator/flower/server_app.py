@@ -20,6 +20,7 @@ from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.scenario_source import RUN_DIR_KEY, scenario_from_run_config
 from simulator.ledger import Ledger
 from simulator.models import build_model
+from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.run_dir import FederationOutcome, RoundRecord, new_run_dir, write_federation_outcome
 from strategies.registry import build_strategy, client_train_config
 
@@ -31,6 +32,7 @@ def run_federation(
     *,
     node_to_silo: dict[int, str] | None = None,
     apportion_host_energy: bool = False,
+    observer: RunObserver = NULL_OBSERVER,
 ) -> FederationOutcome:
     """Run every round of the scenario's strategy and write the FL outcome into `run_dir`."""
     wall_start = time.perf_counter()
@@ -46,6 +48,7 @@ def run_federation(
         server_country=scenario.probes.host_country,
         apportion_host_energy=apportion_host_energy,
         **silo_hardware_options(scenario),
+        observer=observer,
     )
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
@@ -54,6 +57,7 @@ def run_federation(
     random.seed(scenario.seed)
     # Flower's DP wrappers draw their noise from NumPy's global generator.
     np.random.seed(scenario.seed)
+    observer.federation_started(scenario.training.rounds, scenario.silo_names)
     result = strategy.start(
         grid=measured,
         initial_arrays=ArrayRecord(model.state_dict()),
@@ -63,6 +67,7 @@ def run_federation(
         evaluate_config=ConfigRecord(),
     )
     measured.close_server_window()
+    observer.federation_finished()
     rounds = [
         RoundRecord(
             round=r,
