@@ -56,6 +56,17 @@ class ReportFigure:
 
 
 @dataclass(frozen=True)
+class FactorRow:
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
 class ReportFiles:
     html: Path
     markdown: Path
@@ -72,6 +83,7 @@ class ReportContext:
     intensities: list[GridIntensity]
     intensity_source: str
     lifecycle: LifecycleView | None
+    factors: list[FactorRow]
     figures: list[ReportFigure]
 
 
@@ -119,8 +131,24 @@ def build_context(run: RunView) -> ReportContext:
         intensities=grid_intensities(run.ledger.rows),
         intensity_source=INTENSITY_SOURCE,
         lifecycle=lifecycle,
+        factors=lifecycle_factors() if lifecycle is not None else [],
         figures=report_figures,
     )
+
+
+def lifecycle_factors() -> list[FactorRow]:
+    """The emission and price factors of this installation's configs/factors.toml, with sources."""
+    from dataclasses import fields
+
+    from simulator.lifecycle import load_factors
+
+    factors = load_factors()
+    rows = []
+    for field in fields(factors):
+        factor = getattr(factors, field.name)
+        rows.append(FactorRow(factor.name, factor.central, factor.low, factor.high, factor.unit, factor.source,
+                              factor.year))
+    return rows
 
 
 def number(value: float | int | None, digits: int = 4) -> str:
