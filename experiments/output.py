@@ -44,6 +44,11 @@ class ExperimentOutput:
         path.write_text(content)
         self.written.append(path)
 
+    def png(self, data: bytes, stem: str) -> None:
+        path = self.folder / f"{stem}.png"
+        path.write_bytes(data)
+        self.written.append(path)
+
     def figure(self, figure: Figure, stem: str) -> None:
         import matplotlib.pyplot as plt
 
