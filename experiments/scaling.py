@@ -76,8 +76,12 @@ def measured_scenario(base, count: int):
 
 
 def lifecycle_scenario(base, count: int, total_gb: float):
-    """The enterprise scenario's lifecycle at `count` silos holding `total_gb` together, evenly."""
+    """The enterprise scenario's lifecycle at `count` silos holding `total_gb` together, evenly; the
+    data and model sections are the measured run's, so samples per GB (where the enterprise scenario
+    does not state them) are derived from the data that was measured."""
+    measured = raw_of(measured_scenario(base, count))
     raw = raw_of(with_silo_count(base, count))
+    raw["data"], raw["model"] = measured["data"], measured["model"]
     for silo in raw["silos"]:
         lifecycle_silo(raw, silo["name"])["data_gb"] = total_gb / count
     return validate_scenario(raw, f"{base.name} {count} silos {total_gb:g} GB")
