@@ -136,10 +136,16 @@ def test_report_files_hold_every_section(report_files, recorded_run):
     assert report_files.html == run_dir / "report.html" and report_files.markdown == run_dir / "report.md"
     # Self-contained: every image is a data URI and nothing is fetched from elsewhere.
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) == len(report_files.figures) >= 3
+    assert len(sources) == len(report_files.figures) == 4
     assert all(source.startswith("data:image/png;base64,") for source in sources)
     assert not re.search(r'(src|href)="(https?:)?//', html)
-    for heading in ("Energy and CO2 per silo", "Accuracy per round", "Bytes per round", "Measurement methods used",
+    # The lifecycle stages (summary.json["lifecycle"], written by the run) with their figure and sources.
+    assert [f.name for f in report_files.figures][0] == "lifecycle_stages.png"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    for stage in summary["lifecycle"]["cl"]["stages"]:
+        assert stage["title"] in html and stage["title"] in markdown
+    assert "network_kwh_per_gb" in markdown and "Aslan" in markdown  # a factor with its source
+    for heading in ("Lifecycle: FL vs CL per stage", "Energy and CO2 per silo", "Accuracy per round", "Bytes per round", "Measurement methods used",
                     "Factors and their sources"):
         assert heading in html and heading in markdown
     run = read_run(run_dir)
