@@ -3,15 +3,16 @@ France, the United States and India; where FL beats CL on lifecycle CO2 and wher
 
     python -m experiments.intensity
 
-The enterprise scenario's federation (configs/enterprise.toml) is trained and measured once (Flower +
-PyTorch, CodeCarbon energy); its energy profile does not depend on where the silos are. The lifecycle
+The enterprise scenario's federation (configs/enterprise.toml) is trained and measured three times
+(Flower + PyTorch, CodeCarbon energy; `--repeats`) and the median profile is used; the profile does not
+depend on where the silos are. The lifecycle
 model then runs for every placement: all silos in one country, or the silos spread over the three
 (France, United States, India in turn), with the central site in each country. Grid intensities come
 from CodeCarbon's bundled per-country table (the site's own override or trace is dropped when it
 moves). A placement is a robust FL win when CL / FL stays above 1 over the whole interval, a robust CL
 win when it stays below 1, and open otherwise.
 
-Writes into results/intensity/: placements.csv/.md (FL and CL lifecycle CO2 with [low, high], CL / FL
+Writes into results/intensity/: measurements.csv/.md (each measured run's profile), placements.csv/.md (FL and CL lifecycle CO2 with [low, high], CL / FL
 with its interval, the winner), stage_shares.csv/.md (where each approach's CO2 comes from), the
 figures ratio_heatmap.png and totals.png, and the measured run folder under runs/.
 """
@@ -26,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from experiments.output import RESULTS_ROOT, ExperimentOutput
-from experiments.variants import measure, with_grids
+from experiments.variants import measure_repeated, profile_rows, with_grids
 from simulator.config import bundled_scenario_path, load_scenario
 from simulator.probes.intensity import country_intensity
 
@@ -35,6 +36,7 @@ SCENARIO_FILE = "enterprise.toml"
 GRIDS = ("FRA", "USA", "IND")  # clean, middling, dirty (CodeCarbon's bundled yearly intensities)
 MIXED = "/".join(GRIDS)  # silos spread over the three grids in turn
 DRAWS = 2000
+REPEATS = 3  # measured runs; their median energy profile feeds the lifecycle model
 
 
 def winner(ratio_low: float, ratio_central: float, ratio_high: float) -> str:
@@ -59,16 +61,17 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser = argparse.ArgumentParser(prog="python -m experiments.intensity", description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives intensity/")
     parser.add_argument("--scenario", type=Path, default=None, help="scenario file (default: configs/enterprise.toml)")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help="measured runs whose median profile is used")
     args = parser.parse_args(argv)
 
     from simulator.lifecycle import evaluate_lifecycle
 
     output = ExperimentOutput(NAME, args.results)
     base = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
-    print(f"Measuring {base.name} once ({len(base.silos)} silos, real training) ...")
-    measured = measure(base, output.folder / "runs")
-    profile = measured.profile
-    print(f"  run folder {measured.run_dir}; energy method {profile.energy_method}")
+    print(f"Measuring {base.name} {args.repeats} times ({len(base.silos)} silos, real training) ...")
+    runs, profile = measure_repeated(base, output.folder / "runs", args.repeats)
+    output.table(pd.DataFrame(profile_rows(runs)), "measurements",
+                 "Measured runs (energy profile per run; the lifecycle model uses their median)")
     rows, shares = [], []
     for silo_grid, countries, central in placements(base):
         scenario = with_grids(base, countries, central)

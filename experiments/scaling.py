@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from experiments.output import RESULTS_ROOT, ExperimentOutput
-from experiments.variants import lifecycle_silo, measure, raw_of, with_silo_count
+from experiments.variants import lifecycle_silo, measure, median_profile, raw_of, with_silo_count
 from simulator.config import bundled_scenario_path, load_scenario, validate_scenario
 
 NAME = "scaling"
@@ -42,25 +42,6 @@ TOTAL_DATA_GB = (1.0, 10.0, 100.0, 1_000.0, 10_000.0)  # four orders of magnitud
 SAMPLES_PER_SILO = 250  # synthetic training + test samples each silo holds in the measured run
 MEASURED_ROUNDS = 2  # rounds of the measured run (the lifecycle model uses the scenario's rounds)
 SWEEP_DRAWS = 200
-
-
-def median_profile(profiles: list):
-    """Field-by-field median of measured energy profiles (numbers); methods and sources listed."""
-    from dataclasses import fields
-    from statistics import median
-
-    from simulator.lifecycle import EnergyProfile
-
-    values = {}
-    for field in fields(EnergyProfile):
-        items = [getattr(profile, field.name) for profile in profiles]
-        if field.name == "energy_method":
-            values[field.name] = ", ".join(sorted({part for item in items for part in item.split(", ")}))
-        elif field.name == "source":
-            values[field.name] = f"median of {len(profiles)} measured runs ({'; '.join(items)})"
-        else:
-            values[field.name] = float(median(items))
-    return EnergyProfile(**values)
 
 
 def measured_scenario(base, count: int):

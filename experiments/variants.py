@@ -98,6 +98,60 @@ class MeasuredRun:
     cl_accuracy: float | None
 
 
+def median_profile(profiles: list):
+    """Field-by-field median of measured energy profiles (numbers); methods and sources listed.
+
+    Why a median: on a shared host CodeCarbon models CPU energy from the load of the whole machine, so
+    other jobs leak into a window of a few milliseconds; one run's energy per sample update can be
+    several times another's. The median of a few runs keeps one disturbed run from deciding a result.
+    """
+    from dataclasses import fields
+    from statistics import median
+
+    from simulator.lifecycle import EnergyProfile
+
+    values = {}
+    for field in fields(EnergyProfile):
+        items = [getattr(profile, field.name) for profile in profiles]
+        if field.name == "energy_method":
+            values[field.name] = ", ".join(sorted({part for item in items for part in item.split(", ")}))
+        elif field.name == "source":
+            values[field.name] = f"median of {len(profiles)} measured runs ({'; '.join(items)})"
+        else:
+            values[field.name] = float(median(items))
+    return EnergyProfile(**values)
+
+
+def profile_rows(runs: list[MeasuredRun], label: str = "repeat") -> list[dict]:
+    """One table row per measured run: its profile's numbers with their units."""
+    return [
+        {
+            label: index + 1,
+            "run folder": run.run_dir.name,
+            "FL kWh per sample update": run.profile.fl_kwh_per_sample_update,
+            "CL kWh per sample update": run.profile.cl_kwh_per_sample_update,
+            "FL / CL per sample update": run.profile.fl_kwh_per_sample_update / run.profile.cl_kwh_per_sample_update,
+            "server kWh per silo-round": run.profile.server_kwh_per_silo_round,
+            "payload bytes per silo-round": run.profile.bytes_per_silo_round,
+            "FL accuracy": run.fl_accuracy,
+            "CL accuracy": run.cl_accuracy,
+            "energy method": run.profile.energy_method,
+        }
+        for index, run in enumerate(runs)
+    ]
+
+
+def measure_repeated(scenario: Scenario, runs_root: Path, repeats: int) -> tuple[list[MeasuredRun], object]:
+    """`repeats` measured runs of the same scenario and seed, and the median of their profiles."""
+    runs = []
+    for index in range(repeats):
+        run = measure(scenario, runs_root)
+        print(f"  measured run {index + 1}/{repeats}: FL {run.profile.fl_kwh_per_sample_update:.3g} kWh per sample "
+              f"update, CL {run.profile.cl_kwh_per_sample_update:.3g} ({run.profile.energy_method}); {run.run_dir.name}")
+        runs.append(run)
+    return runs, median_profile([run.profile for run in runs])
+
+
 def measure(scenario: Scenario, runs_root: Path) -> MeasuredRun:
     """Train the scenario's federation and its centralized twin for real (Flower, torch, CodeCarbon),
     and turn the ledger into the lifecycle model's energy profile."""

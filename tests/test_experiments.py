@@ -11,7 +11,7 @@ import pytest
 
 from conftest import tiny_scenario, tiny_scenario_dict
 from experiments import intensity, paper_findings, scaling
-from experiments.variants import total_initial_data_gb, with_data_scale, with_grids, with_retention, with_silo_count
+from experiments.variants import median_profile, total_initial_data_gb, with_data_scale, with_grids, with_retention, with_silo_count
 from simulator.config import validate_scenario
 from simulator.lifecycle import default_profile, evaluate_lifecycle
 
@@ -66,7 +66,7 @@ def test_median_profile_is_field_by_field():
     first = default_profile()
     second = replace(first, fl_kwh_per_sample_update=3.0, bytes_per_silo_round=10.0, source="b")
     third = replace(first, fl_kwh_per_sample_update=1.0, bytes_per_silo_round=30.0, source="c")
-    pooled = scaling.median_profile([first, second, third])
+    pooled = median_profile([first, second, third])
     assert pooled.fl_kwh_per_sample_update == sorted([first.fl_kwh_per_sample_update, 3.0, 1.0])[1]
     assert pooled.bytes_per_silo_round == sorted([first.bytes_per_silo_round, 10.0, 30.0])[1]
     assert pooled.source.startswith("median of 3 measured runs")
@@ -89,9 +89,11 @@ def test_claim_c_verdicts_follow_the_sweeps():
 
 
 def test_paper_findings_end_to_end(tiny_enterprise_file, tmp_path, capsys):
-    claims = paper_findings.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results")])
+    claims = paper_findings.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"),
+                                  "--repeats", "2"])
     assert [c.key for c in claims] == ["a", "b", "c1", "c2"]
     folder = tmp_path / "results" / "paper_findings"
+    assert len(pd.read_csv(tmp_path / "results" / "paper_findings" / "measurements.csv")) == 2
     for name in ("findings.md", "claims.csv", "claims.md", "stages.csv", "stages.md", "gap_sweeps.csv",
                  "gap_sweeps.md", "stages.png", "gap_growth.png"):
         assert (folder / name).stat().st_size > 0, name
@@ -104,7 +106,8 @@ def test_paper_findings_end_to_end(tiny_enterprise_file, tmp_path, capsys):
 
 
 def test_intensity_end_to_end(tiny_enterprise_file, tmp_path):
-    table = intensity.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results")])
+    table = intensity.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"),
+                            "--repeats", "1"])
     assert len(table) == 12  # 4 silo placements x 3 central sites
     # Moving the silos to a dirtier grid never lowers FL's CO2 (same profile, same work).
     for central in intensity.GRIDS:
