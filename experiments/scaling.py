@@ -8,8 +8,10 @@ does the same work whatever the count, silos spread over the enterprise scenario
 gives the energy profile at that silo count (energy per sample update, server energy and payload bytes
 per silo-round), tabled and plotted as measured. The lifecycle model of the enterprise scenario
 (configs/enterprise.toml: lifetime, retraining, storage, serving) then runs with the data spread evenly
-over the silos at 1 GB to 10 TB in total, and its break-even sweep gives the data volume at which CL and
-FL emit the same CO2 (and cost the same money).
+over the silos at 1 GB to 10 TB in total, every silo on the enterprise silos' mean grid intensity (weighted by their data) so that the
+count, not a changing mix of clean and dirty grids, moves the result; the central site keeps its own
+grid. The model's break-even sweep gives the data volume at which CL and FL emit the same CO2 (and
+cost the same money).
 
 Which profile the lifecycle runs use: by default the field-by-field median of the measured profiles.
 Windows of a few milliseconds on a shared host carry other jobs' load (CodeCarbon models CPU energy from
@@ -63,9 +65,26 @@ def lifecycle_scenario(base, count: int, total_gb: float):
     measured = raw_of(measured_scenario(base, count))
     raw = raw_of(with_silo_count(base, count))
     raw["data"], raw["model"] = measured["data"], measured["model"]
+    intensity = silo_grid_intensity(base)
     for silo in raw["silos"]:
-        lifecycle_silo(raw, silo["name"])["data_gb"] = total_gb / count
+        entry = lifecycle_silo(raw, silo["name"])
+        entry["data_gb"] = total_gb / count
+        # Every silo on the enterprise silos' mean grid: cycling the regions would otherwise give each
+        # count its own mix of clean and dirty grids, and the curve would follow the mix, not the count.
+        entry["intensity_g_per_kwh"] = intensity
+        entry.pop("intensity_trace", None)
     return validate_scenario(raw, f"{base.name} {count} silos {total_gb:g} GB")
+
+
+def silo_grid_intensity(base) -> float:
+    """The enterprise silos' grid intensity (gCO2e/kWh), averaged with their initial data as weights."""
+    from simulator.lifecycle import build_plan
+
+    silos = build_plan(base).silos
+    weights = [silo.volumes_gb[0] for silo in silos]
+    if sum(weights) <= 0:
+        weights = [1.0] * len(silos)
+    return sum(w * silo.site.intensity_g_per_kwh for w, silo in zip(weights, silos)) / sum(weights)
 
 
 def main(argv: list[str] | None = None) -> None:
