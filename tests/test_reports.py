@@ -200,6 +200,7 @@ def test_index_lists_runs_and_names_bad_folders_without_failing(recorded_run, tm
     summary = json.loads((good / "summary.json").read_text())
     assert indexed.fl_co2_kg == summary["fl"]["co2_kg"] and indexed.silos == 2 and indexed.rounds == 2
     assert indexed.fl_payload_bytes == summary["fl"]["bytes_down"] + summary["fl"]["bytes_up"]
+    assert indexed.lifecycle_cl_co2_kg == summary["lifecycle"]["cl"]["total"]["co2_kg"]["central"]
     assert len(listing.warnings) == 2
     assert any("broken" in w and "manifest.json cannot be read" in w for w in listing.warnings)
     assert any("crashed" in w and "status is 'running'" in w for w in listing.warnings)
@@ -245,6 +246,7 @@ def test_comparison_rows_carry_units_and_ratios(recorded_run, tmp_path):
     assert rows["CL training CO2"].ratio_b_over_a == "1x"
     assert rows["FL payload (down + up)"].unit == "bytes"
     assert rows["CL payload (down + up)"].ratio_b_over_a == "-"  # CL moves no model updates: no ratio
+    assert rows["CL lifecycle CO2 (central)"].ratio_b_over_a == "1x" and rows["CL lifecycle CO2 (central)"].unit == "kg CO2e"
     assert ratio(2.0, 3.0) == "1.5x" and ratio(None, 1.0) == "-" and ratio(0.0, 1.0) == "-"
 
 

@@ -11,9 +11,12 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
+from dataclasses import fields
+
 import jinja2
 
 from simulator.ledger import APPROACH_FL
+from simulator.lifecycle import load_factors
 from simulator.results import figures
 from simulator.results.atomic import write_bytes_atomic, write_text_atomic
 from simulator.results.breakdown import (
@@ -138,10 +141,6 @@ def build_context(run: RunView) -> ReportContext:
 
 def lifecycle_factors() -> list[FactorRow]:
     """The emission and price factors of this installation's configs/factors.toml, with sources."""
-    from dataclasses import fields
-
-    from simulator.lifecycle import load_factors
-
     factors = load_factors()
     rows = []
     for field in fields(factors):

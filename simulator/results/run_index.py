@@ -18,7 +18,7 @@ from simulator.results.run_view import read_json_file
 
 INDEX_FILE = "index.sqlite"
 # Bump when the table changes: an index of another layout is rebuilt, never migrated by hand.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class IndexedRun:
     cl_co2_kg: float | None
     fl_payload_bytes: int
     total_wall_s: float | None
+    # Central values of the lifecycle totals; None for a run written without the lifecycle model.
+    lifecycle_fl_co2_kg: float | None
+    lifecycle_cl_co2_kg: float | None
 
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT"}
@@ -98,9 +101,18 @@ def indexed_run_from_folder(folder: Path, signature: str) -> IndexedRun:
             cl_co2_kg=_float_or_none(cl.get("co2_kg")),
             fl_payload_bytes=int(fl.get("bytes_down", 0)) + int(fl.get("bytes_up", 0)),
             total_wall_s=_float_or_none(summary.get("timing_s", {}).get("total")),
+            lifecycle_fl_co2_kg=_lifecycle_total(summary, "fl"),
+            lifecycle_cl_co2_kg=_lifecycle_total(summary, "cl"),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise InputError(f"run folder '{folder}': {SUMMARY} or {MANIFEST} lacks an expected field ({error})") from None
+
+
+def _lifecycle_total(summary: dict, approach: str) -> float | None:
+    lifecycle = summary.get("lifecycle")
+    if not lifecycle:
+        return None
+    return float(lifecycle[approach]["total"]["co2_kg"]["central"])
 
 
 def _float_or_none(value) -> float | None:

@@ -90,7 +90,8 @@ def print_runs(runs_root: Path, console: Console | None = None, warnings_console
     # Headline numbers only, so the table fits a narrow terminal; `compare` shows everything.
     table = Table(title=f"Runs in {runs_root} (training, measured; `silocarbon compare A B` for more)")
     table.add_column("run", no_wrap=True)
-    for column in ("scenario", "silos x rounds", "accuracy FL / CL", "kg CO2e FL / CL"):
+    for column in ("scenario", "silos x rounds", "accuracy FL / CL", "training kg CO2e FL / CL",
+                   "lifecycle kg CO2e FL / CL"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for run in listing.runs:
         table.add_row(
@@ -99,6 +100,8 @@ def print_runs(runs_root: Path, console: Console | None = None, warnings_console
             f"{run.silos} x {run.rounds}",
             f"{number(run.fl_accuracy, 3)} / {number(run.cl_accuracy, 3)}",
             f"{number(run.fl_co2_kg, 3)} / {number(run.cl_co2_kg, 3)}",
+            "-" if run.lifecycle_fl_co2_kg is None
+            else f"{number(run.lifecycle_fl_co2_kg, 3)} / {number(run.lifecycle_cl_co2_kg, 3)}",
         )
     (console or Console()).print(table)
     if not listing.runs:
