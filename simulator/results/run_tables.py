@@ -92,7 +92,7 @@ def print_runs(runs_root: Path, console: Console | None = None, warnings_console
     table.add_column("run", no_wrap=True)
     for column in ("scenario", "silos x rounds", "accuracy FL / CL", "training kg CO2e FL / CL",
                    "lifecycle kg CO2e FL / CL"):
-        table.add_column(column, justify="left" if column == "scenario" else "right")
+        table.add_column(column, justify="left" if column == "scenario" else "right", no_wrap=True)
     for run in listing.runs:
         table.add_row(
             run.run_id,
@@ -103,7 +103,10 @@ def print_runs(runs_root: Path, console: Console | None = None, warnings_console
             "-" if run.lifecycle_fl_co2_kg is None
             else f"{number(run.lifecycle_fl_co2_kg, 3)} / {number(run.lifecycle_cl_co2_kg, 3)}",
         )
-    (console or Console()).print(table)
+    out = console or Console()
+    if not out.is_terminal:
+        out.width = max(out.width, 140)  # a pipe or a file: keep one run per line, not rich's default 80
+    out.print(table)
     if not listing.runs:
-        (console or Console()).print("No complete runs yet: `silocarbon run` makes one.")
+        out.print("No complete runs yet: `silocarbon run` makes one.")
     return listing
