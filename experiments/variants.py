@@ -152,12 +152,24 @@ def measure_repeated(scenario: Scenario, runs_root: Path, repeats: int) -> tuple
     return runs, median_profile([run.profile for run in runs])
 
 
+def quiet_libraries() -> None:
+    """Flower logs every round at INFO and CodeCarbon its warnings; the experiments print their own
+    tables. Set after Flower is imported (it sets its logger's level when it loads)."""
+    import logging
+
+    import flwr  # noqa: F401
+
+    logging.getLogger("flwr").setLevel(logging.WARNING)
+    logging.getLogger("codecarbon").setLevel(logging.ERROR)
+
+
 def measure(scenario: Scenario, runs_root: Path) -> MeasuredRun:
     """Train the scenario's federation and its centralized twin for real (Flower, torch, CodeCarbon),
     and turn the ledger into the lifecycle model's energy profile."""
     from simulator.lifecycle import profile_from_ledger
     from simulator.pipeline import run_scenario
 
+    quiet_libraries()
     result = run_scenario(scenario, runs_root)
     profile = profile_from_ledger(result.ledger, f"run folder {result.run_dir.name}")
     return MeasuredRun(result.run_dir, profile, result.summary["fl"]["accuracy"], result.summary["cl"]["accuracy"])
