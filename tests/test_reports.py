@@ -264,3 +264,11 @@ def test_cli_run_writes_the_report_and_runs_lists_it(tmp_path):
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nope" in missing.stderr
     bad_report = run_cli("report", "runs/nope", cwd=tmp_path)
     assert bad_report.returncode == 2 and "does not exist" in bad_report.stderr
+
+
+def test_lifecycle_part_absent_or_damaged():
+    from simulator.results.lifecycle_view import lifecycle_view
+
+    assert lifecycle_view(None) is None and lifecycle_view({}) is None  # a run from before the model
+    with pytest.raises(InputError, match="'lifecycle' part lacks an expected field"):
+        lifecycle_view({"fl": {"stages": []}})
