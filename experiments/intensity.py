@@ -115,8 +115,10 @@ def heatmap(table: pd.DataFrame):
     for i, silo_grid in enumerate(silo_grids):
         for j, central in enumerate(centrals):
             row = table[(table["silos in"] == silo_grid) & (table["central in"] == central)].iloc[0]
+            dark = abs(np.log10(row["CL / FL"])) > 0.6 * span  # white text on the deepest colours
             axis.text(j, i, f"{row['CL / FL']:.2f}\n[{row['CL / FL low']:.2f}, {row['CL / FL high']:.2f}]\n"
-                      f"{row['lower CO2'].split(' (')[0]}", ha="center", va="center", fontsize=8)
+                      f"{row['lower CO2'].split(' (')[0]}", ha="center", va="center", fontsize=8,
+                      color="white" if dark else "black")
     axis.set_xticks(range(len(centrals)), [f"central in {c}" for c in centrals])
     axis.set_yticks(range(len(silo_grids)), [f"silos in {s}" for s in silo_grids])
     colour_bar = figure.colorbar(image, ax=axis)
