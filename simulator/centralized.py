@@ -18,6 +18,7 @@ from simulator.data import FederatedData
 from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.models import build_model
 from simulator.probes.window import WorkWindow
+from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.training import centralized_epochs, evaluate, resolve_device, train_epochs
 
 
@@ -29,13 +30,14 @@ class CentralizedOutcome:
     wall_s: float
 
 
-def run_centralized(scenario: Scenario, data: FederatedData) -> CentralizedOutcome:
+def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserver = NULL_OBSERVER) -> CentralizedOutcome:
     wall_start = time.perf_counter()
     model = build_model(scenario.model, data.dataset, scenario.seed)
     device = resolve_device(scenario.training.device)
     pooled_x, pooled_y = data.pooled_train
     rows = []
     epochs = centralized_epochs(scenario.training.rounds, scenario.training.local_epochs)
+    observer.centralized_started(epochs)
     for epoch in range(1, epochs + 1):
         with WorkWindow(f"cl-train-{epoch}") as window:
             stats = train_epochs(
@@ -50,9 +52,11 @@ def run_centralized(scenario: Scenario, data: FederatedData) -> CentralizedOutco
                 device=device,
             )
         rows.append(_row(scenario, epoch, "train", window, stats.num_examples))
+        observer.centralized_epoch_finished(epoch)
     with WorkWindow("cl-evaluate") as window:
         result = evaluate(model, data.test_x, data.test_y, device)
     rows.append(_row(scenario, epochs, "evaluate", window, result.num_examples))
+    observer.centralized_finished()
     return CentralizedOutcome(model.to("cpu"), result.accuracy, rows, time.perf_counter() - wall_start)
 
 

@@ -49,13 +49,21 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder."""
+    from contextlib import nullcontext
+
     from simulator.config import load_scenario
     from simulator.pipeline import run_scenario
+    from simulator.progress import NULL_OBSERVER
+    from simulator.progress_bar import progress_for
+    from simulator.results.report import write_report
     from simulator.terminal import print_run
 
     loaded = load_scenario(scenario, set_ or [])
     _check_strategy(loaded)
-    result = run_scenario(loaded, runs_dir)
+    bars = progress_for(quiet)
+    with bars if bars is not None else nullcontext():
+        result = run_scenario(loaded, runs_dir, bars or NULL_OBSERVER)
+    report = write_report(result.run_dir)
     if quiet:
         print(result.run_dir)
     else:
@@ -64,6 +72,42 @@ def run(
             from simulator.flower.deployment import deployment_summary_lines
 
             print("\n".join(deployment_summary_lines(result.run_dir)))
+        print(f"Report: {report.html}")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder (runs/<UTC time>-<name>).", show_default=False)],
+) -> None:
+    """Write report.html (self-contained, figures embedded) and report.md into a run folder."""
+    from simulator.results.report import write_report
+
+    files = write_report(run_dir)
+    print(files.html)
+    print(files.markdown)
+
+
+RunsDirOption = Annotated[Path, typer.Option("--runs-dir", help="Folder holding the run folders.")]
+
+
+@app.command()
+def runs(runs_dir: RunsDirOption = Path("runs")) -> None:
+    """List past runs from the index in the runs folder (refreshed from the folders first)."""
+    from simulator.results.run_tables import print_runs
+
+    print_runs(runs_dir)
+
+
+@app.command()
+def compare(
+    run_a: Annotated[str, typer.Argument(help="Run A: a run folder or a run id from `silocarbon runs`.")],
+    run_b: Annotated[str, typer.Argument(help="Run B, likewise.")],
+    runs_dir: RunsDirOption = Path("runs"),
+) -> None:
+    """Show two runs side by side, with the ratio B / A of every number."""
+    from simulator.results.run_tables import print_comparison
+
+    print_comparison(run_a, run_b, runs_dir)
 
 
 @app.command()

@@ -19,6 +19,7 @@ from simulator.lifecycle.profile import lifecycle_profile_of_run
 from simulator.probes.energy import NullEnergyProbe, install_host_probe
 from simulator.probes.host_energy import HostEnergyProbe
 from simulator.probes.idle import IdleBaseline, energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
+from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
@@ -45,7 +46,7 @@ class RunResult:
     lifecycle: LifecycleResult | None = None
 
 
-def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResult:
+def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: RunObserver = NULL_OBSERVER) -> RunResult:
     started = time.perf_counter()
     probe = HostEnergyProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
     # CodeCarbon's first start detects the hardware (about 1.2 s): overlap it with the set-up below.
@@ -68,8 +69,8 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs")) -> RunResul
         }
         write_json_atomic(run_dir / MANIFEST, manifest)
         idle = _idle_baseline(probe, scenario)
-        fl = run_federated(scenario, run_dir)
-        cl = run_centralized(scenario, data)
+        fl = run_federated(scenario, run_dir, observer)
+        cl = run_centralized(scenario, data, observer)
         ledger = Ledger([*fl.ledger.rows, *cl.rows])
         write_ledger(run_dir, ledger)
         save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())

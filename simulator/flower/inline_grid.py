@@ -29,6 +29,10 @@ FIRST_NODE_ID = 101  # deterministic node ids; 1 is Flower's SuperLink
 
 
 class InlineGrid(Grid):
+    # Silos are served one after another in this process: a caller may send one message at a time
+    # (to follow progress per silo) without changing what any silo does or measures.
+    answers_one_at_a_time = True
+
     def __init__(self, client_app: ClientApp, num_silos: int, run_config: dict | None = None, run_id: int = 1):
         self._client_app = client_app
         self._run = Run.create_empty(run_id=run_id)

@@ -21,6 +21,7 @@ from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
 from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
 from simulator.probes.window import WorkWindow
+from simulator.progress import NULL_OBSERVER, RunObserver
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
@@ -37,6 +38,7 @@ class MeasuredGrid(Grid):
         modelled_silos: dict[str, HardwareProfile] | None = None,
         reply_poll_s: float | None = None,
         on_rows: Callable[[list[LedgerRow]], None] | None = None,
+        observer: RunObserver = NULL_OBSERVER,
     ):
         self._inner = inner
         # Pull replies every `reply_poll_s` seconds instead of the inner grid's own pace (Flower's
@@ -51,6 +53,7 @@ class MeasuredGrid(Grid):
         self._apportion = apportion_host_energy
         self._gpu_s: dict[str, float] = {}  # silo -> GPU seconds of its reply in the current exchange
         self._modelled_silos = dict(modelled_silos or {})
+        self._observer = observer
         self.rows: list[LedgerRow] = []
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
@@ -89,8 +92,9 @@ class MeasuredGrid(Grid):
         round_number = _round_of(messages[0].content)
         bytes_down = {m.metadata.dst_node_id: payload_bytes(m.content) for m in messages}
         # Concurrent silos on this host: one window over the whole exchange, split afterwards.
+        self._observer.exchange_started(round_number, phase, len(messages))
         with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion) as exchange:
-            replies = self._exchange(messages, timeout)
+            replies = self._exchange(messages, timeout, round_number, phase)
 
         replies.sort(key=lambda reply: self._silo_index(reply))
         silo_rows = [self._silo_row(reply, round_number, phase, bytes_down) for reply in replies]
@@ -107,9 +111,27 @@ class MeasuredGrid(Grid):
         self._open_server_window(SERVER_PHASE_AFTER.get(phase, "coordinate"), round_number)
         return replies
 
-    def _exchange(self, messages: list[Message], timeout: float | None) -> list[Message]:
-        if self._reply_poll_s is None:
-            return list(self._inner.send_and_receive(messages, timeout=timeout))
+    def _exchange(self, messages: list[Message], timeout: float | None, round_number: int, phase: str) -> list[Message]:
+        """The inner grid's replies; the observer hears of each silo as its reply arrives."""
+        if self._reply_poll_s is not None:
+            replies = self._polled_exchange(messages, timeout)
+        elif getattr(self._inner, "answers_one_at_a_time", False) and self._observer is not NULL_OBSERVER:
+            # Silos answer in turn anyway: sending one message at a time changes nothing measured
+            # and lets a progress bar move per silo.
+            replies = []
+            for message in messages:
+                answered = list(self._inner.send_and_receive([message], timeout=timeout))
+                replies.extend(answered)
+                for reply in answered:
+                    self._observer.silo_finished(round_number, phase, self._silo_of(reply))
+            return replies
+        else:
+            replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+        for reply in replies:
+            self._observer.silo_finished(round_number, phase, self._silo_of(reply))
+        return replies
+
+    def _polled_exchange(self, messages: list[Message], timeout: float | None) -> list[Message]:
         pending = set(self._inner.push_messages(messages))
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []

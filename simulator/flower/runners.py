@@ -13,19 +13,21 @@ from simulator.config import Scenario
 from simulator.flower.client_app import make_client_app
 from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.server_app import run_federation
+from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.run_dir import FederationOutcome
 
 # Ray on a small host: one CPU per silo actor, no dashboard, logs kept out of the terminal.
 RAY_CLIENT_CPUS = 1
 
 
-def run_inline(scenario: Scenario, run_dir: Path) -> FederationOutcome:
+def run_inline(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
     grid = InlineGrid(make_client_app(scenario), len(scenario.silos))
     node_to_silo = {node: scenario.silos[index].name for node, index in grid.node_to_partition.items()}
-    return run_federation(grid, scenario, run_dir, node_to_silo=node_to_silo, apportion_host_energy=False)
+    return run_federation(grid, scenario, run_dir, node_to_silo=node_to_silo, apportion_host_energy=False,
+                          observer=observer)
 
 
-def run_ray(scenario: Scenario, run_dir: Path) -> FederationOutcome:
+def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
     import logging
 
     from flwr.simulation import run_simulation
@@ -33,7 +35,7 @@ def run_ray(scenario: Scenario, run_dir: Path) -> FederationOutcome:
     from simulator.flower.server_app import make_server_app
     from simulator.results.run_dir import read_federation_outcome
 
-    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True)
+    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True, observer=observer)
     backend_config = {
         "client_resources": {"num_cpus": RAY_CLIENT_CPUS, "num_gpus": 0.0},
         "init_args": {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR},
@@ -47,11 +49,11 @@ def run_ray(scenario: Scenario, run_dir: Path) -> FederationOutcome:
     return read_federation_outcome(run_dir)
 
 
-def run_federated(scenario: Scenario, run_dir: Path) -> FederationOutcome:
+def run_federated(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
     if scenario.runner == "inline":
-        return run_inline(scenario, run_dir)
+        return run_inline(scenario, run_dir, observer)
     if scenario.runner == "ray":
-        return run_ray(scenario, run_dir)
+        return run_ray(scenario, run_dir, observer)
     if scenario.runner == "deployment":
         from simulator.flower.deployment import run_deployment
 

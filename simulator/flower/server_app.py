@@ -22,6 +22,7 @@ from simulator.ledger import Ledger
 from simulator.models import build_model
 from simulator.probes.energy import host_probe, install_host_probe
 from simulator.probes.host_energy import HostEnergyProbe
+from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import write_text_atomic
 from simulator.results.run_dir import (
     FL_LEDGER,
@@ -41,6 +42,7 @@ def run_federation(
     node_to_silo: dict[int, str] | None = None,
     apportion_host_energy: bool = False,
     reply_poll_s: float | None = None,
+    observer: RunObserver = NULL_OBSERVER,
 ) -> FederationOutcome:
     """Run every round of the scenario's strategy and write the FL outcome into `run_dir`."""
     wall_start = time.perf_counter()
@@ -58,6 +60,7 @@ def run_federation(
         **silo_hardware_options(scenario),
         reply_poll_s=reply_poll_s,
         on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
+        observer=observer,
     )
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
@@ -66,6 +69,7 @@ def run_federation(
     random.seed(scenario.seed)
     # Flower's DP wrappers draw their noise from NumPy's global generator.
     np.random.seed(scenario.seed)
+    observer.federation_started(scenario.training.rounds, scenario.silo_names)
     result = strategy.start(
         grid=measured,
         initial_arrays=ArrayRecord(model.state_dict()),
@@ -75,6 +79,7 @@ def run_federation(
         evaluate_config=ConfigRecord(),
     )
     measured.close_server_window()
+    observer.federation_finished()
     rounds = [
         RoundRecord(
             round=r,

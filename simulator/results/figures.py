@@ -1,0 +1,132 @@
+"""The report's figures as PNG bytes (matplotlib, no display needed).
+
+Each function takes typed rows and returns the PNG; the axis labels carry the units. Absent values
+are left out of a bar rather than drawn as zero, and the figure says so.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display: figures are rendered to bytes
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from simulator.results.breakdown import RoundBytes, SiloTotals  # noqa: E402
+from simulator.results.run_view import RoundAccuracy  # noqa: E402
+
+FL_COLOUR = "#1f77b4"
+CL_COLOUR = "#d62728"
+DPI = 100
+
+
+@dataclass(frozen=True)
+class StageValue:
+    """One lifecycle stage's value for both approaches, in the unit the figure states."""
+
+    stage: str
+    fl: float
+    cl: float
+
+
+def png_bytes(figure: Figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def stacked_stage_bars(panels: Sequence[tuple[str, Sequence[StageValue]]], title: str) -> bytes:
+    """One panel per quantity (e.g. kg CO2e, kWh, USD): FL and CL bars, each stacked by stage."""
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), squeeze=False)
+    stages = [value.stage for value in panels[0][1]] if panels else []
+    colours = plt.get_cmap("tab10")
+    for axis, (unit, values) in zip(axes[0], panels):
+        bottoms = [0.0, 0.0]
+        for index, value in enumerate(values):
+            heights = [value.fl, value.cl]
+            axis.bar(["FL", "CL"], heights, bottom=bottoms, color=colours(index % 10), label=value.stage, width=0.6)
+            bottoms = [bottoms[0] + value.fl, bottoms[1] + value.cl]
+        axis.set_ylabel(unit)
+        axis.set_title(unit)
+        axis.grid(axis="y", alpha=0.3)
+    if stages:
+        figure.legend(stages, loc="lower center", ncol=min(3, len(stages)), bbox_to_anchor=(0.5, -0.08), frameon=False)
+    figure.suptitle(title)
+    figure.tight_layout(rect=(0, 0.06, 1, 1))
+    return png_bytes(figure)
+
+
+def silo_bars(silos: Sequence[SiloTotals]) -> bytes:
+    """Energy (kWh) and CO2 (kg CO2e) per silo, the server included; absent readings are marked."""
+    figure, (energy_axis, co2_axis) = plt.subplots(1, 2, figsize=(9.5, 4.0))
+    names = [f"{silo.silo}\n({silo.country})" for silo in silos]
+    for axis, values, unit, colour in (
+        (energy_axis, [silo.energy_kwh for silo in silos], "energy (kWh)", FL_COLOUR),
+        (co2_axis, [silo.co2_kg for silo in silos], "CO2 (kg CO2e)", "#2ca02c"),
+    ):
+        heights = [0.0 if value is None else value for value in values]
+        bars = axis.bar(names, heights, color=colour)
+        for bar, value in zip(bars, values):
+            if value is None:
+                axis.annotate("absent", (bar.get_x() + bar.get_width() / 2, 0), ha="center", va="bottom")
+        axis.set_ylabel(unit)
+        axis.set_title(f"FL {unit} per silo")
+        axis.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+        axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def accuracy_curve(rounds: Sequence[RoundAccuracy], cl_accuracy: float | None) -> bytes:
+    """FL test accuracy after each round, with CL's final accuracy as a reference line."""
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    points = [(r.round, r.accuracy) for r in rounds if r.accuracy is not None]
+    if points:
+        axis.plot([p[0] for p in points], [p[1] for p in points], marker="o", color=FL_COLOUR, label="FL (global model)")
+    if cl_accuracy is not None:
+        axis.axhline(cl_accuracy, color=CL_COLOUR, linestyle="--", label=f"CL final ({cl_accuracy:.3f})")
+    axis.set_xlabel("round")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel("test accuracy (fraction)")
+    axis.set_ylim(0, 1.02)
+    axis.set_title("Accuracy per round")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right")
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def bytes_bars(rounds: Sequence[RoundBytes]) -> bytes:
+    """Payload bytes per round, server -> silos stacked under silos -> server."""
+    figure, axis = plt.subplots(figsize=(6.4, 4.0))
+    numbers = [r.round for r in rounds]
+    unit, divisor = byte_unit(max((r.bytes_total for r in rounds), default=0))
+    down = [r.bytes_down / divisor for r in rounds]
+    up = [r.bytes_up / divisor for r in rounds]
+    axis.bar(numbers, down, color="#9467bd", label="down (server -> silos)")
+    axis.bar(numbers, up, bottom=down, color="#ff7f0e", label="up (silos -> server)")
+    axis.set_xlabel("round")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel(f"payload ({unit})")
+    axis.set_title("Model-update bytes per round")
+    axis.grid(axis="y", alpha=0.3)
+    top = max((d + u for d, u in zip(down, up)), default=1.0) or 1.0
+    axis.set_ylim(0, top * 1.3)  # head room for the legend
+    axis.legend(loc="upper right")
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+def byte_unit(largest: float) -> tuple[str, float]:
+    """The decimal unit (SI, 1 kB = 1000 bytes) that keeps the largest value between 1 and 1000."""
+    for unit, divisor in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if largest >= divisor:
+            return unit, divisor
+    return "bytes", 1.0

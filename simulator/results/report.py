@@ -1,0 +1,195 @@
+"""`silocarbon report RUN_DIR`: a run folder -> report.html (self-contained) and report.md.
+
+The HTML embeds every figure as a base64 data URI and carries its own styles, so it opens offline,
+attached to an e-mail or from a CI artifact. report.md holds the same tables and links the same
+figures, written as PNG files under `report_files/`.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from pathlib import Path
+
+from dataclasses import fields
+
+import jinja2
+
+from simulator.ledger import APPROACH_FL
+from simulator.lifecycle import load_factors
+from simulator.results import figures
+from simulator.results.atomic import write_bytes_atomic, write_text_atomic
+from simulator.results.breakdown import (
+    GridIntensity,
+    MethodUse,
+    RoundBytes,
+    SiloTotals,
+    bytes_per_round,
+    grid_intensities,
+    method_uses,
+    silo_totals,
+)
+from simulator.results.lifecycle_view import LifecycleView, lifecycle_view
+from simulator.results.run_view import RunView, read_run
+
+REPORT_HTML = "report.html"
+REPORT_MD = "report.md"
+FIGURE_DIR = "report_files"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+METHOD_MEANINGS = {
+    "measured": "read from a hardware energy counter (RAPL for CPU, NVML for GPU) at the window's edges",
+    "modelled": "CodeCarbon's model from the processor's TDP and load (no RAPL counter on this host)",
+    "apportioned": "one host measurement over concurrent silos, split between them by CPU time",
+    "absent": "no energy reading was possible; left out of the totals, never counted as zero",
+}
+INTENSITY_SOURCE = "CodeCarbon 3.3 bundled global_energy_mix.json (Our World in Data / Ember, life-cycle)"
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    file_name: str
+    title: str
+    caption: str
+    png: bytes
+
+    @property
+    def data_uri(self) -> str:
+        return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
+
+
+@dataclass(frozen=True)
+class FactorRow:
+    name: str
+    value: float
+    low: float
+    high: float
+    unit: str
+    source: str
+    year: int
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    html: Path
+    markdown: Path
+    figures: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    run: RunView
+    silos: list[SiloTotals]
+    round_bytes: list[RoundBytes]
+    methods: list[MethodUse]
+    method_meanings: dict[str, str]
+    intensities: list[GridIntensity]
+    intensity_source: str
+    lifecycle: LifecycleView | None
+    factors: list[FactorRow]
+    figures: list[ReportFigure]
+
+
+def build_context(run: RunView) -> ReportContext:
+    silos = silo_totals(run.ledger.rows, APPROACH_FL)
+    round_bytes = bytes_per_round(run.ledger.rows)
+    lifecycle = lifecycle_view(run.lifecycle)
+    report_figures = []
+    if lifecycle is not None and lifecycle.stages:
+        report_figures.append(ReportFigure(
+            "lifecycle_stages.png",
+            "FL vs CL per lifecycle stage",
+            "Each bar stacks the lifecycle stages of one approach (central values); the tables below give "
+            "the [low, high] interval of every figure.",
+            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL"),
+        ))
+    report_figures.append(ReportFigure(
+        "silo_energy_co2.png",
+        "Energy and CO2 per silo (federated training, measured)",
+        "Sum over every round and phase of each silo's ledger rows; the server's aggregation and "
+        "coordination is its own bar.",
+        figures.silo_bars(silos),
+    ))
+    report_figures.append(ReportFigure(
+        "accuracy_per_round.png",
+        "Accuracy per round",
+        "Test accuracy of the aggregated FL model after each round; the dashed line is the centralized "
+        "model's final accuracy on the same test set.",
+        figures.accuracy_curve(run.rounds, run.cl.accuracy),
+    ))
+    report_figures.append(ReportFigure(
+        "bytes_per_round.png",
+        "Bytes per round",
+        "Payload bytes of the model updates in each round, both directions (Flower record sizes, no "
+        "wire overhead).",
+        figures.bytes_bars(round_bytes),
+    ))
+    methods = method_uses(run.ledger.rows)
+    return ReportContext(
+        run=run,
+        silos=silos,
+        round_bytes=round_bytes,
+        methods=methods,
+        method_meanings={use.energy_method: METHOD_MEANINGS.get(use.energy_method, "") for use in methods},
+        intensities=grid_intensities(run.ledger.rows),
+        intensity_source=INTENSITY_SOURCE,
+        lifecycle=lifecycle,
+        factors=lifecycle_factors() if lifecycle is not None else [],
+        figures=report_figures,
+    )
+
+
+def lifecycle_factors() -> list[FactorRow]:
+    """The emission and price factors of this installation's configs/factors.toml, with sources."""
+    factors = load_factors()
+    rows = []
+    for field in fields(factors):
+        factor = getattr(factors, field.name)
+        rows.append(FactorRow(factor.name, factor.central, factor.low, factor.high, factor.unit, factor.source,
+                              factor.year))
+    return rows
+
+
+def number(value: float | int | None, digits: int = 4) -> str:
+    """Numbers as the report prints them: 4 significant digits; `absent` for a missing reading."""
+    if value is None:
+        return "absent"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.{digits}g}"
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        undefined=jinja2.StrictUndefined,  # a misspelt field fails the report, not silently blanks it
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.filters["num"] = number
+    return environment
+
+
+def render_html(context: ReportContext) -> str:
+    return _environment().get_template("report.html.j2").render(c=context)
+
+
+def render_markdown(context: ReportContext) -> str:
+    return _environment().get_template("report.md.j2").render(c=context, figure_dir=FIGURE_DIR)
+
+
+def write_report(run_dir: Path) -> ReportFiles:
+    """Write report.html, report.md and the figure files into the run folder; return their paths."""
+    run = read_run(Path(run_dir))
+    context = build_context(run)
+    figure_paths = []
+    for figure in context.figures:
+        path = run.path / FIGURE_DIR / figure.file_name
+        write_bytes_atomic(path, figure.png)
+        figure_paths.append(path)
+    html_path, markdown_path = run.path / REPORT_HTML, run.path / REPORT_MD
+    write_text_atomic(html_path, render_html(context))
+    write_text_atomic(markdown_path, render_markdown(context))
+    return ReportFiles(html_path, markdown_path, tuple(figure_paths))

@@ -1,0 +1,201 @@
+"""The run index: an embedded SQLite file in the runs folder, listing every complete run.
+
+The run folders are the truth; the index is a cache of their headline numbers, refreshed from them
+every time it is read: new or changed folders are (re)read, vanished ones dropped. A folder that
+cannot be read (a crashed run, a hand-edited file) is skipped and named in a warning; an index file
+that is itself unreadable or of an older layout is rebuilt. So listing runs never fails on bad data.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import astuple, dataclass, fields
+from pathlib import Path
+
+from simulator.errors import InputError
+from simulator.results.run_dir import LEDGER, MANIFEST, SUMMARY
+from simulator.results.run_view import read_json_file
+
+INDEX_FILE = "index.sqlite"
+# Bump when the table changes: an index of another layout is rebuilt, never migrated by hand.
+SCHEMA_VERSION = 2
+
+
+@dataclass(frozen=True)
+class IndexedRun:
+    """One run's headline numbers; every unit is in the field name."""
+
+    run_id: str
+    path: str
+    signature: str
+    scenario_name: str
+    status: str
+    runner: str
+    silos: int
+    rounds: int
+    dataset: str
+    model: str
+    strategy: str
+    fl_accuracy: float | None
+    cl_accuracy: float | None
+    fl_energy_kwh: float | None
+    cl_energy_kwh: float | None
+    fl_co2_kg: float | None
+    cl_co2_kg: float | None
+    fl_payload_bytes: int
+    total_wall_s: float | None
+    # Central values of the lifecycle totals; None for a run written without the lifecycle model.
+    lifecycle_fl_co2_kg: float | None
+    lifecycle_cl_co2_kg: float | None
+
+
+_SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT"}
+COLUMNS = [field.name for field in fields(IndexedRun)]
+
+
+@dataclass(frozen=True)
+class IndexListing:
+    runs: list[IndexedRun]
+    warnings: list[str]
+    index_path: Path
+
+
+def folder_signature(folder: Path) -> str:
+    """Changes whenever a file the index reads is rewritten (run files are replaced atomically)."""
+    parts = []
+    for name in (MANIFEST, SUMMARY, LEDGER):
+        try:
+            stat = (folder / name).stat()
+            parts.append(f"{name}:{stat.st_mtime_ns}:{stat.st_size}")
+        except OSError:
+            parts.append(f"{name}:-")
+    return "|".join(parts)
+
+
+def indexed_run_from_folder(folder: Path, signature: str) -> IndexedRun:
+    """The index line of one folder; `InputError` naming the folder when it is not a complete run."""
+    manifest = read_json_file(folder / MANIFEST)
+    if manifest.get("status") != "complete":
+        raise InputError(f"run folder '{folder}': status is '{manifest.get('status', '?')}', not complete")
+    summary = read_json_file(folder / SUMMARY)
+    try:
+        scenario = manifest["scenario"]
+        fl, cl = summary["fl"], summary["cl"]
+        return IndexedRun(
+            run_id=folder.name,
+            path=str(folder),
+            signature=signature,
+            scenario_name=str(scenario.get("name", folder.name)),
+            status=str(manifest["status"]),
+            runner=str(manifest.get("runner", scenario.get("runner", "?"))),
+            silos=len(scenario.get("silos", [])),
+            rounds=int(scenario.get("training", {}).get("rounds", 0)),
+            dataset=str(scenario.get("data", {}).get("dataset", "?")),
+            model=str(scenario.get("model", {}).get("name", "?")),
+            strategy=str(scenario.get("strategy", {}).get("name", "?")),
+            fl_accuracy=_float_or_none(fl.get("accuracy")),
+            cl_accuracy=_float_or_none(cl.get("accuracy")),
+            fl_energy_kwh=_float_or_none(fl.get("energy_kwh")),
+            cl_energy_kwh=_float_or_none(cl.get("energy_kwh")),
+            fl_co2_kg=_float_or_none(fl.get("co2_kg")),
+            cl_co2_kg=_float_or_none(cl.get("co2_kg")),
+            fl_payload_bytes=int(fl.get("bytes_down", 0)) + int(fl.get("bytes_up", 0)),
+            total_wall_s=_float_or_none(summary.get("timing_s", {}).get("total")),
+            lifecycle_fl_co2_kg=_lifecycle_total(summary, "fl"),
+            lifecycle_cl_co2_kg=_lifecycle_total(summary, "cl"),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InputError(f"run folder '{folder}': {SUMMARY} or {MANIFEST} lacks an expected field ({error})") from None
+
+
+def _lifecycle_total(summary: dict, approach: str) -> float | None:
+    lifecycle = summary.get("lifecycle")
+    if not lifecycle:
+        return None
+    return float(lifecycle[approach]["total"]["co2_kg"]["central"])
+
+
+def _float_or_none(value) -> float | None:
+    return None if value is None else float(value)
+
+
+class RunIndex:
+    def __init__(self, runs_root: Path):
+        self.runs_root = Path(runs_root)
+        self.path = self.runs_root / INDEX_FILE
+
+    def refresh(self) -> IndexListing:
+        """Bring the index in line with the folders and return every complete run, newest first."""
+        if not self.runs_root.is_dir():
+            raise InputError(f"runs folder '{self.runs_root}' does not exist (set it with --runs-dir)")
+        warnings: list[str] = []
+        try:
+            connection = self._open()
+        except sqlite3.DatabaseError as error:
+            warnings.append(f"index '{self.path}' was unreadable ({error}); rebuilt from the run folders")
+            self.path.unlink(missing_ok=True)
+            connection = self._open()
+        try:
+            with connection:
+                self._update(connection, warnings)
+            runs = [IndexedRun(*record) for record in connection.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY run_id DESC")]
+        finally:
+            connection.close()
+        return IndexListing(runs, warnings, self.path)
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(self.path)
+        try:
+            version = connection.execute("PRAGMA user_version").fetchone()[0]
+            if version != SCHEMA_VERSION:
+                connection.execute("DROP TABLE IF EXISTS runs")
+                connection.execute(f"CREATE TABLE runs ({_column_definitions()})")
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                connection.commit()
+            connection.execute("SELECT run_id, signature FROM runs LIMIT 1").fetchall()
+        except sqlite3.DatabaseError:
+            connection.close()
+            raise
+        return connection
+
+    def _update(self, connection: sqlite3.Connection, warnings: list[str]) -> None:
+        known = dict(connection.execute("SELECT run_id, signature FROM runs"))
+        present = set()
+        for folder in sorted(p for p in self.runs_root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            present.add(folder.name)
+            signature = folder_signature(folder)
+            if known.get(folder.name) == signature:
+                continue
+            try:
+                run = indexed_run_from_folder(folder, signature)
+            except InputError as error:
+                warnings.append(f"skipped {error}")
+                connection.execute("DELETE FROM runs WHERE run_id = ?", (folder.name,))
+                continue
+            placeholders = ", ".join("?" for _ in COLUMNS)
+            connection.execute(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                               astuple(run))
+        for vanished in set(known) - present:
+            connection.execute("DELETE FROM runs WHERE run_id = ?", (vanished,))
+
+
+def _column_definitions() -> str:
+    definitions = []
+    for field in fields(IndexedRun):
+        # Annotations are strings here (postponed evaluation): "float | None" -> REAL.
+        sql = _SQL_TYPES[str(field.type).split(" |")[0]]
+        key = " PRIMARY KEY" if field.name == "run_id" else ""
+        definitions.append(f"{field.name} {sql}{key}")
+    return ", ".join(definitions)
+
+
+def resolve_run_dir(reference: str | Path, runs_root: Path) -> Path:
+    """A run given as a folder path, or as a run id (folder name) inside the runs folder."""
+    candidate = Path(reference)
+    if candidate.is_dir():
+        return candidate
+    inside = Path(runs_root) / str(reference)
+    if inside.is_dir():
+        return inside
+    raise InputError(f"run '{reference}' is neither a folder nor a run id in '{runs_root}' (see `silocarbon runs`)")
