@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+# Piped or captured output has no terminal width; 80 columns would truncate the wide tables.
+PIPED_WIDTH = 160
+
+
+def make_console(**options) -> Console:
+    """The console every command prints through: the terminal's width, or PIPED_WIDTH when piped."""
+    stream = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
+    width = None if getattr(stream, "isatty", lambda: False)() else PIPED_WIDTH
+    return Console(width=width, **options)
+
+
+console = make_console()
 
 
 def _number(value: float | None, digits: int = 4) -> str:

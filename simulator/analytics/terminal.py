@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from simulator.analytics.command import QueryComparison, agree, describe, rows_total
 from simulator.ledger import APPROACH_FL, SERVER_SILO
 from simulator.lifecycle import load_factors
+from simulator.terminal import make_console
 
-console = Console()
+console = make_console()
 
 
 def print_comparison(comparison: QueryComparison) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from simulator.planner.inventory import InventorySnapshot
+from simulator.terminal import make_console
 
-console = Console()
+console = make_console()
 
 
 def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:

@@ -16,6 +16,7 @@ from simulator.results.lifecycle_view import lifecycle_view
 from simulator.results.report import number
 from simulator.results.run_index import IndexListing, RunIndex, resolve_run_dir
 from simulator.results.run_view import RunView, read_run
+from simulator.terminal import make_console
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,12 @@ def print_comparison(reference_a: str, reference_b: str, runs_root: Path, consol
         table.add_column(column, justify=justify)
     for row in comparison_rows(a, b):
         table.add_row(row.quantity, row.unit, row.a, row.b, row.ratio_b_over_a)
-    (console or Console()).print(table)
+    (console or make_console()).print(table)
 
 
 def print_runs(runs_root: Path, console: Console | None = None, warnings_console: Console | None = None) -> IndexListing:
     listing = RunIndex(runs_root).refresh()
-    warn = warnings_console or Console(stderr=True)
+    warn = warnings_console or make_console(stderr=True)
     for warning in listing.warnings:
         warn.print(f"silocarbon: warning: {warning}", markup=False, highlight=False, soft_wrap=True)
     # Headline numbers only, so the table fits a narrow terminal; `compare` shows everything.
@@ -103,7 +104,7 @@ def print_runs(runs_root: Path, console: Console | None = None, warnings_console
             "-" if run.lifecycle_fl_co2_kg is None
             else f"{number(run.lifecycle_fl_co2_kg, 3)} / {number(run.lifecycle_cl_co2_kg, 3)}",
         )
-    out = console or Console()
+    out = console or make_console()
     if not out.is_terminal:
         out.width = max(out.width, 140)  # a pipe or a file: keep one run per line, not rich's default 80
     out.print(table)
