@@ -10,14 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.errors import InputError
+from simulator.lifecycle.model import Interval
 from simulator.results.figures import StageValue
-
-
-@dataclass(frozen=True)
-class Interval:
-    central: float
-    low: float
-    high: float
 
 
 @dataclass(frozen=True)
