@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -216,6 +216,27 @@ class DeploymentConfig(_Section):
         return self
 
 
+class SiloFaults(_Section):
+    """Faults injected into one silo, to see how the federation copes; all off by default."""
+
+    # Rounds in which the silo raises after its work (the work is measured and still counted).
+    crash_rounds: list[Annotated[int, Field(ge=1)]] = []
+    # Rounds in which the silo stops answering for twice the round timeout (the server moves on).
+    hang_rounds: list[Annotated[int, Field(ge=1)]] = []
+    # Straggler: the reply leaves after `slowdown` x the work's wall time (1 = no delay).
+    slowdown: float = Field(1.0, ge=1.0, le=1000.0)
+    # Probability of missing each round, drawn from (seed, silo, round): the same draws every run.
+    dropout: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class FaultsConfig(_Section):
+    # The run goes on while at least this many of the silos asked in a round answer (when a strategy
+    # asks fewer, all of those); below it the run stops, with every failure in the ledger.
+    min_silos: int = Field(1, ge=1)
+    # Per silo name: `[faults.silo.<name>]`.
+    silo: dict[str, SiloFaults] = {}
+
+
 class Scenario(_Section):
     name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     seed: int = Field(0, ge=0)
@@ -230,6 +251,7 @@ class Scenario(_Section):
     queries: list[QueryConfig] = []
     lifecycle: LifecycleConfig = LifecycleConfig()
     deployment: DeploymentConfig = DeploymentConfig()
+    faults: FaultsConfig = FaultsConfig()
 
     @model_validator(mode="after")
     def _lifecycle_silos_known(self) -> "Scenario":
@@ -257,6 +279,16 @@ class Scenario(_Section):
             raise ValueError(
                 f"data.partition = 'shares' needs a share on every silo; missing on: {', '.join(missing)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _faults_name_silos(self) -> "Scenario":
+        names = [silo.name for silo in self.silos]
+        unknown = sorted(set(self.faults.silo) - set(names))
+        if unknown:
+            raise ValueError(f"key 'faults.silo.{unknown[0]}': unknown silo '{unknown[0]}'; silos: {', '.join(names)}")
+        if self.faults.min_silos > len(names):
+            raise ValueError(f"key 'faults.min_silos': {self.faults.min_silos} exceeds the {len(names)} silos")
         return self
 
     @property
@@ -354,13 +386,19 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def _allowed_keys_hint(location: tuple[Any, ...]) -> str:
     model: type[BaseModel] = Scenario
+    skip_name = False
     for part in location[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or skip_name:
+            skip_name = False
             continue
         field = model.model_fields.get(str(part))
         if field is None:
             return ""
         annotation = field.annotation
+        keyed = _keyed_section_model(annotation)
+        if keyed is not None:
+            model, skip_name = keyed, True
+            continue
         inner = getattr(annotation, "__args__", (annotation,))[0] if annotation is not None else None
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             model = inner
@@ -423,9 +461,33 @@ def _check_known_key(parts: list[str], override: str) -> None:
             raise InputError(f"--set '{override}': unknown key '{where}'; allowed: {', '.join(fields)}")
         annotation = fields[part].annotation
         if depth < len(parts) - 1:
+            keyed = _keyed_section_model(annotation)
+            if keyed is not None:
+                # `faults.silo.<name>.<key>`: the name is free, the rest is checked against the model.
+                _check_keyed_tail(keyed, parts, depth, override)
+                return
             if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
                 raise InputError(f"--set '{override}': '{'.'.join(parts[: depth + 1])}' is not a section")
             model = annotation
+
+
+def _keyed_section_model(annotation: Any) -> type[BaseModel] | None:
+    """The value model of a `dict[str, Model]` field, else None."""
+    if getattr(annotation, "__origin__", None) is not dict:
+        return None
+    value = annotation.__args__[1]
+    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
+
+
+def _check_keyed_tail(model: type[BaseModel], parts: list[str], depth: int, override: str) -> None:
+    where = ".".join(parts[: depth + 1])
+    if len(parts) != depth + 3:
+        raise InputError(f"--set '{override}': use {where}.<name>.<key>; keys: {', '.join(model.model_fields)}")
+    if parts[-1] not in model.model_fields:
+        raise InputError(
+            f"--set '{override}': unknown key '{where}.{parts[-2]}.{parts[-1]}'; "
+            f"allowed: {', '.join(model.model_fields)}"
+        )
 
 
 def _parse_override_value(text: str) -> Any:
