@@ -135,6 +135,38 @@ def estimate(
 
 
 @app.command()
+def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
+    """Check a scenario (schema, strategy parameters, the silo split) without training anything."""
+    from simulator.config import OFFLINE_DATASETS, load_scenario
+    from simulator.data import build_federated_data
+
+    loaded = load_scenario(scenario, set_ or [])
+    _check_strategy(loaded)
+    if loaded.data.dataset in OFFLINE_DATASETS:  # online datasets would need a download to split
+        build_federated_data(loaded)
+    print(
+        f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
+        f"strategy {loaded.strategy.name}, runner {loaded.runner}"
+    )
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder of a killed or failed run.", show_default=False)],
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+) -> None:
+    """Go on with a killed run from its last finished round; ends as an uninterrupted run would."""
+    from simulator.pipeline import resume_run
+    from simulator.terminal import print_run
+
+    result = resume_run(run_dir)
+    if quiet:
+        print(result.run_dir)
+    else:
+        print_run(result)
+
+
+@app.command()
 def strategies() -> None:
     """List the registered aggregation strategies and their parameters."""
     from simulator.terminal import print_strategies

@@ -26,7 +26,7 @@ ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
 
 class _Section(BaseModel):
     # Unknown keys are refused: a typo must not silently fall back to a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # nan/inf: no meaning here, and JSON cannot hold them
 
 
 class DataConfig(_Section):

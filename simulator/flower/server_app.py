@@ -23,7 +23,7 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import write_text_atomic
 from simulator.flower.round_loop import RoundPlan, run_rounds
-from simulator.results.checkpoint import capture, read_checkpoint, resumed_ledger_rows, write_checkpoint
+from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
 from simulator.results.run_dir import (
     FL_LEDGER,
     FederationOutcome,
@@ -74,8 +74,8 @@ def run_federation(
         arrays = ArrayRecord(checkpoint.model_state)
         rounds = list(checkpoint.rounds)
         earlier_wall_s = checkpoint.fl_wall_s
-        measured.rows.extend(resumed_ledger_rows(run_dir, checkpoint))
         checkpoint.restore_random_states()
+    measured.rows.extend(earlier_ledger_rows(run_dir, checkpoint))
 
     def journal() -> None:
         # Every row reaches the disk at once: a kill loses no measurement.

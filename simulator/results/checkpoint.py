@@ -101,20 +101,23 @@ def read_checkpoint(run_dir: Path) -> Checkpoint | None:
         raise InputError(f"checkpoint '{path}' is unreadable ({type(error).__name__}: {error})") from None
 
 
-def resumed_ledger_rows(run_dir: Path, checkpoint: Checkpoint) -> list[LedgerRow]:
-    """FL rows written before the stop: those of finished rounds as they were, the rest (work of the
-    interrupted round, which is redone) kept as failed rows, since their energy was spent."""
+def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None) -> list[LedgerRow]:
+    """FL rows a stopped process wrote into this folder: those of finished rounds as they were, the
+    rest (work of the interrupted round, which is redone) kept as failed rows, since their energy was
+    spent. A fresh folder has none."""
     path = run_dir / FL_LEDGER
+    if not path.exists():
+        return []
     try:
         rows = list(Ledger.from_csv(path).rows)
     except Exception as error:
         raise InputError(f"ledger '{path}' is unreadable ({type(error).__name__}: {error})") from None
-    if len(rows) < checkpoint.ledger_rows:
+    finished_rows = checkpoint.ledger_rows if checkpoint is not None else 0
+    if len(rows) < finished_rows:
         raise InputError(
-            f"ledger '{path}' has {len(rows)} rows but the checkpoint counts {checkpoint.ledger_rows}; the run folder is damaged"
+            f"ledger '{path}' has {len(rows)} rows but the checkpoint counts {finished_rows}; the run folder is damaged"
         )
-    finished, interrupted = rows[: checkpoint.ledger_rows], rows[checkpoint.ledger_rows :]
-    return finished + [_interrupted(row) for row in interrupted]
+    return rows[:finished_rows] + [_interrupted(row) for row in rows[finished_rows:]]
 
 
 def _interrupted(row: LedgerRow) -> LedgerRow:
