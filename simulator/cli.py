@@ -276,8 +276,11 @@ def _check_strategy(scenario) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: translate every failure into an exit status and one line on stderr."""
     _quiet_libraries()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if any("\x00" in argument for argument in arguments):  # no path or value can hold one
+        _fail(EXIT_BAD_INPUT, "an argument contains a NUL byte")
     try:
-        app(args=argv, prog_name="silocarbon", standalone_mode=False)
+        app(args=arguments, prog_name="silocarbon", standalone_mode=False)
     except InputError as error:
         _fail(EXIT_BAD_INPUT, str(error))
     except click.exceptions.Exit as done:

@@ -20,6 +20,10 @@ from simulator.lifecycle.schema import LifecycleConfig
 from simulator.probes.intensity import known_country_codes
 
 DEFAULT_SCENARIO_NAME = "default.toml"
+# scikit-learn generates float64: 2e8 values are 1.6 GB before the float32 copy.
+MAX_SYNTHETIC_VALUES = 200_000_000
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
+MAX_ROUND_TIMEOUT_S = 7 * 24 * 3600.0  # a week; thread waits overflow the platform's clock far beyond
 OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
 ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
 
@@ -40,6 +44,16 @@ class DataConfig(_Section):
     synthetic_classes: int = Field(2, ge=2)
     # Where online loaders (torchvision:, hf:) keep their downloads.
     cache_dir: str = "~/.cache/silocarbon"
+
+    @model_validator(mode="after")
+    def _synthetic_fits_in_memory(self) -> "DataConfig":
+        values = self.synthetic_samples * self.synthetic_features
+        if self.dataset == "synthetic" and values > MAX_SYNTHETIC_VALUES:
+            raise ValueError(
+                f"data.synthetic_samples x data.synthetic_features = {values} values; at most "
+                f"{MAX_SYNTHETIC_VALUES} (about {MAX_SYNTHETIC_VALUES * 8 // 10**9} GB while generated)"
+            )
+        return self
 
     @field_validator("dataset")
     @classmethod
@@ -63,7 +77,7 @@ class TrainingConfig(_Section):
     momentum: float = Field(0.0, ge=0, lt=1)
     device: str = "auto"
     # Seconds the server waits for a round's replies before going on without the missing ones.
-    round_timeout_s: float = Field(600.0, gt=0)
+    round_timeout_s: float = Field(600.0, gt=0, le=MAX_ROUND_TIMEOUT_S)
     # Torch threads per process: the small models here run fastest on one, silos sharing a host do
     # not fight over cores, and the inline runner computes as Ray's one-CPU silo actors do.
     threads: int = Field(1, ge=1, le=256)
@@ -239,7 +253,7 @@ class FaultsConfig(_Section):
 
 class Scenario(_Section):
     name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     runner: Literal["inline", "ray", "deployment"] = "inline"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
@@ -333,8 +347,15 @@ def bundled_scenario_path(file_name: str) -> Path:
     return BUNDLED_CONFIGS / file_name
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name the OS cannot hold (a NUL byte, too long) names no file
+        return False
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not _is_file(path):
         raise InputError(f"scenario file '{path}' does not exist")
     try:
         with path.open("rb") as handle:
@@ -349,9 +370,11 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[s
     """Read a scenario file (the embedded default when `path` is None) and apply overrides."""
     source = Path(path) if path is not None else default_scenario_path()
     if source.suffix == ".json":
+        if not _is_file(source):
+            raise InputError(f"scenario file '{source}' does not exist")
         try:
             raw = json.loads(source.read_text())
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise InputError(f"scenario file '{source}' cannot be read as JSON: {error}") from None
     else:
         raw = read_toml(source)

@@ -80,9 +80,13 @@ def read_manifest(path: Path) -> dict:
 
 
 def _manifest(path: Path) -> dict:
-    if not path.exists():
+    try:
+        exists, is_dir = path.exists(), path.is_dir()
+    except (OSError, ValueError):  # a name the OS cannot hold
+        exists = is_dir = False
+    if not exists:
         raise _Damage(f"'{path}' does not exist")
-    if not path.is_dir():
+    if not is_dir:
         raise _Damage(f"'{path}' is not a folder")
     manifest = _json(path / MANIFEST)
     if not isinstance(manifest, dict) or not isinstance(manifest.get("scenario"), dict):
