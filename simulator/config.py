@@ -51,7 +51,7 @@ class DataConfig(_Section):
         if self.dataset == "synthetic" and values > MAX_SYNTHETIC_VALUES:
             raise ValueError(
                 f"data.synthetic_samples x data.synthetic_features = {values} values; at most "
-                f"{MAX_SYNTHETIC_VALUES} (about {MAX_SYNTHETIC_VALUES * 8 // 10**9} GB while generated)"
+                f"{MAX_SYNTHETIC_VALUES} (about {MAX_SYNTHETIC_VALUES * 8 / 1e9:.1f} GB while generated)"
             )
         return self
 
