@@ -235,8 +235,10 @@ class SiloFaults(_Section):
 
     # Rounds in which the silo raises after its work (the work is measured and still counted).
     crash_rounds: list[Annotated[int, Field(ge=1)]] = []
-    # Rounds in which the silo stops answering for twice the round timeout (the server moves on).
+    # Rounds in which the silo stops answering (the server stops waiting at the round timeout)...
     hang_rounds: list[Annotated[int, Field(ge=1)]] = []
+    # ...for this many seconds; empty: twice training.round_timeout_s.
+    hang_s: float | None = Field(None, gt=0, le=MAX_ROUND_TIMEOUT_S)
     # Straggler: the reply leaves after `slowdown` x the work's wall time (1 = no delay).
     slowdown: float = Field(1.0, ge=1.0, le=1000.0)
     # Probability of missing each round, drawn from (seed, silo, round): the same draws every run.

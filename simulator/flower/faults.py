@@ -13,6 +13,7 @@ Every draw is a function of (seed, silo, round) alone, so a resumed run sees the
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 
@@ -23,10 +24,26 @@ from flwr.clientapp.typing import ClientAppCallable, Mod
 from simulator.config import Scenario, SiloFaults
 from simulator.flower.payload import MEASUREMENT_KEY
 
-# A hung silo stays silent for this multiple of the round timeout: long enough that the server's
-# deadline passes first, short enough that the stray thread ends on its own.
+# A hung silo stays silent (unless `hang_s` says otherwise) for this multiple of the round timeout:
+# long enough that the server's deadline passes first, short enough that the stray thread ends soon.
 HANG_TIMEOUT_MULTIPLE = 2.0
 DROPOUT_STREAM = 7  # keeps the dropout draws apart from the batch-order seeds of the same round
+
+
+# Hangs and straggler delays wait on this event, so the runner can end them once the federation is
+# over (a process must not exit while a stray silo thread still runs torch code: that aborts it).
+_release = threading.Event()
+
+
+def release_waiting_silos() -> None:
+    """Wake every silo that is hanging or holding back its reply; later waits start afresh."""
+    global _release
+    released, _release = _release, threading.Event()
+    released.set()
+
+
+def _wait(seconds: float) -> None:
+    _release.wait(seconds)
 
 
 class InjectedFault(RuntimeError):
@@ -72,14 +89,14 @@ def make_fault_gate_mod(faults_of: FaultsOf) -> Mod:
                 f"silo '{name}' dropped out of round {round_number} (dropout probability {faults.dropout})"
             )
         if round_number in faults.hang_rounds:
-            hang_s = HANG_TIMEOUT_MULTIPLE * scenario.training.round_timeout_s
-            time.sleep(hang_s)
+            hang_s = faults.hang_s or HANG_TIMEOUT_MULTIPLE * scenario.training.round_timeout_s
+            _wait(hang_s)
             raise InjectedFault(f"silo '{name}' hung for {hang_s:g} s in round {round_number}")
         started = time.perf_counter()
         reply = call_next(message, context)
         delay_s = straggle_delay_s(time.perf_counter() - started, faults.slowdown)
         if delay_s > 0.0:
-            time.sleep(delay_s)
+            _wait(delay_s)
             if not reply.has_error() and MEASUREMENT_KEY in reply.content:
                 reply.content[MEASUREMENT_KEY]["detail"] = (
                     f"straggler: reply held back {delay_s:.3f} s (slowdown x{faults.slowdown:g})"

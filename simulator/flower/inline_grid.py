@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -49,6 +50,7 @@ class InlineGrid(Grid):
             for index in range(num_silos)
         }
         self._replies: dict[str, Message] = {}
+        self._stray_calls: list[threading.Thread] = []  # calls the server stopped waiting for
         # Messages take their sender from the process's task identity, as Flower's simulation sets it.
         TaskIdentity.task_id = 1
         TaskIdentity.run_id = run_id
@@ -108,6 +110,7 @@ class InlineGrid(Grid):
         worker.start()
         worker.join(timeout)
         if not outcome:
+            self._stray_calls.append(worker)
             return None
         result = outcome[0]
         if isinstance(result, Exception):
@@ -115,6 +118,14 @@ class InlineGrid(Grid):
                 Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, f"{type(result).__name__}: {result}"), reply_to=message
             )
         return copy.deepcopy(result)
+
+    def wait_for_stray_calls(self, limit_s: float) -> None:
+        """Let calls the server gave up on finish (their replies are dropped), up to `limit_s` seconds:
+        a process that exits while one of them runs torch code is aborted by torch."""
+        deadline = time.monotonic() + limit_s
+        for worker in self._stray_calls:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self._stray_calls = [worker for worker in self._stray_calls if worker.is_alive()]
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
         return [self._replies.pop(message_id) for message_id in message_ids if message_id in self._replies]
