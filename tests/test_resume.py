@@ -163,3 +163,20 @@ def test_resume_names_the_damaged_file_in_one_line(finished_run, tmp_path, capsy
 def test_resume_of_a_missing_folder_is_one_line(tmp_path, capsys):
     status, err = _resume_in_process(tmp_path / "nowhere", capsys)
     assert status == 2 and "does not exist" in err and err.count("\n") == 1
+
+
+def test_a_strategy_that_cannot_be_pickled_still_runs_but_cannot_resume(tmp_path):
+    from flwr.serverapp.strategy import FedAvg
+
+    from simulator.errors import InputError
+    from simulator.results.checkpoint import capture, write_checkpoint
+
+    unpicklable = FedAvg()
+    unpicklable.train_metrics_aggr_fn = lambda contents, key: None  # a lambda has no importable name
+    checkpoint = capture(completed_round=1, model_state={"w": torch.zeros(2)}, strategy=unpicklable,
+                         ledger_rows=0, rounds=[], fl_wall_s=0.1)
+    write_checkpoint(tmp_path, checkpoint)
+    again = read_checkpoint(tmp_path)
+    assert again.completed_round == 1 and torch.equal(again.model_state["w"], torch.zeros(2))
+    with pytest.raises(InputError, match="FedAvg cannot be pickled.*this run cannot resume"):
+        again.strategy()

@@ -37,8 +37,11 @@ class Checkpoint:
     ledger_rows: int  # FL ledger rows of finished rounds (the ledger's position)
     rounds: tuple[RoundRecord, ...]
     fl_wall_s: float  # FL wall time spent up to the checkpoint, across all processes
+    strategy_problem: str = ""  # why the strategy could not be saved (then the run cannot resume)
 
     def strategy(self):  # type: ignore[no-untyped-def]
+        if self.strategy_problem:
+            raise InputError(f"the checkpoint holds no strategy state ({self.strategy_problem}); this run cannot resume")
         return pickle.loads(self.strategy_pickle)
 
     def restore_random_states(self) -> None:
@@ -49,10 +52,17 @@ class Checkpoint:
 def capture(
     *, completed_round: int, model_state: dict, strategy, ledger_rows: int, rounds: list[RoundRecord], fl_wall_s: float
 ) -> Checkpoint:
+    try:
+        strategy_pickle, strategy_problem = pickle.dumps(strategy), ""
+    except (pickle.PicklingError, TypeError, AttributeError) as error:
+        # The run goes on; only resuming it is impossible, and the checkpoint says why.
+        strategy_pickle = b""
+        strategy_problem = f"{type(strategy).__name__} cannot be pickled: {type(error).__name__}: {error}"
     return Checkpoint(
         completed_round=completed_round,
         model_state=model_state,
-        strategy_pickle=pickle.dumps(strategy),
+        strategy_pickle=strategy_pickle,
+        strategy_problem=strategy_problem,
         random_state=random.getstate(),
         torch_rng_state=torch.get_rng_state(),
         ledger_rows=ledger_rows,
@@ -66,12 +76,15 @@ def write_checkpoint(run_dir: Path, checkpoint: Checkpoint) -> None:
         "format": CHECKPOINT_FORMAT,
         "completed_round": checkpoint.completed_round,
         "model_state": checkpoint.model_state,
-        "strategy_pickle": checkpoint.strategy_pickle,
+        # As a uint8 tensor: torch's safe loader (weights_only) reads tensors, not every bytes value.
+        "strategy_pickle": torch.frombuffer(bytearray(checkpoint.strategy_pickle), dtype=torch.uint8)
+        if checkpoint.strategy_pickle else torch.zeros(0, dtype=torch.uint8),
         "random_state": checkpoint.random_state,
         "torch_rng_state": checkpoint.torch_rng_state,
         "ledger_rows": checkpoint.ledger_rows,
         "rounds": [asdict(record) for record in checkpoint.rounds],
         "fl_wall_s": checkpoint.fl_wall_s,
+        "strategy_problem": checkpoint.strategy_problem,
     }
     buffer = io.BytesIO()
     torch.save(payload, buffer)
@@ -90,15 +103,16 @@ def read_checkpoint(run_dir: Path) -> Checkpoint | None:
         return Checkpoint(
             completed_round=int(payload["completed_round"]),
             model_state=dict(payload["model_state"]),
-            strategy_pickle=bytes(payload["strategy_pickle"]),
+            strategy_pickle=payload["strategy_pickle"].numpy().tobytes(),
             random_state=_as_tuple(payload["random_state"]),
             torch_rng_state=payload["torch_rng_state"],
             ledger_rows=int(payload["ledger_rows"]),
             rounds=tuple(RoundRecord(**record) for record in payload["rounds"]),
             fl_wall_s=float(payload["fl_wall_s"]),
+            strategy_problem=str(payload.get("strategy_problem", "")),
         )
     except Exception as error:  # any damage: name the file, say why, in one line
-        raise InputError(f"checkpoint '{path}' is unreadable ({type(error).__name__}: {error})") from None
+        raise InputError(f"checkpoint '{path}' is unreadable ({type(error).__name__}: {_first_line(error)})") from None
 
 
 def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None) -> list[LedgerRow]:
@@ -111,7 +125,7 @@ def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None) -> list[Le
     try:
         rows = list(Ledger.from_csv(path).rows)
     except Exception as error:
-        raise InputError(f"ledger '{path}' is unreadable ({type(error).__name__}: {error})") from None
+        raise InputError(f"ledger '{path}' is unreadable ({type(error).__name__}: {_first_line(error)})") from None
     finished_rows = checkpoint.ledger_rows if checkpoint is not None else 0
     if len(rows) < finished_rows:
         raise InputError(
@@ -131,3 +145,9 @@ def _as_tuple(value):  # type: ignore[no-untyped-def]
     if isinstance(value, list | tuple):
         return tuple(_as_tuple(item) for item in value)
     return value
+
+
+def _first_line(error: BaseException) -> str:
+    """Libraries' messages can run to a page (torch's unpickling advice); the first line says what."""
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else ""
