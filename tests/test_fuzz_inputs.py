@@ -14,7 +14,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from simulator.cli import main
@@ -73,8 +73,19 @@ toml_values = st.one_of(
     st.text(printable, max_size=12),
 )
 keys = st.one_of(st.sampled_from(KNOWN_KEYS), st.text(printable, max_size=15))
-overrides = st.lists(st.tuples(keys, toml_values).map(lambda kv: f"{kv[0]}={kv[1]}") | st.text(printable, max_size=20),
-                     max_size=4)
+# Overrides that are fine on their own, so that many generated inputs are valid and get validated in full.
+GOOD_OVERRIDES = [
+    "training.rounds=3", 'data.partition="iid"', 'data.partition="dirichlet"', 'model.name="mlp"', "seed=5",
+    "faults.silo.paris.dropout=0.2", "faults.silo.virginia.crash_rounds=[1]", "faults.min_silos=2",
+    "silos.paris.share=0.3", 'data.dataset="wine"', 'data.dataset="synthetic"', "data.synthetic_classes=3",
+    "training.round_timeout_s=5", 'silos.virginia.country="DEU"', "central.pue=1.5", "strategy.fraction_train=0.5",
+]
+overrides = st.lists(
+    st.sampled_from(GOOD_OVERRIDES)
+    | st.tuples(keys, toml_values).map(lambda kv: f"{kv[0]}={kv[1]}")
+    | st.text(printable, max_size=20),
+    max_size=4,
+)
 
 json_leaves = st.one_of(
     st.none(), st.booleans(), st.integers(-(10**20), 10**20), st.floats(allow_nan=True, allow_infinity=True),
@@ -121,6 +132,7 @@ def _cli(argv: list[str]) -> tuple[int, str]:
 
 def _assert_runs_or_one_clear_line(argv: list[str]) -> int:
     code, err = _cli(argv)
+    event(f"exit status {code}")  # `pytest --hypothesis-show-statistics` shows how many inputs ran
     assert "Traceback" not in err, (argv, err)
     assert code in (0, 2), (argv, code, err)
     if code == 2:
