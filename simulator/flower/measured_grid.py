@@ -25,6 +25,8 @@ from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfi
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
 
+# Model exchanges: a reply may carry only the arrays the server sent and scalar metrics.
+SCREENED_PHASES = ("train", "evaluate")
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
 
@@ -100,7 +102,7 @@ class MeasuredGrid(Grid):
 
         replies.sort(key=lambda reply: self._silo_index(reply))
         sent = {m.metadata.dst_node_id: m for m in messages}
-        failures = [self._failure_of(reply, sent) for reply in replies]
+        failures = [self._failure_of(reply, sent, phase) for reply in replies]
         silo_rows = [
             self._silo_row(reply, round_number, phase, bytes_down, failure) for reply, failure in zip(replies, failures)
         ]
@@ -190,12 +192,14 @@ class MeasuredGrid(Grid):
                 self._node_to_silo.setdefault(node_id, name)
         return self._node_to_silo.get(node_id, f"node-{node_id}")
 
-    def _failure_of(self, reply: Message, sent: dict[int, Message]) -> str | None:
+    def _failure_of(self, reply: Message, sent: dict[int, Message], phase: str) -> str | None:
         """Why a content reply failed (the silo raised) or is refused (it does not fit what was sent)."""
         if reply.has_error():
             return None
         if FAILURE_KEY in reply.content:
             return f"silo failed: {reply.content[FAILURE_KEY].get('reason', '')}"
+        if phase not in SCREENED_PHASES:
+            return None  # e.g. analytics queries: their replies are aggregates, checked by their own reader
         original = sent.get(reply.metadata.src_node_id)
         problem = reply_problem(original.content, reply.content) if original is not None else "reply from an unasked node"
         return None if problem is None else f"reply refused: {problem}"
