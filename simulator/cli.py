@@ -139,11 +139,13 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Check a scenario (schema, strategy parameters, the silo split) without training anything."""
     from simulator.config import OFFLINE_DATASETS, load_scenario
     from simulator.data import build_federated_data
+    from simulator.lifecycle import build_plan
 
     loaded = load_scenario(scenario, set_ or [])
     _check_strategy(loaded)
     if loaded.data.dataset in OFFLINE_DATASETS:  # online datasets would need a download to split
         build_federated_data(loaded)
+    build_plan(loaded)  # the [lifecycle] section, as `run` checks it before training
     print(
         f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
         f"strategy {loaded.strategy.name}, runner {loaded.runner}"

@@ -55,6 +55,8 @@ KNOWN_KEYS = [
     "faults.silo.paris.dropout", "faults.silo.paris.slowdown", "faults.silo.paris.hang_rounds",
     "faults.silo.nowhere.dropout", "data.synthetic_samples", "data.synthetic_features", "faults.silo.paris", "faults.silo", "silos.paris.share",
     "silos.paris.country", "silos.paris.device", "silos.nowhere.share", "silos.paris", "data", "nope.key",
+    "queries", "lifecycle", "lifecycle.draws", "lifecycle.lifetime_months", "lifecycle.silos",
+    "lifecycle.retrain_every_months", "lifecycle.inference_requests_per_month", "lifecycle.served_at",
 ]
 
 TOML_WORDS = [
