@@ -180,3 +180,23 @@ def test_a_strategy_that_cannot_be_pickled_still_runs_but_cannot_resume(tmp_path
     assert again.completed_round == 1 and torch.equal(again.model_state["w"], torch.zeros(2))
     with pytest.raises(InputError, match="FedAvg cannot be pickled.*this run cannot resume"):
         again.strategy()
+
+
+def test_rounds_depend_on_seed_and_round_only_so_a_checkpoint_continues_exactly(tmp_path):
+    """Round 1 of a 1-round run is round 1 of a 3-round run: resuming its checkpoint for rounds 2..3
+    (in a new process state) gives the 3-round run's final model."""
+    from simulator.pipeline import resume_run, run_scenario
+    from simulator.flower.round_loop import round_seed
+    from tests.conftest import tiny_scenario
+
+    assert round_seed(0, 1) == round_seed(0, 1) != round_seed(0, 2) != round_seed(1, 2)
+    straight = run_scenario(tiny_scenario(training__rounds=3, probes__energy=False, model__name="mlp"), tmp_path / "a")
+    short = run_scenario(tiny_scenario(training__rounds=1, probes__energy=False, model__name="mlp"), tmp_path / "b")
+    manifest = json.loads((short.run_dir / MANIFEST).read_text())
+    manifest["scenario"]["training"]["rounds"] = 3
+    manifest["status"] = "running"
+    (short.run_dir / MANIFEST).write_text(json.dumps(manifest))
+    continued = resume_run(short.run_dir)
+    for name, tensor in straight.fl.final_state.items():
+        assert torch.equal(tensor, continued.fl.final_state[name]), name
+    assert [r.accuracy for r in continued.fl.rounds] == [r.accuracy for r in straight.fl.rounds]
