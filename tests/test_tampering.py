@@ -76,6 +76,10 @@ def test_reply_problem_names_what_does_not_fit():
     assert "extra arrays x" in reply_problem(_sent(), _reply(x=np.ones(1, np.float32)))
     assert "shape [4, 2]; the model's is [3, 2]" in reply_problem(_sent(), _reply(w=np.ones((4, 2), np.float32)))
     assert "dtype float64; the model's is float32" in reply_problem(_sent(), _reply(b=np.ones(2, np.float64)))
+    # The server may send a widened dtype (FedAdam's float64); the model's own dtype comes back.
+    widened = RecordDict({"arrays": ArrayRecord({"w": Array(np.zeros((3, 2))), "b": Array(np.zeros(2))})})
+    assert reply_problem(widened, _reply(), {"w": "float32", "b": "float32"}) is None
+    assert "dtype int64" in reply_problem(widened, _reply(b=np.ones(2, np.int64)), {"w": "float32", "b": "float32"})
     assert "lacks the model's arrays b" in reply_problem(_sent(), _reply(b=None))
     extra_record = _reply()
     extra_record["more"] = ArrayRecord({"w": Array(np.ones((3, 2), np.float32))})
@@ -86,3 +90,16 @@ def test_reply_problem_names_what_does_not_fit():
     listed = _reply()
     listed["metrics"]["values"] = [1.0, 2.0, 3.0]
     assert "list of 3 values" in reply_problem(_sent(), listed)
+    # Records derived from what the server sent (a codec's, SCAFFOLD's control delta) pass when they
+    # name only the model's arrays and are no larger; anything beyond is refused.
+    derived = _reply()
+    derived["arrays.topk-values"] = ArrayRecord({"w": Array(np.ones(2, np.float32))})
+    derived["arrays.topk-range"] = ConfigRecord({"w": [0.0, 0.1]})
+    assert reply_problem(_sent(), derived) is None
+    derived["arrays.topk-values"] = ArrayRecord({"w": Array(np.ones(7, np.float32))})
+    assert "has 7 values; the model's array has 6" in reply_problem(_sent(), derived)
+    derived["arrays.topk-values"] = ArrayRecord({"rows": Array(np.ones(2, np.float32))})
+    assert "extra arrays rows" in reply_problem(_sent(), derived)
+    hidden = _reply()
+    hidden["arrays.notes"] = ConfigRecord({"w": list(range(50))})
+    assert "holds 50 values; at most 4 numbers" in reply_problem(_sent(), hidden)

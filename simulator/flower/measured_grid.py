@@ -59,6 +59,8 @@ class MeasuredGrid(Grid):
         self._modelled_silos = dict(modelled_silos or {})
         self._observer = observer
         self.rows: list[LedgerRow] = []
+        # The model's array dtypes (name -> dtype), which a silo's reply may carry (see reply_check).
+        self.model_dtypes: dict[str, str] = {}
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
     # -- delegation -------------------------------------------------------------------------
@@ -201,7 +203,11 @@ class MeasuredGrid(Grid):
         if phase not in SCREENED_PHASES:
             return None  # e.g. analytics queries: their replies are aggregates, checked by their own reader
         original = sent.get(reply.metadata.src_node_id)
-        problem = reply_problem(original.content, reply.content) if original is not None else "reply from an unasked node"
+        problem = (
+            reply_problem(original.content, reply.content, self.model_dtypes)
+            if original is not None
+            else "reply from an unasked node"
+        )
         return None if problem is None else f"reply refused: {problem}"
 
     def _silo_row(

@@ -21,6 +21,7 @@ from simulator.models import build_model
 from simulator.probes.energy import host_probe, install_host_probe
 from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
+from simulator.flower.reply_check import array_layout
 from simulator.results.atomic import write_text_atomic
 from simulator.flower.round_loop import RoundPlan, run_rounds
 from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
@@ -67,6 +68,7 @@ def run_federation(
     )
     checkpoint = read_checkpoint(run_dir)  # a fresh run folder has none; `resume` goes on from it
     arrays = ArrayRecord(model.state_dict())
+    measured.model_dtypes = {name: dtype for name, (_, dtype) in array_layout(arrays).items()}
     rounds: list[RoundRecord] = []
     earlier_wall_s = 0.0
     if checkpoint is not None:
