@@ -158,14 +158,23 @@ def resume(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
 ) -> None:
     """Go on with a killed run from its last finished round; ends as an uninterrupted run would."""
+    from contextlib import nullcontext
+
     from simulator.pipeline import resume_run
+    from simulator.progress import NULL_OBSERVER
+    from simulator.progress_bar import progress_for
+    from simulator.results.report import write_report
     from simulator.terminal import print_run
 
-    result = resume_run(run_dir)
+    bars = progress_for(quiet)
+    with bars if bars is not None else nullcontext():
+        result = resume_run(run_dir, bars or NULL_OBSERVER)
+    report = write_report(result.run_dir)
     if quiet:
         print(result.run_dir)
     else:
         print_run(result)
+        print(f"Report: {report.html}")
 
 
 @app.command()

@@ -120,3 +120,39 @@ def test_a_failed_run_is_reported_with_its_reason(finished_run, tmp_path):
     (copy / MANIFEST).write_text(json.dumps({**manifest, "status": "failed", "failure": "FederationStopped: round 1"}))
     check = check_run_dir(copy)
     assert check.status == "failed" and check.problem == "FederationStopped: round 1" and check.usable
+
+
+def _cli(*argv: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from simulator.cli import main
+
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            main(list(argv))
+        except SystemExit as done:
+            return int(done.code or 0), err.getvalue()
+    return 0, err.getvalue()
+
+
+def test_commands_that_read_run_folders_never_crash_on_damaged_ones(finished_run, tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    shutil.copytree(finished_run, runs / finished_run.name)
+    for case, (damage, _) in DAMAGE.items():
+        copy = runs / f"20990101T000000Z-{case.replace(' ', '-')}"
+        shutil.copytree(finished_run, copy)
+        damage(copy)
+    (runs / "a-stray-file").write_text("x")
+    status, err = _cli("runs", "--runs-dir", str(runs))
+    assert status == 0 and "Traceback" not in err
+    for folder in sorted(runs.iterdir()):
+        for argv in (("report", str(folder)), ("compare", str(runs / finished_run.name), str(folder),
+                                                "--runs-dir", str(runs)), ("resume", str(folder))):
+            status, err = _cli(*argv)
+            assert "Traceback" not in err, (argv, err)
+            assert status in (0, 2), (argv, status, err)
+            if status == 2:
+                assert err.count("\n") == 1, (argv, err)

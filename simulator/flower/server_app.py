@@ -15,15 +15,15 @@ from flwr.serverapp import Grid, ServerApp
 from simulator.config import Scenario
 from simulator.data.registry import load_dataset
 from simulator.flower.measured_grid import MeasuredGrid
+from simulator.flower.reply_check import array_layout
+from simulator.flower.round_loop import RoundPlan, run_rounds
 from simulator.flower.scenario_source import RUN_DIR_KEY, scenario_from_run_config
 from simulator.ledger import Ledger
 from simulator.models import build_model
 from simulator.probes.energy import host_probe, install_host_probe
 from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
-from simulator.flower.reply_check import array_layout
 from simulator.results.atomic import write_text_atomic
-from simulator.flower.round_loop import RoundPlan, run_rounds
 from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
 from simulator.results.run_dir import (
     FL_LEDGER,
