@@ -135,6 +135,49 @@ def estimate(
 
 
 @app.command()
+def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
+    """Check a scenario (schema, strategy parameters, the silo split) without training anything."""
+    from simulator.config import OFFLINE_DATASETS, load_scenario
+    from simulator.data import build_federated_data
+    from simulator.lifecycle import build_plan
+
+    loaded = load_scenario(scenario, set_ or [])
+    _check_strategy(loaded)
+    if loaded.data.dataset in OFFLINE_DATASETS:  # online datasets would need a download to split
+        build_federated_data(loaded)
+    build_plan(loaded)  # the [lifecycle] section, as `run` checks it before training
+    print(
+        f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
+        f"strategy {loaded.strategy.name}, runner {loaded.runner}"
+    )
+
+
+@app.command()
+def resume(
+    run_dir: Annotated[Path, typer.Argument(help="The run folder of a killed or failed run.", show_default=False)],
+    quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+) -> None:
+    """Go on with a killed run from its last finished round; ends as an uninterrupted run would."""
+    from contextlib import nullcontext
+
+    from simulator.pipeline import resume_run
+    from simulator.progress import NULL_OBSERVER
+    from simulator.progress_bar import progress_for
+    from simulator.results.report import write_report
+    from simulator.terminal import print_run
+
+    bars = progress_for(quiet)
+    with bars if bars is not None else nullcontext():
+        result = resume_run(run_dir, bars or NULL_OBSERVER)
+    report = write_report(result.run_dir)
+    if quiet:
+        print(result.run_dir)
+    else:
+        print_run(result)
+        print(f"Report: {report.html}")
+
+
+@app.command()
 def strategies() -> None:
     """List the registered aggregation strategies and their parameters."""
     from simulator.terminal import print_strategies
@@ -244,8 +287,11 @@ def _check_strategy(scenario) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: translate every failure into an exit status and one line on stderr."""
     _quiet_libraries()
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if any("\x00" in argument for argument in arguments):  # no path or value can hold one
+        _fail(EXIT_BAD_INPUT, "an argument contains a NUL byte")
     try:
-        app(args=argv, prog_name="silocarbon", standalone_mode=False)
+        app(args=arguments, prog_name="silocarbon", standalone_mode=False)
     except InputError as error:
         _fail(EXIT_BAD_INPUT, str(error))
     except click.exceptions.Exit as done:

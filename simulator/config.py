@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -20,13 +20,17 @@ from simulator.lifecycle.schema import LifecycleConfig
 from simulator.probes.intensity import known_country_codes
 
 DEFAULT_SCENARIO_NAME = "default.toml"
+# scikit-learn generates float64: 2e8 values are 1.6 GB before the float32 copy.
+MAX_SYNTHETIC_VALUES = 200_000_000
+MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
+MAX_ROUND_TIMEOUT_S = 7 * 24 * 3600.0  # a week; thread waits overflow the platform's clock far beyond
 OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
 ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
 
 
 class _Section(BaseModel):
     # Unknown keys are refused: a typo must not silently fall back to a default.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # nan/inf: no meaning here, and JSON cannot hold them
 
 
 class DataConfig(_Section):
@@ -40,6 +44,16 @@ class DataConfig(_Section):
     synthetic_classes: int = Field(2, ge=2)
     # Where online loaders (torchvision:, hf:) keep their downloads.
     cache_dir: str = "~/.cache/silocarbon"
+
+    @model_validator(mode="after")
+    def _synthetic_fits_in_memory(self) -> "DataConfig":
+        values = self.synthetic_samples * self.synthetic_features
+        if self.dataset == "synthetic" and values > MAX_SYNTHETIC_VALUES:
+            raise ValueError(
+                f"data.synthetic_samples x data.synthetic_features = {values} values; at most "
+                f"{MAX_SYNTHETIC_VALUES} (about {MAX_SYNTHETIC_VALUES * 8 / 1e9:.1f} GB while generated)"
+            )
+        return self
 
     @field_validator("dataset")
     @classmethod
@@ -63,7 +77,7 @@ class TrainingConfig(_Section):
     momentum: float = Field(0.0, ge=0, lt=1)
     device: str = "auto"
     # Seconds the server waits for a round's replies before going on without the missing ones.
-    round_timeout_s: float = Field(600.0, gt=0)
+    round_timeout_s: float = Field(600.0, gt=0, le=MAX_ROUND_TIMEOUT_S)
     # Torch threads per process: the small models here run fastest on one, silos sharing a host do
     # not fight over cores, and the inline runner computes as Ray's one-CPU silo actors do.
     threads: int = Field(1, ge=1, le=256)
@@ -216,9 +230,32 @@ class DeploymentConfig(_Section):
         return self
 
 
+class SiloFaults(_Section):
+    """Faults injected into one silo, to see how the federation copes; all off by default."""
+
+    # Rounds in which the silo raises after its work (the work is measured and still counted).
+    crash_rounds: list[Annotated[int, Field(ge=1)]] = []
+    # Rounds in which the silo stops answering (the server stops waiting at the round timeout)...
+    hang_rounds: list[Annotated[int, Field(ge=1)]] = []
+    # ...for this many seconds; empty: twice training.round_timeout_s.
+    hang_s: float | None = Field(None, gt=0, le=MAX_ROUND_TIMEOUT_S)
+    # Straggler: the reply leaves after `slowdown` x the work's wall time (1 = no delay).
+    slowdown: float = Field(1.0, ge=1.0, le=1000.0)
+    # Probability of missing each round, drawn from (seed, silo, round): the same draws every run.
+    dropout: float = Field(0.0, ge=0.0, le=1.0)
+
+
+class FaultsConfig(_Section):
+    # The run goes on while at least this many of the silos asked in a round answer (when a strategy
+    # asks fewer, all of those); below it the run stops, with every failure in the ledger.
+    min_silos: int = Field(1, ge=1)
+    # Per silo name: `[faults.silo.<name>]`.
+    silo: dict[str, SiloFaults] = {}
+
+
 class Scenario(_Section):
     name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     runner: Literal["inline", "ray", "deployment"] = "inline"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
@@ -230,6 +267,7 @@ class Scenario(_Section):
     queries: list[QueryConfig] = []
     lifecycle: LifecycleConfig = LifecycleConfig()
     deployment: DeploymentConfig = DeploymentConfig()
+    faults: FaultsConfig = FaultsConfig()
 
     @model_validator(mode="after")
     def _lifecycle_silos_known(self) -> "Scenario":
@@ -257,6 +295,16 @@ class Scenario(_Section):
             raise ValueError(
                 f"data.partition = 'shares' needs a share on every silo; missing on: {', '.join(missing)}"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _faults_name_silos(self) -> "Scenario":
+        names = [silo.name for silo in self.silos]
+        unknown = sorted(set(self.faults.silo) - set(names))
+        if unknown:
+            raise ValueError(f"key 'faults.silo.{unknown[0]}': unknown silo '{unknown[0]}'; silos: {', '.join(names)}")
+        if self.faults.min_silos > len(names):
+            raise ValueError(f"key 'faults.min_silos': {self.faults.min_silos} exceeds the {len(names)} silos")
         return self
 
     @property
@@ -301,8 +349,15 @@ def bundled_scenario_path(file_name: str) -> Path:
     return BUNDLED_CONFIGS / file_name
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):  # a name the OS cannot hold (a NUL byte, too long) names no file
+        return False
+
+
 def read_toml(path: Path) -> dict[str, Any]:
-    if not path.is_file():
+    if not _is_file(path):
         raise InputError(f"scenario file '{path}' does not exist")
     try:
         with path.open("rb") as handle:
@@ -317,9 +372,11 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[s
     """Read a scenario file (the embedded default when `path` is None) and apply overrides."""
     source = Path(path) if path is not None else default_scenario_path()
     if source.suffix == ".json":
+        if not _is_file(source):
+            raise InputError(f"scenario file '{source}' does not exist")
         try:
             raw = json.loads(source.read_text())
-        except (OSError, json.JSONDecodeError) as error:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise InputError(f"scenario file '{source}' cannot be read as JSON: {error}") from None
     else:
         raw = read_toml(source)
@@ -354,13 +411,19 @@ def describe_validation_error(error: ValidationError) -> str:
 
 def _allowed_keys_hint(location: tuple[Any, ...]) -> str:
     model: type[BaseModel] = Scenario
+    skip_name = False
     for part in location[:-1]:
-        if isinstance(part, int):
+        if isinstance(part, int) or skip_name:
+            skip_name = False
             continue
         field = model.model_fields.get(str(part))
         if field is None:
             return ""
         annotation = field.annotation
+        keyed = _keyed_section_model(annotation)
+        if keyed is not None:
+            model, skip_name = keyed, True
+            continue
         inner = getattr(annotation, "__args__", (annotation,))[0] if annotation is not None else None
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             model = inner
@@ -423,9 +486,33 @@ def _check_known_key(parts: list[str], override: str) -> None:
             raise InputError(f"--set '{override}': unknown key '{where}'; allowed: {', '.join(fields)}")
         annotation = fields[part].annotation
         if depth < len(parts) - 1:
+            keyed = _keyed_section_model(annotation)
+            if keyed is not None:
+                # `faults.silo.<name>.<key>`: the name is free, the rest is checked against the model.
+                _check_keyed_tail(keyed, parts, depth, override)
+                return
             if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
                 raise InputError(f"--set '{override}': '{'.'.join(parts[: depth + 1])}' is not a section")
             model = annotation
+
+
+def _keyed_section_model(annotation: Any) -> type[BaseModel] | None:
+    """The value model of a `dict[str, Model]` field, else None."""
+    if getattr(annotation, "__origin__", None) is not dict:
+        return None
+    value = annotation.__args__[1]
+    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
+
+
+def _check_keyed_tail(model: type[BaseModel], parts: list[str], depth: int, override: str) -> None:
+    where = ".".join(parts[: depth + 1])
+    if len(parts) != depth + 3:
+        raise InputError(f"--set '{override}': use {where}.<name>.<key>; keys: {', '.join(model.model_fields)}")
+    if parts[-1] not in model.model_fields:
+        raise InputError(
+            f"--set '{override}': unknown key '{where}.{parts[-2]}.{parts[-1]}'; "
+            f"allowed: {', '.join(model.model_fields)}"
+        )
 
 
 def _parse_override_value(text: str) -> Any:

@@ -48,10 +48,7 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: RunObserver = NULL_OBSERVER) -> RunResult:
     started = time.perf_counter()
-    probe = HostEnergyProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
-    # CodeCarbon's first start detects the hardware (about 1.2 s): overlap it with the set-up below.
-    probe.warm_up()
-    install_host_probe(probe)
+    probe = _started_probe(scenario)
     try:
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
@@ -68,24 +65,77 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
             "status": "running",
         }
         write_json_atomic(run_dir / MANIFEST, manifest)
-        idle = _idle_baseline(probe, scenario)
-        fl = run_federated(scenario, run_dir, observer)
-        cl = run_centralized(scenario, data, observer)
-        ledger = Ledger([*fl.ledger.rows, *cl.rows])
-        write_ledger(run_dir, ledger)
-        save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
-        write_text_atomic(run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, host, versions))
-        summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle)
-        lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
-        summary["lifecycle"] = lifecycle.to_json()
-        write_json_atomic(run_dir / SUMMARY, summary)
-        manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
-                        available_energy_methods=list(probe.available_methods))
-        write_json_atomic(run_dir / MANIFEST, manifest)
-        return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
+        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
     finally:
         install_host_probe(None)
         probe.close()
+
+
+def _started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
+    probe = HostEnergyProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
+    # CodeCarbon's first start detects the hardware (about 1.2 s): overlap it with the set-up below.
+    probe.warm_up()
+    install_host_probe(probe)
+    return probe
+
+
+def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResult:
+    """Go on with a killed run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
+    from datetime import datetime, timezone
+
+    from simulator.config import validate_scenario
+    from simulator.results.checkpoint import read_checkpoint
+    from simulator.results.integrity import STATUS_FAILED, STATUS_RUNNING, read_manifest, require_run_dir
+
+    require_run_dir(run_dir, allowed=(STATUS_RUNNING, STATUS_FAILED), load_models=False)
+    manifest = read_manifest(run_dir)
+    scenario = validate_scenario(manifest["scenario"], str(run_dir / MANIFEST))
+    checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
+    started = time.perf_counter()
+    probe = _started_probe(scenario)
+    try:
+        data = build_federated_data(scenario)
+        warm_up_torch(scenario.training.threads)
+        resumed = {
+            "at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "after_round": checkpoint.completed_round if checkpoint is not None else 0,
+            "versions": package_versions(),
+        }
+        manifest.update(status="running", resumed=[*manifest.get("resumed", []), resumed])
+        manifest.pop("failure", None)
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+    finally:
+        install_host_probe(None)
+        probe.close()
+
+
+def _finish_run(
+    scenario: Scenario, data, run_dir: Path, manifest: dict, probe, started: float, observer: RunObserver
+) -> RunResult:
+    """FL (from round 1, or from the folder's checkpoint), then CL, then every result file."""
+    idle = _idle_baseline(probe, scenario)
+    try:
+        fl = run_federated(scenario, run_dir, observer)
+    except Exception as error:  # the folder says why it stopped; the caller reports the error
+        manifest.update(status="failed", failure=" ".join(f"{type(error).__name__}: {error}".split()))
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        raise
+    cl = run_centralized(scenario, data, observer)
+    ledger = Ledger([*fl.ledger.rows, *cl.rows])
+    write_ledger(run_dir, ledger)
+    save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
+    write_text_atomic(
+        run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, manifest["host"], manifest["versions"])
+    )
+    summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle)
+    lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
+    summary["lifecycle"] = lifecycle.to_json()
+    write_json_atomic(run_dir / SUMMARY, summary)
+    manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
+                    available_energy_methods=list(probe.available_methods))
+    write_json_atomic(run_dir / MANIFEST, manifest)
+    return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
 
 
 def _idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:

@@ -14,6 +14,7 @@ from flwr.clientapp import ClientApp
 from simulator.analytics.silo_query import register_query_handler
 from simulator.config import Scenario
 from simulator.data import build_federated_data
+from simulator.flower.faults import make_crash_mod, make_fault_gate_mod
 from simulator.flower.instrumentation import make_measurement_mod
 from simulator.flower.scenario_source import scenario_from_run_config
 from simulator.models import build_model
@@ -39,8 +40,17 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
     def silo_name(context: Context) -> str:
         return scenario_of(context).silos[silo_index(context)].name
 
-    # The measurement mod is outermost: it sizes messages as they travel (compressed, if they are).
-    app = ClientApp(mods=[make_measurement_mod(silo_name), compression_mod])
+    def faults_of(context: Context):
+        current = scenario_of(context)
+        index = silo_index(context)
+        return current, index, current.faults.silo.get(current.silos[index].name)
+
+    # Outermost first. Faults that keep a silo from working sit outside its measurement window; the
+    # measurement mod sizes messages as they travel (compressed, if they are); a crash after the work
+    # sits inside the window, so the wasted work is still measured.
+    app = ClientApp(
+        mods=[make_fault_gate_mod(faults_of), make_measurement_mod(silo_name), compression_mod, make_crash_mod(faults_of)]
+    )
 
     @app.lifespan()
     def prepare_process(context: Context):

@@ -2,7 +2,8 @@
 
 No Ray and no SuperLink: `send_and_receive` hands each message to the ClientApp of its node (with one
 persistent `Context` per node, as a SuperNode keeps) and returns the replies in the order sent. A
-ClientApp that raises gives an error reply, as Flower's runtimes do. Messages are copied on the way
+ClientApp that raises gives an error reply, as Flower's runtimes do; one that does not answer within
+the round timeout gives none (the server stops waiting; a late reply is dropped). Messages are copied on the way
 in and out, as serialization would, so a silo can never alter the server's arrays in place.
 
 What this relies on in Flower 1.42 (pinned in pyproject, covered by tests/test_inline_grid.py):
@@ -13,6 +14,8 @@ node config key `partition-id` that Flower's simulation also sets.
 from __future__ import annotations
 
 import copy
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 
@@ -47,6 +50,7 @@ class InlineGrid(Grid):
             for index in range(num_silos)
         }
         self._replies: dict[str, Message] = {}
+        self._stray_calls: list[threading.Thread] = []  # calls the server stopped waiting for
         # Messages take their sender from the process's task identity, as Flower's simulation sets it.
         TaskIdentity.task_id = 1
         TaskIdentity.run_id = run_id
@@ -70,31 +74,63 @@ class InlineGrid(Grid):
         return list(self._contexts)
 
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
+        return self._push(messages, timeout=None)
+
+    def _push(self, messages: Iterable[Message], timeout: float | None) -> list[str]:
         ids = []
         for message in messages:
             message_id = str(uuid.uuid4())
             message.metadata.__dict__["_message_id"] = message_id
-            self._replies[message_id] = self._deliver(message)
+            reply = self._deliver(message, timeout)
+            if reply is not None:
+                self._replies[message_id] = reply
             ids.append(message_id)
         return ids
 
-    def _deliver(self, message: Message) -> Message:
+    def _deliver(self, message: Message, timeout: float | None) -> Message | None:
+        """The silo's reply, or None when it did not answer within `timeout` seconds.
+
+        The call runs in a daemon thread so the server can stop waiting for a hung silo, as a real
+        server stops waiting at the round's deadline; a reply that comes later is dropped.
+        """
         context = self._contexts.get(message.metadata.dst_node_id)
         if context is None:
             return Message(Error(ErrorCode.NODE_UNAVAILABLE, f"unknown node {message.metadata.dst_node_id}"),
                            reply_to=message)
         incoming = copy.deepcopy(message)
-        try:
-            reply = self._client_app(incoming, context)
-        except Exception as error:  # a silo's failure is a reply, not the server's crash
+        outcome: list[Message | Exception] = []
+
+        def call() -> None:
+            try:
+                outcome.append(self._client_app(incoming, context))
+            except Exception as error:  # a silo's failure is a reply, not the server's crash
+                outcome.append(error)
+
+        worker = threading.Thread(target=call, name=f"silo-node-{message.metadata.dst_node_id}", daemon=True)
+        worker.start()
+        worker.join(timeout)
+        if not outcome:
+            self._stray_calls.append(worker)
+            return None
+        result = outcome[0]
+        if isinstance(result, Exception):
             return Message(
-                Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, f"{type(error).__name__}: {error}"), reply_to=message
+                Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, f"{type(result).__name__}: {result}"), reply_to=message
             )
-        return copy.deepcopy(reply)
+        return copy.deepcopy(result)
+
+    def wait_for_stray_calls(self, limit_s: float) -> None:
+        """Let calls the server gave up on finish (their replies are dropped), up to `limit_s` seconds:
+        a process that exits while one of them runs torch code is aborted by torch."""
+        deadline = time.monotonic() + limit_s
+        for worker in self._stray_calls:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        self._stray_calls = [worker for worker in self._stray_calls if worker.is_alive()]
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
         return [self._replies.pop(message_id) for message_id in message_ids if message_id in self._replies]
 
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
-        # Silos answer synchronously here, so every reply is in before the timeout could matter.
-        return list(self.pull_messages(list(self.push_messages(messages))))
+        # Silos answer one after another here; each gets the whole round timeout, as it would if the
+        # silos of a round ran side by side. A silo that misses it has no reply.
+        return list(self.pull_messages(self._push(messages, timeout)))

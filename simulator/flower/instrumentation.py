@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flwr.app import ConfigRecord, Context, Message
+from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp.typing import ClientAppCallable, Mod
 
-from simulator.flower.payload import MEASUREMENT_KEY, payload_bytes
+from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
 from simulator.probes.window import WorkWindow
 
 
@@ -30,7 +30,13 @@ def _measured_call(message: Message, context: Context, call_next: ClientAppCalla
     bytes_down = payload_bytes(message.content)
     # Where no probe is installed (a Ray worker), the reading is `absent` and the server apportions.
     with WorkWindow(f"silo-{context.node_id}-{message.metadata.message_type}") as window:
-        reply = call_next(message, context)
+        try:
+            reply = call_next(message, context)
+        except Exception as error:  # the failed work was done: its measurement must still reach the server
+            reply = Message(
+                RecordDict({FAILURE_KEY: ConfigRecord({"reason": f"{type(error).__name__}: {error}"})}),
+                reply_to=message,
+            )
     reading = window.reading
     if reply.has_error():
         return reply

@@ -12,10 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from flwr.app import ConfigRecord, Message, RecordDict
+from flwr.app import ConfigRecord, Error, Message, RecordDict
+from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
-from simulator.flower.payload import MEASUREMENT_KEY, payload_bytes
+from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
+from simulator.flower.reply_check import reply_problem
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
 from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
@@ -23,6 +25,8 @@ from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfi
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
 
+# Model exchanges: a reply may carry only the arrays the server sent and scalar metrics.
+SCREENED_PHASES = ("train", "evaluate")
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
 
@@ -55,6 +59,8 @@ class MeasuredGrid(Grid):
         self._modelled_silos = dict(modelled_silos or {})
         self._observer = observer
         self.rows: list[LedgerRow] = []
+        # The model's array dtypes (name -> dtype), which a silo's reply may carry (see reply_check).
+        self.model_dtypes: dict[str, str] = {}
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
     # -- delegation -------------------------------------------------------------------------
@@ -97,7 +103,16 @@ class MeasuredGrid(Grid):
             replies = self._exchange(messages, timeout, round_number, phase)
 
         replies.sort(key=lambda reply: self._silo_index(reply))
-        silo_rows = [self._silo_row(reply, round_number, phase, bytes_down) for reply in replies]
+        sent = {m.metadata.dst_node_id: m for m in messages}
+        failures = [self._failure_of(reply, sent, phase) for reply in replies]
+        silo_rows = [
+            self._silo_row(reply, round_number, phase, bytes_down, failure) for reply, failure in zip(replies, failures)
+        ]
+        # A failed or refused reply reaches the strategy as an error reply, never with its content.
+        replies = [
+            reply if failure is None or reply.has_error() else _error_reply(reply, sent, failure)
+            for reply, failure in zip(replies, failures)
+        ]
         answered = {reply.metadata.src_node_id for reply in replies}
         for node_id in bytes_down:
             if node_id not in answered:
@@ -179,7 +194,25 @@ class MeasuredGrid(Grid):
                 self._node_to_silo.setdefault(node_id, name)
         return self._node_to_silo.get(node_id, f"node-{node_id}")
 
-    def _silo_row(self, reply: Message, round_number: int, phase: str, bytes_down: dict[int, int]) -> LedgerRow:
+    def _failure_of(self, reply: Message, sent: dict[int, Message], phase: str) -> str | None:
+        """Why a content reply failed (the silo raised) or is refused (it does not fit what was sent)."""
+        if reply.has_error():
+            return None
+        if FAILURE_KEY in reply.content:
+            return f"silo failed: {reply.content[FAILURE_KEY].get('reason', '')}"
+        if phase not in SCREENED_PHASES:
+            return None  # e.g. analytics queries: their replies are aggregates, checked by their own reader
+        original = sent.get(reply.metadata.src_node_id)
+        problem = (
+            reply_problem(original.content, reply.content, self.model_dtypes)
+            if original is not None
+            else "reply from an unasked node"
+        )
+        return None if problem is None else f"reply refused: {problem}"
+
+    def _silo_row(
+        self, reply: Message, round_number: int, phase: str, bytes_down: dict[int, int], failure: str | None = None
+    ) -> LedgerRow:
         silo = self._silo_of(reply)
         country = self._silo_countries.get(silo, self._server_country)
         down = bytes_down.get(reply.metadata.src_node_id, 0)
@@ -219,6 +252,8 @@ class MeasuredGrid(Grid):
             bytes_down=down,
             bytes_up=bytes_up,
             num_examples=num_examples,
+            status="ok" if failure is None else "failed",
+            detail=failure if failure is not None else "" if measurement is None else str(measurement.get("detail", "")),
         )
 
     def _missing_row(self, node_id: int, round_number: int, phase: str, down: int, timeout: float | None) -> LedgerRow:
@@ -228,7 +263,7 @@ class MeasuredGrid(Grid):
             silo=silo,
             round_number=round_number,
             phase=phase,
-            energy=absent_reading(0.0),
+            energy=absent_reading(timeout or 0.0),  # the server's wait for it; its energy is unknown
             cpu_s=0.0,
             country=self._silo_countries.get(silo, self._server_country),
             bytes_down=down,
@@ -270,6 +305,14 @@ class MeasuredGrid(Grid):
         )
         return _with_energy(row, modelled_reading(profile, row.wall_s), detail)
 
+def _error_reply(reply: Message, sent: dict[int, Message], reason: str) -> Message:
+    original = sent[reply.metadata.src_node_id] if reply.metadata.src_node_id in sent else reply
+    return Message(Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason), reply_to=original)
+
+
+def _scaled(value: float | None, share: float) -> float | None:
+    return None if value is None else value * share
+
 
 def _with_energy(row: LedgerRow, reading: EnergyReading, detail: str) -> LedgerRow:
     return make_row(
@@ -285,7 +328,7 @@ def _with_energy(row: LedgerRow, reading: EnergyReading, detail: str) -> LedgerR
         bytes_up=row.bytes_up,
         num_examples=row.num_examples,
         status=row.status,
-        detail=detail,
+        detail="; ".join(part for part in (row.detail, detail) if part),
     )
 
 

@@ -14,7 +14,11 @@ from flwr.app import RecordDict
 # Our own telemetry travels in the reply under this key; it is not part of the app's payload and
 # the measured grid removes it before the strategy sees the reply.
 MEASUREMENT_KEY = "silocarbon.measurement"
+# A ClientApp that raised inside its measurement window replies with this record (the reason) next to
+# its measurement, so the energy of the failed work reaches the ledger; the measured grid turns the
+# reply back into an error reply before the strategy sees it.
+FAILURE_KEY = "silocarbon.failure"
 
 
 def payload_bytes(content: RecordDict) -> int:
-    return sum(record.count_bytes() for key, record in content.items() if key != MEASUREMENT_KEY)
+    return sum(record.count_bytes() for key, record in content.items() if key not in (MEASUREMENT_KEY, FAILURE_KEY))

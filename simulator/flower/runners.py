@@ -11,11 +11,14 @@ from pathlib import Path
 
 from simulator.config import Scenario
 from simulator.flower.client_app import make_client_app
+from simulator.flower.faults import release_waiting_silos
 from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.server_app import run_federation
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.run_dir import FederationOutcome
 
+# How long the inline runner lets silo calls it stopped waiting for finish before it returns.
+STRAY_CALL_WAIT_S = 300.0
 # Ray on a small host: one CPU per silo actor, no dashboard, logs kept out of the terminal.
 RAY_CLIENT_CPUS = 1
 
@@ -23,8 +26,12 @@ RAY_CLIENT_CPUS = 1
 def run_inline(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
     grid = InlineGrid(make_client_app(scenario), len(scenario.silos))
     node_to_silo = {node: scenario.silos[index].name for node, index in grid.node_to_partition.items()}
-    return run_federation(grid, scenario, run_dir, node_to_silo=node_to_silo, apportion_host_energy=False,
-                          observer=observer)
+    try:
+        return run_federation(grid, scenario, run_dir, node_to_silo=node_to_silo, apportion_host_energy=False,
+                              observer=observer)
+    finally:
+        release_waiting_silos()  # injected hangs and delays end now; real work is let finish
+        grid.wait_for_stray_calls(STRAY_CALL_WAIT_S)
 
 
 def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:

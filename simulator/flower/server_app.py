@@ -6,17 +6,17 @@
 
 from __future__ import annotations
 
-import random
 import time
 from pathlib import Path
 
-import numpy as np
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.serverapp import Grid, ServerApp
 
 from simulator.config import Scenario
 from simulator.data.registry import load_dataset
 from simulator.flower.measured_grid import MeasuredGrid
+from simulator.flower.reply_check import array_layout
+from simulator.flower.round_loop import RoundPlan, run_rounds
 from simulator.flower.scenario_source import RUN_DIR_KEY, scenario_from_run_config
 from simulator.ledger import Ledger
 from simulator.models import build_model
@@ -24,6 +24,7 @@ from simulator.probes.energy import host_probe, install_host_probe
 from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import write_text_atomic
+from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
 from simulator.results.run_dir import (
     FL_LEDGER,
     FederationOutcome,
@@ -65,35 +66,56 @@ def run_federation(
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
     )
-    # Flower samples silos with the global `random`; seeding it makes the sample order reproducible.
-    random.seed(scenario.seed)
-    # Flower's DP wrappers draw their noise from NumPy's global generator.
-    np.random.seed(scenario.seed)
-    observer.federation_started(scenario.training.rounds, scenario.silo_names)
-    result = strategy.start(
-        grid=measured,
-        initial_arrays=ArrayRecord(model.state_dict()),
-        num_rounds=scenario.training.rounds,
-        timeout=scenario.training.round_timeout_s,
+    checkpoint = read_checkpoint(run_dir)  # a fresh run folder has none; `resume` goes on from it
+    arrays = ArrayRecord(model.state_dict())
+    measured.model_dtypes = {name: dtype for name, (_, dtype) in array_layout(arrays).items()}
+    rounds: list[RoundRecord] = []
+    earlier_wall_s = 0.0
+    if checkpoint is not None:
+        strategy = checkpoint.strategy()
+        arrays = ArrayRecord(checkpoint.model_state)
+        rounds = list(checkpoint.rounds)
+        earlier_wall_s = checkpoint.fl_wall_s
+        checkpoint.restore_random_states()
+    measured.rows.extend(earlier_ledger_rows(run_dir, checkpoint))
+
+    def journal() -> None:
+        # Every row reaches the disk at once: a kill loses no measurement.
+        write_text_atomic(run_dir / FL_LEDGER, Ledger(measured.rows).to_csv_text())
+
+    def finish_round(round_number: int, round_arrays: ArrayRecord, record: RoundRecord) -> None:
+        measured.close_server_window()
+        journal()
+        rounds.append(record)
+        write_checkpoint(run_dir, capture(
+            completed_round=round_number, model_state=round_arrays.to_torch_state_dict(), strategy=strategy,
+            ledger_rows=len(measured.rows), rounds=rounds,
+            fl_wall_s=earlier_wall_s + time.perf_counter() - wall_start,
+        ))
+
+    plan = RoundPlan(
+        first_round=(checkpoint.completed_round if checkpoint is not None else 0) + 1,
+        last_round=scenario.training.rounds,
+        seed=scenario.seed,
+        timeout_s=scenario.training.round_timeout_s,
+        min_silos=scenario.faults.min_silos,
         train_config=train_config,
         evaluate_config=ConfigRecord(),
     )
-    measured.close_server_window()
+    observer.federation_started(scenario.training.rounds, scenario.silo_names)
+    try:
+        # The measured grid writes the ledger after every exchange (on_rows); finish_round adds the
+        # server's rows and the checkpoint.
+        final_arrays = run_rounds(strategy, measured, arrays, plan, after_round=finish_round)
+    finally:
+        measured.close_server_window()
+        journal()
     observer.federation_finished()
-    rounds = [
-        RoundRecord(
-            round=r,
-            train_loss=_metric(result.train_metrics_clientapp.get(r), "train-loss"),
-            accuracy=_metric(result.evaluate_metrics_clientapp.get(r), "eval-acc"),
-            eval_loss=_metric(result.evaluate_metrics_clientapp.get(r), "eval-loss"),
-        )
-        for r in range(1, scenario.training.rounds + 1)
-    ]
     outcome = FederationOutcome(
-        final_state=result.arrays.to_torch_state_dict(),
+        final_state=final_arrays.to_torch_state_dict(),
         rounds=rounds,
         ledger=Ledger(measured.rows),
-        wall_s=time.perf_counter() - wall_start,
+        wall_s=earlier_wall_s + time.perf_counter() - wall_start,
     )
     write_federation_outcome(run_dir, outcome)
     return outcome
@@ -119,12 +141,6 @@ def silo_hardware_options(scenario: Scenario) -> dict:
         if not host_has_gpu(profile, host_gpus, name in on_gpu)
     }
     return {"modelled_silos": modelled}
-
-
-def _metric(record, key: str) -> float | None:
-    if record is None or key not in record:
-        return None
-    return float(record[key])
 
 
 def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = None, **grid_options) -> ServerApp:

@@ -118,7 +118,7 @@ def read_run(path: Path) -> RunView:
             lifecycle=summary.get("lifecycle"),
             ledger=ledger,
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, AttributeError) as error:  # e.g. "fl": 1 instead of an object
         raise InputError(f"run folder '{path}': {SUMMARY} or {MANIFEST} lacks an expected field ({error})") from None
 
 

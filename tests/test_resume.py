@@ -1,0 +1,202 @@
+"""Kill and resume: a `silocarbon run` killed with SIGKILL mid-run and then resumed ends with the same
+final model as an uninterrupted run; damaged or finished run folders are refused in one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from simulator.results.checkpoint import CHECKPOINT, INTERRUPTED_DETAIL, read_checkpoint
+from simulator.results.integrity import check_run_dir
+from simulator.results.run_dir import FL_LEDGER, FL_MODEL, MANIFEST
+from tests.conftest import REPO_ROOT, run_cli
+
+ROUNDS = 6
+# One straggling silo slows every round to a fraction of a second, so the kill lands mid-run.
+SCENARIO = f"""
+name = "killme"
+seed = 3
+[model]
+name = "mlp"
+hidden_units = 16
+[training]
+rounds = {ROUNDS}
+[probes]
+energy = false
+[[silos]]
+name = "paris"
+country = "FRA"
+share = 0.4
+[[silos]]
+name = "berlin"
+country = "DEU"
+share = 0.3
+[[silos]]
+name = "virginia"
+country = "USA"
+share = 0.3
+[faults.silo.virginia]
+slowdown = 15.0
+"""
+
+
+def _start_run(scenario: Path, runs: Path, cwd: Path) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen(
+        [sys.executable, "-m", "simulator", "run", str(scenario), "--runs-dir", str(runs), "--quiet"],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_round(runs: Path, process: subprocess.Popen, at_least: int, limit_s: float = 240) -> Path:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the run ended before it could be killed"
+        for checkpoint in runs.glob(f"*/{CHECKPOINT}"):
+            found = read_checkpoint(checkpoint.parent)
+            if found is not None and found.completed_round >= at_least:
+                return checkpoint.parent
+        time.sleep(0.05)
+    raise AssertionError("no checkpoint appeared in time")
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_final_model(tmp_path):
+    scenario = tmp_path / "killme.toml"
+    scenario.write_text(SCENARIO)
+
+    process = _start_run(scenario, tmp_path / "killed", tmp_path)
+    try:
+        run_dir = _wait_for_round(tmp_path / "killed", process, at_least=2)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    stopped_after = read_checkpoint(run_dir).completed_round
+    assert 2 <= stopped_after < ROUNDS, "the kill should land mid-run"
+    assert json.loads((run_dir / MANIFEST).read_text())["status"] == "running"
+    assert not (run_dir / FL_MODEL).exists()
+    assert check_run_dir(run_dir).status == "running"
+
+    resumed = run_cli("resume", str(run_dir), "--quiet", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.strip() == str(run_dir)
+
+    straight = run_cli("run", str(scenario), "--runs-dir", str(tmp_path / "straight"), "--quiet", cwd=tmp_path)
+    assert straight.returncode == 0, straight.stderr
+    straight_dir = Path(straight.stdout.strip())
+
+    resumed_model = torch.load(run_dir / FL_MODEL, weights_only=True)
+    straight_model = torch.load(straight_dir / FL_MODEL, weights_only=True)
+    assert resumed_model.keys() == straight_model.keys()
+    for name in straight_model:
+        assert torch.equal(resumed_model[name], straight_model[name]), name
+
+    manifest = json.loads((run_dir / MANIFEST).read_text())
+    assert manifest["status"] == "complete"
+    assert [entry["after_round"] for entry in manifest["resumed"]] == [stopped_after]
+    assert check_run_dir(run_dir, load_models=True).status == "complete"
+    # Every round's silo rows are there; work cut off by the kill stays, marked as interrupted.
+    ledger = (run_dir / FL_LEDGER).read_text().splitlines()
+    for round_number in range(1, ROUNDS + 1):
+        assert any(f",paris,{round_number},train," in line and ",ok," in line for line in ledger)
+    interrupted = [line for line in ledger if INTERRUPTED_DETAIL in line]
+    assert all(f",{stopped_after + 1}," in line for line in interrupted)
+    history = json.loads((run_dir / "fl_history.json").read_text())
+    assert [r["round"] for r in history["rounds"]] == list(range(1, ROUNDS + 1))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    from simulator.pipeline import run_scenario
+    from tests.conftest import tiny_scenario
+
+    return run_scenario(tiny_scenario(probes__energy=False), tmp_path_factory.mktemp("runs")).run_dir
+
+
+def _resume_in_process(run_dir: Path, capsys) -> tuple[int, str]:
+    from simulator.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["resume", str(run_dir)])
+    return exit_info.value.code, capsys.readouterr().err
+
+
+def test_resume_refuses_a_finished_run_in_one_line(finished_run, capsys):
+    status, err = _resume_in_process(finished_run, capsys)
+    assert status == 2 and err.count("\n") == 1
+    assert f"run folder '{finished_run}' is complete; this needs a running or failed run" in err
+
+
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (lambda d: (d / MANIFEST).write_text("{not json"), "manifest.json' is not readable JSON"),
+        (lambda d: (d / MANIFEST).unlink(), "manifest.json' is missing"),
+        (lambda d: (d / MANIFEST).write_text('{"status": "running"}'), "manifest.json' holds no scenario"),
+        (lambda d: (d / CHECKPOINT).write_bytes(b"\x80\x02garbage"), "checkpoint.pt' is unreadable"),
+        (lambda d: (d / FL_LEDGER).write_text("a,b\n1,2\n"), "fl_ledger.csv' is not a readable ledger"),
+    ],
+)
+def test_resume_names_the_damaged_file_in_one_line(finished_run, tmp_path, capsys, damage, expected):
+    import shutil
+
+    copy = tmp_path / finished_run.name
+    shutil.copytree(finished_run, copy)
+    manifest = json.loads((copy / MANIFEST).read_text())
+    (copy / MANIFEST).write_text(json.dumps({**manifest, "status": "running"}))
+    damage(copy)
+    status, err = _resume_in_process(copy, capsys)
+    assert status == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert expected in err
+
+
+def test_resume_of_a_missing_folder_is_one_line(tmp_path, capsys):
+    status, err = _resume_in_process(tmp_path / "nowhere", capsys)
+    assert status == 2 and "does not exist" in err and err.count("\n") == 1
+
+
+def test_a_strategy_that_cannot_be_pickled_still_runs_but_cannot_resume(tmp_path):
+    from flwr.serverapp.strategy import FedAvg
+
+    from simulator.errors import InputError
+    from simulator.results.checkpoint import capture, write_checkpoint
+
+    unpicklable = FedAvg()
+    unpicklable.train_metrics_aggr_fn = lambda contents, key: None  # a lambda has no importable name
+    checkpoint = capture(completed_round=1, model_state={"w": torch.zeros(2)}, strategy=unpicklable,
+                         ledger_rows=0, rounds=[], fl_wall_s=0.1)
+    write_checkpoint(tmp_path, checkpoint)
+    again = read_checkpoint(tmp_path)
+    assert again.completed_round == 1 and torch.equal(again.model_state["w"], torch.zeros(2))
+    with pytest.raises(InputError, match="FedAvg cannot be pickled.*this run cannot resume"):
+        again.strategy()
+
+
+def test_rounds_depend_on_seed_and_round_only_so_a_checkpoint_continues_exactly(tmp_path):
+    """Round 1 of a 1-round run is round 1 of a 3-round run: resuming its checkpoint for rounds 2..3
+    (in a new process state) gives the 3-round run's final model."""
+    from simulator.pipeline import resume_run, run_scenario
+    from simulator.flower.round_loop import round_seed
+    from tests.conftest import tiny_scenario
+
+    assert round_seed(0, 1) == round_seed(0, 1) != round_seed(0, 2) != round_seed(1, 2)
+    straight = run_scenario(tiny_scenario(training__rounds=3, probes__energy=False, model__name="mlp"), tmp_path / "a")
+    short = run_scenario(tiny_scenario(training__rounds=1, probes__energy=False, model__name="mlp"), tmp_path / "b")
+    manifest = json.loads((short.run_dir / MANIFEST).read_text())
+    manifest["scenario"]["training"]["rounds"] = 3
+    manifest["status"] = "running"
+    (short.run_dir / MANIFEST).write_text(json.dumps(manifest))
+    continued = resume_run(short.run_dir)
+    for name, tensor in straight.fl.final_state.items():
+        assert torch.equal(tensor, continued.fl.final_state[name]), name
+    assert [r.accuracy for r in continued.fl.rounds] == [r.accuracy for r in straight.fl.rounds]
