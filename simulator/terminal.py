@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from rich.console import Console
@@ -12,9 +13,10 @@ PIPED_WIDTH = 160
 
 
 def make_console(**options) -> Console:
-    """The console every command prints through: the terminal's width, or PIPED_WIDTH when piped."""
+    """The console every command prints through: the terminal's width (or $COLUMNS), else PIPED_WIDTH."""
     stream = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
-    width = None if getattr(stream, "isatty", lambda: False)() else PIPED_WIDTH
+    chosen = getattr(stream, "isatty", lambda: False)() or "COLUMNS" in os.environ
+    width = None if chosen else PIPED_WIDTH
     return Console(width=width, **options)
 
 

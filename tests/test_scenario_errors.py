@@ -34,7 +34,7 @@ CASES = {
         "silos",
         "use fewer silos",
     ),
-    "unknown strategy": (DEFAULT_LIKE + '\n[strategy]\nname = "fedmagic"\n', [], "strategy.name", "fedavg, fedmedian"),
+    "unknown strategy": (DEFAULT_LIKE + '\n[strategy]\nname = "fedmagic"\n', [], "strategy.name", "fedavg, fedavgm, fedmedian"),
     "unknown dataset": (DEFAULT_LIKE.replace("[model]", '[data]\ndataset = "imagenet"\n[model]'), [], "data.dataset",
                         "allowed: digits | breast_cancer | wine | synthetic"),
     "malformed TOML": ("name = 'x'\n[training\nrounds = 2\n", [], "not valid TOML", "line 2"),
