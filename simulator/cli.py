@@ -52,13 +52,18 @@ def run(
     from contextlib import nullcontext
 
     from simulator.config import load_scenario
+    from simulator.probes.startup import start_host_probe
+
+    loaded = load_scenario(scenario, set_ or [])
+    # CodeCarbon's first start (about 1.5 s, mostly in child processes) runs beside the imports below.
+    start_host_probe(loaded.probes)
+
     from simulator.pipeline import run_scenario
     from simulator.progress import NULL_OBSERVER
     from simulator.progress_bar import progress_for
     from simulator.results.report import write_report
     from simulator.terminal import print_run
 
-    loaded = load_scenario(scenario, set_ or [])
     _check_strategy(loaded)
     bars = progress_for(quiet)
     with bars if bars is not None else nullcontext():
@@ -313,9 +318,9 @@ def _quiet_libraries() -> None:
     """Flower logs every round at INFO; our tables say what matters. Warnings still show."""
     import logging
 
-    import flwr  # noqa: F401  (Flower sets its logger's level when it loads; ours must come after)
-
-    logging.getLogger("flwr").setLevel(logging.WARNING)
+    # A filter, not a level: Flower sets its logger's level when it loads, and it must not have to
+    # load here (the probe's start-up is overlapped with Flower's import in `run`).
+    logging.getLogger("flwr").addFilter(lambda record: record.levelno >= logging.WARNING)
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
 
 

@@ -25,6 +25,7 @@ class HostEnergyProbe:
     name = "host energy probe"
 
     def __init__(self, host_country: str):
+        self.host_country = host_country
         self.cpu_ram = CodeCarbonHostProbe(host_country, include_gpu=False)  # GPUs: NVML, below
         self._gpu: NvmlGpuProbe | None = None
         self._gpu_thread: threading.Thread | None = None
