@@ -34,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 RESULTS = Path("results") / "bench_overhead"
-# Sized (at --scale 1) so that FL + CL training takes more than 20 s on a 2-core machine (about 23 s
+# Sized (at --scale 1) so that FL + CL training takes more than 20 s on a 2-core machine (about 25 s
 # measured here with one torch thread per process): 3 silos,
 # an MLP over 64 synthetic features, every sample seen 2 x 5 times in FL and again in CL.
 TRAINING_SAMPLES = 260_000
