@@ -95,7 +95,10 @@ def run_queries_inline(scenario: Scenario, specs: Sequence[QuerySpec]) -> Federa
         server_country=scenario.probes.host_country,
         apportion_host_energy=False,
     )
-    results = query_federation(measured, specs, timeout_s=scenario.training.round_timeout_s)
+    try:
+        results = query_federation(measured, specs, timeout_s=scenario.training.round_timeout_s)
+    finally:
+        grid.close()
     measured.close_server_window()
     return FederatedQueryRun(tuple(results), tuple(measured.rows))
 

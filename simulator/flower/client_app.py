@@ -124,6 +124,9 @@ def _silo_model(scenario: Scenario, dataset, silo_index: int) -> torch.nn.Module
 
 
 def _prepare_once(scenario: Scenario) -> None:
+    # Per call, not once: a runner may call a silo from another thread, and torch's thread count
+    # belongs to the calling thread's OpenMP team.
+    torch.set_num_threads(scenario.training.threads)
     key = scenario.model_dump_json()
     if key not in _PREPARED:
         warm_up_torch(scenario.training.threads)

@@ -14,6 +14,7 @@ node config key `partition-id` that Flower's simulation also sets.
 from __future__ import annotations
 
 import copy
+import queue
 import threading
 import time
 import uuid
@@ -50,7 +51,8 @@ class InlineGrid(Grid):
             for index in range(num_silos)
         }
         self._replies: dict[str, Message] = {}
-        self._stray_calls: list[threading.Thread] = []  # calls the server stopped waiting for
+        self._stray_calls: list[_SiloWorker] = []  # threads of calls the server gave up on
+        self._workers: dict[int, _SiloWorker] = {}
         # Messages take their sender from the process's task identity, as Flower's simulation sets it.
         TaskIdentity.task_id = 1
         TaskIdentity.run_id = run_id
@@ -106,11 +108,18 @@ class InlineGrid(Grid):
             except Exception as error:  # a silo's failure is a reply, not the server's crash
                 outcome.append(error)
 
-        worker = threading.Thread(target=call, name=f"silo-node-{message.metadata.dst_node_id}", daemon=True)
-        worker.start()
-        worker.join(timeout)
+        node_id = message.metadata.dst_node_id
+        worker = self._workers.get(node_id)
+        if worker is None:
+            worker = self._workers[node_id] = _SiloWorker(f"silo-node-{node_id}")
+        done = worker.submit(call)
+        done.wait(timeout)
         if not outcome:
+            # The silo's thread is stuck in this call: later calls get a new thread, this one ends
+            # when the call does.
             self._stray_calls.append(worker)
+            del self._workers[node_id]
+            worker.stop_after_current()
             return None
         result = outcome[0]
         if isinstance(result, Exception):
@@ -124,8 +133,19 @@ class InlineGrid(Grid):
         a process that exits while one of them runs torch code is aborted by torch."""
         deadline = time.monotonic() + limit_s
         for worker in self._stray_calls:
-            worker.join(max(0.0, deadline - time.monotonic()))
-        self._stray_calls = [worker for worker in self._stray_calls if worker.is_alive()]
+            worker.thread.join(max(0.0, deadline - time.monotonic()))
+        self._stray_calls = [worker for worker in self._stray_calls if worker.thread.is_alive()]
+
+    @property
+    def running_stray_calls(self) -> int:
+        """Calls the server gave up on whose thread still runs."""
+        return sum(worker.thread.is_alive() for worker in self._stray_calls)
+
+    def close(self) -> None:
+        """End the silos' idle threads (a call still running ends its thread when it returns)."""
+        for worker in self._workers.values():
+            worker.stop_after_current()
+        self._workers.clear()
 
     def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
         return [self._replies.pop(message_id) for message_id in message_ids if message_id in self._replies]
@@ -134,3 +154,33 @@ class InlineGrid(Grid):
         # Silos answer one after another here; each gets the whole round timeout, as it would if the
         # silos of a round ran side by side. A silo that misses it has no reply.
         return list(self.pull_messages(self._push(messages, timeout)))
+
+
+class _SiloWorker:
+    """One long-lived daemon thread per silo: the silo's calls run on the same thread every round,
+    as in a SuperNode's process (a fresh thread per call re-creates torch's OpenMP thread team each
+    time, measured here at about 3 ms per small evaluation), and the server can still stop waiting."""
+
+    def __init__(self, name: str):
+        self._tasks: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            task()
+
+    def submit(self, function) -> threading.Event:  # type: ignore[no-untyped-def]
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                function()
+            finally:
+                done.set()
+
+        self._tasks.put(run)
+        return done
+
+    def stop_after_current(self) -> None:
+        self._tasks.put(None)

@@ -32,6 +32,7 @@ def run_inline(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_O
     finally:
         release_waiting_silos()  # injected hangs and delays end now; real work is let finish
         grid.wait_for_stray_calls(STRAY_CALL_WAIT_S)
+        grid.close()
 
 
 def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
