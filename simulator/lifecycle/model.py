@@ -175,8 +175,8 @@ def evaluate_lifecycle(
     return LifecycleResult(
         scenario=scenario.name,
         currency=CURRENCY,
-        fl=_approach("fl", fl_central, fl_drawn),
-        cl=_approach("cl", cl_central, cl_drawn),
+        fl=approach_result("fl", fl_central, fl_drawn),
+        cl=approach_result("cl", cl_central, cl_drawn),
         ratio_cl_over_fl=_ratio(cl_central.total(), fl_central.total(), cl_drawn.total(), fl_drawn.total()),
         silo_primary_storage=_stage_result(
             "silo_primary_storage",
@@ -221,7 +221,8 @@ def _stage_result(stage: str, title: str, central: Amount, drawn: Amount) -> Sta
     )
 
 
-def _approach(name: str, central: StageAmounts, drawn: StageAmounts) -> ApproachResult:
+def approach_result(name: str, central: StageAmounts, drawn: StageAmounts) -> ApproachResult:
+    """One approach's stages and total, each central with its interval over the draws."""
     stages = tuple(
         _stage_result(stage, STAGE_TITLES[stage], getattr(central, stage), getattr(drawn, stage)) for stage in STAGES
     )

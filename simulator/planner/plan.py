@@ -30,7 +30,14 @@ from simulator.config import DataConfig, Scenario, validate_scenario
 from simulator.errors import InputError
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
-from simulator.lifecycle.model import CURRENCY, INTERVAL_DESCRIPTION, ApproachResult, Interval, StageResult, interval
+from simulator.lifecycle.model import (
+    CURRENCY,
+    INTERVAL_DESCRIPTION,
+    ApproachResult,
+    Interval,
+    approach_result,
+    interval,
+)
 from simulator.lifecycle.plan import LifecyclePlan, build_plan, samples_per_gb_for_dataset
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.schedule import gb_months, retained_volumes_gb
@@ -282,21 +289,6 @@ def _evaluate(inputs: PlanInput, central_values: FactorSet, drawn_values: Factor
     )
 
 
-def _approach(name: str, central: StageAmounts, drawn: StageAmounts) -> ApproachResult:
-    stages = tuple(_stage(stage, STAGE_TITLES[stage], getattr(central, stage), getattr(drawn, stage)) for stage in STAGES)
-    return ApproachResult(name, stages, _stage("total", "total", central.total(), drawn.total()))
-
-
-def _stage(stage: str, title: str, central: Amount, drawn: Amount) -> StageResult:
-    return StageResult(
-        stage,
-        title,
-        interval(central.energy_kwh, drawn.energy_kwh),
-        interval(central.co2_kg, drawn.co2_kg),
-        interval(central.cost_usd, drawn.cost_usd),
-    )
-
-
 def _application_plan(application: Application, result: _Evaluated) -> ApplicationPlan:
     fl_total, cl_total = result.fl_central.total(), result.cl_central.total()
     co2_saving = float(cl_total.co2_kg) - float(fl_total.co2_kg)
@@ -314,8 +306,8 @@ def _application_plan(application: Application, result: _Evaluated) -> Applicati
         application=application.name,
         kind=application.kind,
         datasets=application.datasets,
-        federated=_approach("fl", result.fl_central, result.fl_drawn),
-        centralized=_approach("cl", result.cl_central, result.cl_drawn),
+        federated=approach_result("fl", result.fl_central, result.fl_drawn),
+        centralized=approach_result("cl", result.cl_central, result.cl_drawn),
         co2_saving_kg=co2_interval,
         cost_saving_usd=interval(cost_saving, result.cl_drawn.total().cost_usd - result.fl_drawn.total().cost_usd),
         recommendation=recommendation,
