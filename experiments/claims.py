@@ -6,8 +6,54 @@ applied to the numbers, so a run that contradicts a finding says REFUTED.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
+
+
+class Verdict(str, Enum):
+    """What an interval says about a claim: wholly inside its band, wholly outside, or across an edge."""
+
+    SUPPORTED = "SUPPORTED"
+    REFUTED = "REFUTED"
+    INCONCLUSIVE = "INCONCLUSIVE"
+
+
+@dataclass(frozen=True)
+class Band:
+    """The values of a deciding quantity for which a claim holds: [low, high], either end open (inf)."""
+
+    low: float = -math.inf
+    high: float = math.inf
+
+    def __post_init__(self) -> None:
+        if not self.low <= self.high:
+            raise ValueError(f"band [{self.low}, {self.high}] is empty")
+
+    def contains(self, value: float) -> bool:
+        return self.low <= value <= self.high
+
+    def text(self) -> str:
+        if math.isinf(self.low) and math.isinf(self.high):
+            return "any value"
+        if math.isinf(self.low):
+            return f"<= {self.high:.4g}"
+        if math.isinf(self.high):
+            return f">= {self.low:.4g}"
+        return f"in [{self.low:.4g}, {self.high:.4g}]"
+
+
+def interval_verdict(low: float, high: float, band: Band) -> Verdict:
+    """SUPPORTED when [low, high] lies wholly inside `band`, REFUTED when wholly outside it,
+    INCONCLUSIVE when it reaches across an edge of the band (or is not a finite interval)."""
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        return Verdict.INCONCLUSIVE
+    if band.contains(low) and band.contains(high):
+        return Verdict.SUPPORTED
+    if high < band.low or low > band.high:
+        return Verdict.REFUTED
+    return Verdict.INCONCLUSIVE
 
 
 @dataclass(frozen=True)
