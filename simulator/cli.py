@@ -40,6 +40,21 @@ SetOption = Annotated[
     typer.Option("--set", help="Override one scenario key: section.key=value (repeatable).", show_default=False),
 ]
 
+FiguresOption = Annotated[
+    bool,
+    typer.Option(
+        "--figures",
+        help="Draw the report's figures now (matplotlib, 1-3 s); by default `silocarbon report RUN_DIR` draws them.",
+    ),
+]
+
+
+def report_line(report, run_dir: Path) -> str:  # type: ignore[no-untyped-def]
+    """Where the report is, and how to add its figures when the run left them out."""
+    if report.figures:
+        return f"Report: {report.html}"
+    return f"Report: {report.html} (tables; `silocarbon report {run_dir}` draws its figures)"
+
 
 @app.command()
 def run(
@@ -47,10 +62,14 @@ def run(
     set_: SetOption = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+    figures: FiguresOption = False,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder."""
     from contextlib import nullcontext
 
+    from simulator.collector import pause_during_setup
+
+    pause_during_setup()  # until torch is warm (simulator.collector says why)
     from simulator.config import load_scenario
     from simulator.probes.startup import start_host_probe
 
@@ -68,7 +87,7 @@ def run(
     bars = progress_for(quiet)
     with bars if bars is not None else nullcontext():
         result = run_scenario(loaded, runs_dir, bars or NULL_OBSERVER)
-    report = write_report(result.run_dir)
+    report = write_report(result.run_dir, draw_figures=figures)
     if quiet:
         print(result.run_dir)
     else:
@@ -77,7 +96,7 @@ def run(
             from simulator.flower.deployment import deployment_summary_lines
 
             print("\n".join(deployment_summary_lines(result.run_dir)))
-        print(f"Report: {report.html}")
+        print(report_line(report, result.run_dir))
 
 
 @app.command()
@@ -161,9 +180,14 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run folder of a killed or failed run.", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+    figures: FiguresOption = False,
 ) -> None:
     """Go on with a killed run from its last finished round; ends as an uninterrupted run would."""
     from contextlib import nullcontext
+
+    from simulator.collector import pause_during_setup
+
+    pause_during_setup()  # until torch is warm (simulator.collector says why)
 
     from simulator.pipeline import resume_run
     from simulator.progress import NULL_OBSERVER
@@ -174,12 +198,12 @@ def resume(
     bars = progress_for(quiet)
     with bars if bars is not None else nullcontext():
         result = resume_run(run_dir, bars or NULL_OBSERVER)
-    report = write_report(result.run_dir)
+    report = write_report(result.run_dir, draw_figures=figures)
     if quiet:
         print(result.run_dir)
     else:
         print_run(result)
-        print(f"Report: {report.html}")
+        print(report_line(report, result.run_dir))
 
 
 @app.command()

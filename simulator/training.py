@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from simulator.collector import end_of_setup
 from simulator.probes.gpu_time import gpu_busy
 
 
@@ -108,16 +109,14 @@ def warm_up_torch(threads: int = 1) -> None:
     """Pay torch's one-time start-up costs (the first optimizer step imports about 1 s of modules)
     before any measured window, so that cost is not charged to whichever silo happens to train first.
 
-    Also sets torch's thread count, and freezes the objects alive after start-up out of Python's
-    garbage collector: Flower calls `gc.collect()` for every reply it converts to NumPy, which
-    otherwise walks every object of torch, Flower and Ray each time (up to 0.7 s per call here).
+    Also sets torch's thread count, and ends set-up for Python's garbage collector
+    (`simulator.collector`): the objects alive after start-up are frozen out of later collections,
+    since Flower calls `gc.collect()` for every reply it converts to NumPy, which otherwise walks every
+    object of torch, Flower and Ray each time (up to 0.7 s per call here).
     """
-    import gc
-
     torch.set_num_threads(threads)
     model = nn.Linear(2, 2)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     nn.functional.cross_entropy(model(torch.zeros(1, 2)), torch.zeros(1, dtype=torch.long)).backward()
     optimizer.step()
-    gc.collect()
-    gc.freeze()
+    end_of_setup()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import matplotlib
 
@@ -19,20 +18,12 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from simulator.results.breakdown import RoundBytes, SiloTotals  # noqa: E402
+from simulator.results.lifecycle_view import StageValue  # noqa: E402,F401  (drawn here; defined with the view)
 from simulator.results.run_view import RoundAccuracy  # noqa: E402
 
 FL_COLOUR = "#1f77b4"
 CL_COLOUR = "#d62728"
 DPI = 100
-
-
-@dataclass(frozen=True)
-class StageValue:
-    """One lifecycle stage's value for both approaches, in the unit the figure states."""
-
-    stage: str
-    fl: float
-    cl: float
 
 
 def png_bytes(figure: Figure) -> bytes:

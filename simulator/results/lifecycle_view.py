@@ -11,7 +11,15 @@ from dataclasses import dataclass
 
 from simulator.errors import InputError
 from simulator.lifecycle.model import Interval
-from simulator.results.figures import StageValue
+
+
+@dataclass(frozen=True)
+class StageValue:
+    """One lifecycle stage's value for both approaches, in the unit the figure states."""
+
+    stage: str
+    fl: float
+    cl: float
 
 
 @dataclass(frozen=True)
