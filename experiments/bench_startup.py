@@ -11,7 +11,9 @@ result files, report, interpreter shut-down), run side by side in groups:
 - `yardstick_file`: the same yardstick reading the digits' CSV with NumPy as silocarbon does, so
   the table also shows the ratio without scikit-learn's import on the yardstick's side;
 - `ray` (unless `--no-ray`): `silocarbon run --set runner=ray`, the same scenario on Flower's
-  Simulation Engine.
+  Simulation Engine;
+- `run_probes_off` (with `--probes-off`): `silocarbon run --set probes.energy=false`, to show what
+  starting the energy probe (CodeCarbon) costs the whole process.
 
 The order inside each group rotates, so drift in the machine's load hits every kind alike. Ratios are
 taken inside a group (run / yardstick, ray / run) and their median over groups is reported, with the
@@ -58,6 +60,7 @@ def commands(runs_dir: Path) -> dict[str, list[str]]:
         "yardstick": yardstick,
         "yardstick_file": [*yardstick, "--digits", "file"],
         "ray": [*run, "--set", "runner=ray"],
+        "run_probes_off": [*run, "--set", "probes.energy=false"],
     }
 
 
@@ -99,10 +102,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--groups", type=int, default=5, help="side-by-side groups (>= 5 for the reported median)")
     parser.add_argument("--no-ray", action="store_true", help="leave out the ray runner (its runs take ~30 s each)")
+    parser.add_argument("--probes-off", action="store_true", help="add runs without the energy probe")
     args = parser.parse_args(argv)
     if args.groups < 1:
         parser.error("--groups must be >= 1")
     kinds = ["run", "yardstick", "yardstick_file"] + ([] if args.no_ray else ["ray"])
+    kinds += ["run_probes_off"] if args.probes_off else []
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
@@ -132,6 +137,7 @@ def main(argv: list[str] | None = None) -> None:
             "run_over_yardstick": wall["run"] / wall["yardstick"],
             "run_over_yardstick_file": wall["run"] / wall["yardstick_file"],
             **({"ray_over_run": wall["ray"] / wall["run"]} if "ray" in wall else {}),
+            **({"probes_on_minus_off_s": wall["run"] - wall["run_probes_off"]} if "run_probes_off" in wall else {}),
         })
     reference = next(row for row in rows if row["kind"] == "run")
     same_work = all(
@@ -161,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         "median_run_over_yardstick_file": median_of("run_over_yardstick_file"),
         "run_goal": RUN_GOAL,
         **({"median_ray_over_run": median_of("ray_over_run"), "ray_goal": RAY_GOAL} if "ray" in kinds else {}),
+        **({"median_probes_on_minus_off_s": median_of("probes_on_minus_off_s")} if args.probes_off else {}),
     }
     with (RESULTS / "processes.csv").open("w") as file:
         columns = ["group", "kind", "wall_s", "cpu_s", "peak_rss_mb", "load_1min", "fl_accuracy", "cl_accuracy"]
@@ -181,6 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load average after: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}; "
           f"median 1-min load at process starts {summary['load_1min_median_at_process_start']:.2f}")
     print(f"median run / yardstick reading the file with NumPy: {summary['median_run_over_yardstick_file']:.3f}")
+    if args.probes_off:
+        print(f"median wall the energy probe adds to the run (on - off): {summary['median_probes_on_minus_off_s']:.2f} s")
     if "ray" in kinds:
         print(f"median wall ratio ray / inline run: {summary['median_ray_over_run']:.2f} (goal >= {RAY_GOAL:g})")
     print(f"Results in {RESULTS}/ (processes.csv, groups.csv, summary.json)")
