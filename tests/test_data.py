@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simulator.config import DataConfig
+from simulator.scenario.schema import DataConfig
 from simulator.data import build_federated_data
 from simulator.data.registry import load_dataset
 from simulator.data.partition import partition, partition_shares, split_train_test
@@ -97,7 +97,7 @@ def test_more_silos_than_samples_is_refused():
 
 def test_digits_are_scikit_learns_read_from_its_file_without_importing_it():
     code = (
-        "import sys\nfrom simulator.config import DataConfig\nfrom simulator.data.registry import load_dataset\n"
+        "import sys\nfrom simulator.scenario.schema import DataConfig\nfrom simulator.data.registry import load_dataset\n"
         "d = load_dataset(DataConfig(dataset='digits'), 0)\n"
         "print(d.features.shape, d.labels.shape, 'sklearn' in sys.modules, 'scipy' in sys.modules)"
     )

@@ -17,12 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataclasses import fields
-
 import jinja2
 
 from simulator.ledger import APPROACH_FL
-from simulator.lifecycle import load_factors
+from simulator.lifecycle.factors import FACTOR_NAMES, Factor, load_factors
 from simulator.results.atomic import write_bytes_atomic, write_text_atomic
 from simulator.results.breakdown import (
     GridIntensity,
@@ -66,17 +64,6 @@ class ReportFigure:
 
 
 @dataclass(frozen=True)
-class FactorRow:
-    name: str
-    value: float
-    low: float
-    high: float
-    unit: str
-    source: str
-    year: int
-
-
-@dataclass(frozen=True)
 class ReportFiles:
     html: Path
     markdown: Path
@@ -93,7 +80,7 @@ class ReportContext:
     intensities: list[GridIntensity]
     intensity_source: str
     lifecycle: LifecycleView | None
-    factors: list[FactorRow]
+    factors: list[Factor]
     figures: list[ReportFigure]
     draw_command: str = ""  # where figures were not drawn: the command that draws them
 
@@ -165,15 +152,10 @@ def _figures():  # type: ignore[no-untyped-def]
     return figures
 
 
-def lifecycle_factors() -> list[FactorRow]:
+def lifecycle_factors() -> list[Factor]:
     """The emission and price factors of this installation's configs/factors.toml, with sources."""
     factors = load_factors()
-    rows = []
-    for field in fields(factors):
-        factor = getattr(factors, field.name)
-        rows.append(FactorRow(factor.name, factor.central, factor.low, factor.high, factor.unit, factor.source,
-                              factor.year))
-    return rows
+    return [getattr(factors, name) for name in FACTOR_NAMES]
 
 
 def number(value: float | int | None, digits: int = 4) -> str:
