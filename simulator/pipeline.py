@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from simulator.centralized import CentralizedOutcome, run_centralized
-from simulator.config import Scenario
+from simulator.config import Scenario, TrainingConfig
 from simulator.data import build_federated_data
 from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
@@ -23,6 +23,7 @@ from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
+from simulator.to_target import Checkpointed, to_target_summary
 from simulator.training import warm_up_torch
 from simulator.results.run_dir import (
     CL_MODEL,
@@ -48,30 +49,37 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: RunObserver = NULL_OBSERVER) -> RunResult:
     started = time.perf_counter()
-    probe = _started_probe(scenario)
+    probe = started_probe(scenario)
     try:
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
         build_plan(scenario)  # refuses a bad [lifecycle] section (e.g. a missing trace) before training
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
-        versions, host = package_versions(), host_facts()
-        manifest = {
-            "scenario": scenario.model_dump(mode="json"),
-            "seed": scenario.seed,
-            "runner": scenario.runner,
-            "versions": versions,
-            "host": host,
-            "status": "running",
-        }
-        write_json_atomic(run_dir / MANIFEST, manifest)
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+        return run_in_folder(scenario, data, run_dir, probe, started, observer, idle_baseline(probe, scenario))
     finally:
         install_host_probe(None)
         probe.close()
 
 
-def _started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
+def run_in_folder(
+    scenario: Scenario, data, run_dir: Path, probe, started: float, observer: RunObserver, idle: IdleBaseline | None
+) -> RunResult:
+    """One measured run into an existing, empty folder, with a started probe and a known idle
+    baseline (a group of seeds pays the probe's start-up, torch's warm-up and the baseline once)."""
+    manifest = {
+        "scenario": scenario.model_dump(mode="json"),
+        "seed": scenario.seed,
+        "runner": scenario.runner,
+        "versions": package_versions(),
+        "host": host_facts(),
+        "status": "running",
+    }
+    write_json_atomic(run_dir / MANIFEST, manifest)
+    return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
+
+
+def started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
     # CodeCarbon's first start detects the hardware (about 1.5 s): it overlaps with the set-up below,
     # and with the imports before it where the CLI started the probe already.
     return start_host_probe(scenario.probes)
@@ -90,7 +98,7 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
     scenario = validate_scenario(manifest["scenario"], str(run_dir / MANIFEST))
     checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
     started = time.perf_counter()
-    probe = _started_probe(scenario)
+    probe = started_probe(scenario)
     try:
         data = build_federated_data(scenario)
         warm_up_torch(scenario.training.threads)
@@ -102,17 +110,17 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
         manifest.update(status="running", resumed=[*manifest.get("resumed", []), resumed])
         manifest.pop("failure", None)
         write_json_atomic(run_dir / MANIFEST, manifest)
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle_baseline(probe, scenario))
     finally:
         install_host_probe(None)
         probe.close()
 
 
 def _finish_run(
-    scenario: Scenario, data, run_dir: Path, manifest: dict, probe, started: float, observer: RunObserver
+    scenario: Scenario, data, run_dir: Path, manifest: dict, probe, started: float, observer: RunObserver,
+    idle: IdleBaseline | None,
 ) -> RunResult:
     """FL (from round 1, or from the folder's checkpoint), then CL, then every result file."""
-    idle = _idle_baseline(probe, scenario)
     try:
         fl = run_federated(scenario, run_dir, observer)
     except Exception as error:  # the folder says why it stopped; the caller reports the error
@@ -126,7 +134,7 @@ def _finish_run(
     write_text_atomic(
         run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, manifest["host"], manifest["versions"])
     )
-    summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle)
+    summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle, scenario.training)
     lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
     summary["lifecycle"] = lifecycle.to_json()
     write_json_atomic(run_dir / SUMMARY, summary)
@@ -136,7 +144,7 @@ def _finish_run(
     return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
 
 
-def _idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:
+def idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:
     """The host's idle power, found before any training (measuring needs this process idle)."""
     if scenario.probes.idle_baseline == "off":
         return None
@@ -150,11 +158,17 @@ def build_summary(
     probe,
     total_wall_s: float,
     idle: IdleBaseline | None = None,
+    training: TrainingConfig | None = None,
 ) -> dict:
+    """summary.json. The `fl`/`cl` figures are at equal sample updates (`training.rounds`), also
+    when a target accuracy ran either side longer; `to_target` holds the figures to that accuracy."""
     idle_w = idle.power_w if idle is not None else None
+    # With a target, either side may have run past the equal budget: its figures stop there.
+    fl_budget = training.rounds if training is not None and training.target_accuracy is not None else None
+    cl_budget = cl.equal_budget_epochs if fl_budget is not None else None
 
-    def approach(totals: Totals, accuracy: float | None, wall_s: float, key: str) -> dict:
-        rows = ledger.select(approach=key)
+    def approach(totals: Totals, accuracy: float | None, wall_s: float, key: str, budget: int | None) -> dict:
+        rows = [row for row in ledger.select(approach=key) if budget is None or row.round <= budget]
         covered_s = host_covered_wall_s(rows)
         return {
             "accuracy": accuracy,
@@ -164,7 +178,7 @@ def build_summary(
             "bytes_up": totals.bytes_up,
             "wall_s": wall_s,
             "cpu_s": totals.cpu_s,
-            "energy_methods": sorted({row.energy_method for row in ledger.select(approach=key)}),
+            "energy_methods": sorted({row.energy_method for row in rows}),
             # The same energy less what the idle host would have drawn over the measured windows.
             "energy_above_idle_kwh": energy_above_idle_kwh(totals.energy_kwh, idle_w, covered_s),
             "idle_energy_kwh": None if idle_w is None else idle_energy_kwh(idle_w, covered_s),
@@ -186,13 +200,18 @@ def build_summary(
             "wall_s": "s",
             "cpu_s": "s",
         },
-        "fl": approach(ledger.totals(APPROACH_FL), fl.accuracy, fl.wall_s, APPROACH_FL),
-        "cl": approach(ledger.totals(APPROACH_CL), cl.accuracy, cl.wall_s, APPROACH_CL),
+        "fl": approach(ledger.totals(APPROACH_FL, fl_budget), fl.accuracy_at(fl_budget) if fl_budget else fl.accuracy,
+                       _elapsed_at(fl, fl_budget), APPROACH_FL, fl_budget),
+        "cl": approach(ledger.totals(APPROACH_CL, cl_budget), cl.accuracy,
+                       _cl_elapsed_at(cl, cl_budget), APPROACH_CL, cl_budget),
         "idle_baseline": None if idle is None else asdict(idle),
         "fl_rounds": [
-            {"round": r.round, "accuracy": r.accuracy, "train_loss": r.train_loss, "eval_loss": r.eval_loss}
+            {"round": r.round, "accuracy": r.accuracy, "train_loss": r.train_loss, "eval_loss": r.eval_loss,
+             "elapsed_s": r.elapsed_s}
             for r in fl.rounds
         ],
+        "cl_evaluations": [asdict(evaluation) for evaluation in cl.evaluations],
+        "to_target": _to_target(training, fl, cl, ledger),
         "timing_s": {
             "total": total_wall_s,
             "fl_total": fl.wall_s,
@@ -208,3 +227,26 @@ def build_summary(
             "cl_total": cl.wall_s,
         },
     }
+
+
+def _elapsed_at(fl: FederationOutcome, budget: int | None) -> float:
+    """FL's wall time at the equal budget: the whole run, or the clock at the end of round `budget`."""
+    if budget is None:
+        return fl.wall_s
+    at = next((r.elapsed_s for r in fl.rounds if r.round == budget), None)
+    return fl.wall_s if at is None else at
+
+
+def _cl_elapsed_at(cl: CentralizedOutcome, budget: int | None) -> float:
+    if budget is None:
+        return cl.wall_s
+    return next((e.elapsed_s for e in cl.evaluations if e.epoch == budget), cl.wall_s)
+
+
+def _to_target(training: TrainingConfig | None, fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger):
+    if training is None or training.target_accuracy is None:
+        return None
+    fl_points = [Checkpointed(r.round, r.accuracy, r.elapsed_s) for r in fl.rounds]
+    cl_points = [Checkpointed(e.epoch, e.accuracy, e.elapsed_s) for e in cl.evaluations]
+    return to_target_summary(training.target_accuracy, training.last_round, fl_points, cl_points, ledger,
+                             training.local_epochs)

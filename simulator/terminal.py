@@ -148,6 +148,47 @@ def print_lifecycle(result) -> None:
     sources = "; ".join(dict.fromkeys(site.intensity_source for site in result.sites))
     console.print(f"Grid intensity, gCO2e/kWh: {sites}. Sources: {sources}")
     console.print(f"Intervals: {result.interval}. Money in {currency} (on-demand list prices, see configs/factors.toml).")
+    console.print(f"Measurement noise in the intervals: {result.measurement_noise}.")
+
+
+def interval_cells(quantity) -> tuple[str, str, str, str]:
+    """(mean, standard deviation, 95 % interval, n) of a group quantity, as the tables print them."""
+    if quantity.centre is None:
+        return "absent", "", "", str(quantity.n)
+    interval = "no interval (n < 2)" if quantity.low is None else f"[{quantity.low:.4g}, {quantity.high:.4g}]"
+    std = "" if quantity.std is None else f"{quantity.std:.3g}"
+    return f"{quantity.centre:.4g}", std, interval, str(quantity.n)
+
+
+def print_group(summary, lifecycle=None) -> None:
+    """A group of seeds (`simulator.results.group.GroupSummary`): every quantity's mean, standard
+    deviation and 95 % interval, CL / FL per seed, the to-target figures, then the lifecycle."""
+    seeds = ", ".join(str(seed) for seed in summary.seeds)
+    table = Table(title=f"{summary.scenario_name}: {len(summary.seeds)} seeds ({seeds}), measured; mean, "
+                        "standard deviation, 95 % interval")
+    for heading, justify in (("quantity", "left"), ("unit", "left"), ("mean", "right"), ("sd", "right"),
+                             ("95 % interval", "right"), ("n", "right")):
+        table.add_column(heading, justify=justify)
+    for quantity in summary.quantities:
+        if quantity.key.startswith("ratio."):
+            continue
+        table.add_row(quantity.label, quantity.unit, *interval_cells(quantity))
+    console.print(table)
+    ratios = [q for q in summary.quantities if q.key.startswith("ratio.")]
+    for quantity in ratios:
+        mean, _, interval, n = interval_cells(quantity)
+        console.print(f"{quantity.label}: {mean} {interval} (geometric mean of {n} per-seed ratios)")
+    console.print(f"Intervals: {summary.interval_method}. Ratios: {summary.ratio_method}.")
+    if summary.target_accuracy is not None:
+        for side, word in (("fl", "FL"), ("cl", "CL")):
+            missed = [seed for seed, sides in summary.reached.items() if not sides.get(side)]
+            if missed:
+                console.print(f"{word} did not reach the target accuracy {summary.target_accuracy:g} with seed(s) "
+                              f"{', '.join(missed)}: no to-target figure for those (the means above use the others).")
+    if summary.status != "complete":
+        console.print(f"Only {len(summary.seeds)} of {len(summary.planned_seeds)} members are complete.")
+    if lifecycle is not None:
+        print_lifecycle(lifecycle)
 
 
 def _print_difference(result) -> None:

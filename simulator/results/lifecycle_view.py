@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from simulator.errors import InputError
 from simulator.lifecycle.model import Interval
-from simulator.results.figures import StageValue
+from simulator.results.figures import StageValue, TotalRange
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,7 @@ class LifecycleView:
     scaling_rule: str
     profile_source: str
     profile_energy_method: str
+    measurement_noise: str = "not recorded (a run written before measurement noise entered the model)"
 
     @property
     def total_fl_co2_kg(self) -> float:
@@ -78,6 +79,13 @@ class LifecycleView:
     @property
     def total_cl_co2_kg(self) -> float:
         return self.total.cl_co2_kg.central
+
+    def figure_totals(self) -> list[TotalRange]:
+        """The totals' intervals, in the order of `figure_panels`."""
+        t = self.total
+        return [TotalRange(t.fl_co2_kg.low, t.fl_co2_kg.high, t.cl_co2_kg.low, t.cl_co2_kg.high),
+                TotalRange(t.fl_energy_kwh.low, t.fl_energy_kwh.high, t.cl_energy_kwh.low, t.cl_energy_kwh.high),
+                TotalRange(t.fl_cost.low, t.fl_cost.high, t.cl_cost.low, t.cl_cost.high)]
 
     def figure_panels(self) -> list[tuple[str, list[StageValue]]]:
         return [
@@ -136,6 +144,7 @@ def lifecycle_view(raw: dict | None) -> LifecycleView | None:
             scaling_rule=str(raw.get("scaling_rule", "")),
             profile_source=str(profile.get("source", "")),
             profile_energy_method=str(profile.get("energy_method", "")),
+            **({"measurement_noise": str(raw["measurement_noise"])} if "measurement_noise" in raw else {}),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"summary.json: the 'lifecycle' part lacks an expected field ({error})") from None

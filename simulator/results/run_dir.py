@@ -45,6 +45,16 @@ class RoundRecord:
     train_loss: float | None
     accuracy: float | None
     eval_loss: float | None
+    # Seconds of the federated run at the end of this round's evaluation (time-to-accuracy).
+    elapsed_s: float | None = None
+
+
+def first_round_reaching(rounds: list[RoundRecord] | tuple[RoundRecord, ...], target: float) -> int | None:
+    """The first round whose test accuracy is at least `target`; None when none is."""
+    for record in rounds:
+        if record.accuracy is not None and record.accuracy >= target:
+            return record.round
+    return None
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,13 @@ class FederationOutcome:
     @property
     def accuracy(self) -> float | None:
         return self.rounds[-1].accuracy if self.rounds else None
+
+    def accuracy_at(self, round_number: int) -> float | None:
+        """Test accuracy after `round_number` (the equal-budget round when a target ran the loop longer)."""
+        for record in self.rounds:
+            if record.round == round_number:
+                return record.accuracy
+        return None
 
 
 def write_federation_outcome(run_dir: Path, outcome: FederationOutcome) -> None:

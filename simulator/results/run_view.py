@@ -55,6 +55,9 @@ class RunView:
     timing_s: dict
     lifecycle: dict | None
     ledger: Ledger
+    # summary.json["to_target"] (runs with [training] target_accuracy), None otherwise.
+    to_target: dict | None = None
+    cl_evaluations: tuple[RoundAccuracy, ...] = ()
 
     @property
     def silo_names(self) -> tuple[str, ...]:
@@ -117,6 +120,12 @@ def read_run(path: Path) -> RunView:
             timing_s={str(k): float(v) for k, v in summary.get("timing_s", {}).items()},
             lifecycle=summary.get("lifecycle"),
             ledger=ledger,
+            to_target=summary.get("to_target") if isinstance(summary.get("to_target"), dict) else None,
+            cl_evaluations=tuple(
+                RoundAccuracy(round=int(item["epoch"]), accuracy=_optional_float(item.get("accuracy")),
+                              train_loss=None, eval_loss=None)
+                for item in summary.get("cl_evaluations", [])
+            ),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:  # e.g. "fl": 1 instead of an object
         raise InputError(f"run folder '{path}': {SUMMARY} or {MANIFEST} lacks an expected field ({error})") from None
