@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 INTERVAL_LEVEL = 0.95
 MEAN_METHOD = "Student t 95 % interval of the mean: mean +/- t(0.975, n - 1) x s / sqrt(n)"
-NON_NEGATIVE_METHOD = MEAN_METHOD + ", cut at 0 (the quantity cannot be negative)"
+BOUNDED_METHOD = MEAN_METHOD + ", cut where the quantity cannot go (below 0; a fraction above 1)"
 RATIO_METHOD = (
     "Student t 95 % interval of the mean log ratio, exponentiated (centre: the geometric mean of the "
     "per-seed ratios)"
@@ -69,10 +69,12 @@ def sample_std(values: Sequence[float]) -> float | None:
     return math.sqrt(math.fsum((value - mean) ** 2 for value in values) / (len(values) - 1))
 
 
-def mean_interval(values: Sequence[float | None], floor: float | None = None) -> SampleInterval:
-    """Mean and Student t 95 % interval of the present (not None, finite) values; `floor` cuts the
-    interval where the quantity cannot go (0 for energy, time, accuracy: with few seeds and a wide
-    spread, mean - t s / sqrt(n) can fall below what any mean could be)."""
+def mean_interval(
+    values: Sequence[float | None], floor: float | None = None, ceiling: float | None = None
+) -> SampleInterval:
+    """Mean and Student t 95 % interval of the present (not None, finite) values; `floor` and
+    `ceiling` cut the interval where the quantity cannot go (0 for energy and time, 1 for a fraction:
+    with few seeds and a wide spread, mean +/- t s / sqrt(n) can pass what any mean could be)."""
     present = _present(values)
     n = len(present)
     if n == 0:
@@ -83,7 +85,9 @@ def mean_interval(values: Sequence[float | None], floor: float | None = None) ->
         return SampleInterval(n, mean, None, None, None, MEAN_METHOD)
     half = t_quantile(n - 1) * std / math.sqrt(n)
     low = mean - half if floor is None else max(floor, mean - half)
-    return SampleInterval(n, mean, std, low, mean + half, MEAN_METHOD if floor is None else NON_NEGATIVE_METHOD)
+    high = mean + half if ceiling is None else min(ceiling, mean + half)
+    cut = floor is not None or ceiling is not None
+    return SampleInterval(n, mean, std, low, high, BOUNDED_METHOD if cut else MEAN_METHOD)
 
 
 def ratio_interval(ratios: Sequence[float | None]) -> SampleInterval:
@@ -144,3 +148,30 @@ def interval_text(interval: SampleInterval, unit: str = "", digits: int = 4) -> 
         return f"{interval.centre:.{digits}g}{suffix} (n = {interval.n}, no interval)"
     return (f"{interval.centre:.{digits}g} [{interval.low:.{digits}g}, {interval.high:.{digits}g}]{suffix} "
             f"(n = {interval.n})")
+
+
+MAX_LOG_DEVIATION = 30.0  # a factor of about 1e13
+
+
+def draw_log_mean(values, count: int, rng):  # type: ignore[no-untyped-def]
+    """`count` joint draws of the mean of positive measurements, on the log scale:
+    exp(mean(log x) + T), T multivariate Student t with n - 1 degrees of freedom and scale S / n
+    (S: the sample covariance of the logs). `values`: n measurements x k quantities (n >= 2, every
+    value positive); returns count x k. The uncertainty of a mean of n reruns, never zero or below.
+    """
+    import numpy as np
+
+    logs = np.log(np.asarray(values, dtype=float))
+    n = logs.shape[0]
+    if n < 2:
+        raise ValueError("a mean's spread needs two or more measurements")
+    deviations = logs - logs.mean(axis=0)
+    # A normal draw with covariance S: w' deviations / sqrt(n - 1), w ~ N(0, I_n) (any rank of S,
+    # also n <= k); / sqrt(n) for the mean; / sqrt(chi2(n - 1) / (n - 1)) makes it a t.
+    normal = rng.standard_normal((count, n)) @ deviations / math.sqrt(n - 1) / math.sqrt(n)
+    scale = np.sqrt(rng.chisquare(n - 1, size=count) / (n - 1))
+    # t with one degree of freedom (n = 2) has tails that overflow exp(); no draw goes beyond a factor
+    # e^MAX_LOG_DEVIATION of the geometric mean, which moves only the far tails, never a 95 % interval
+    # of any plausible spread.
+    deviation = np.clip(normal / scale[:, None], -MAX_LOG_DEVIATION, MAX_LOG_DEVIATION)
+    return np.exp(logs.mean(axis=0) + deviation)

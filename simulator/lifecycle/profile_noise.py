@@ -20,11 +20,11 @@ the median of that draw.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
+from simulator.intervals import draw_log_mean
 from simulator.lifecycle.profile import EnergyProfile
 
 # The fields that vary between reruns (energy and time, measured); payload bytes are exact counts.
@@ -98,15 +98,9 @@ class ProfileSamples:
             return centre
         drawn = self._drawn_fields()
         rng = np.random.default_rng(np.random.SeedSequence([seed, PROFILE_STREAM]))
-        logs = np.log(np.column_stack([self._values(name) for name in drawn]))  # n runs x k fields
-        deviations = logs - logs.mean(axis=0)
-        n = self.count
-        # A normal draw with the sample covariance S: deviations' x w / sqrt(n - 1), w ~ N(0, I_n)
-        # (works for any rank of S, also n <= k); / sqrt(n) for the mean; / sqrt(chi2 / df) for t.
-        normal = rng.standard_normal((count, n)) @ deviations / math.sqrt(n - 1) / math.sqrt(n)
-        scale = np.sqrt(rng.chisquare(n - 1, size=count) / (n - 1))
-        drawn_logs = logs.mean(axis=0) + normal / scale[:, None]
-        return replace(centre, **{name: np.exp(drawn_logs[:, index]) for index, name in enumerate(drawn)})
+        values = np.column_stack([self._values(name) for name in drawn])  # n runs x k fields
+        means = draw_log_mean(values, count, rng)
+        return replace(centre, **{name: means[:, index] for index, name in enumerate(drawn)})
 
     def description(self) -> str:
         """How the energy profile enters the intervals, for the result's text."""

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from simulator.errors import InputError
-from simulator.intervals import NON_NEGATIVE_METHOD, RATIO_METHOD, SampleInterval, mean_interval, paired_ratios, ratio_interval
+from simulator.intervals import BOUNDED_METHOD, RATIO_METHOD, SampleInterval, mean_interval, paired_ratios, ratio_interval
 from simulator.results.run_view import RunView, read_run
 
 GROUP_FILE = "group.json"
@@ -195,9 +195,10 @@ def summarize_facts(facts: Sequence[MemberFacts]) -> tuple[GroupQuantity, ...]:
     with_target = any(f.to_target for f in facts)
     specs = (*QUANTITIES, *(TO_TARGET_QUANTITIES if with_target else ()))
     values = {spec.key: [spec.read(f) for f in facts] for spec in specs}
-    # Every quantity here is a count, an amount or a fraction: none can be negative.
+    # Every quantity here is a count, an amount or a fraction: none can be negative, no fraction above 1.
     quantities = [_quantity(spec.key, spec.label, spec.unit, values[spec.key],
-                            mean_interval(values[spec.key], floor=0.0))
+                            mean_interval(values[spec.key], floor=0.0,
+                                          ceiling=1.0 if spec.unit == "fraction" else None))
                   for spec in specs]
     for key, label, top, bottom in RATIOS:
         if top not in values:
@@ -266,7 +267,7 @@ def summarize_group(group_dir: Path, lifecycle: dict | None = None) -> GroupSumm
         members=tuple(run.path.name for run in runs),
         planned_seeds=tuple(raw["planned_seeds"]),
         status=STATUS_COMPLETE if len(runs) == len(raw["planned_seeds"]) else STATUS_RUNNING,
-        interval_method=NON_NEGATIVE_METHOD,
+        interval_method=BOUNDED_METHOD,
         ratio_method=RATIO_METHOD,
         quantities=summarize_facts(facts),
         target_accuracy=None if target is None else float(target),
@@ -311,7 +312,7 @@ def single_run_summary(run: RunView) -> GroupSummary:
     """One run seen as a group of one (no intervals), so `compare` treats runs and groups alike."""
     facts = [member_facts(run)]
     target = run.scenario.get("training", {}).get("target_accuracy")
-    return GroupSummary(run.scenario_name, (run.seed,), (run.path.name,), (run.seed,), STATUS_COMPLETE, NON_NEGATIVE_METHOD,
+    return GroupSummary(run.scenario_name, (run.seed,), (run.path.name,), (run.seed,), STATUS_COMPLETE, BOUNDED_METHOD,
                         RATIO_METHOD, summarize_facts(facts), None if target is None else float(target),
                         reached_by_seed(facts), run.lifecycle)
 
