@@ -1,0 +1,121 @@
+"""`silocarbon run --repeats` / `--seeds`: a group folder of real tiny runs, its summary with 95 %
+intervals, and `runs`, `report` and `compare` on groups and on their members."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import torch
+from rich.console import Console
+
+from conftest import run_cli, tiny_scenario, tiny_scenario_dict
+from simulator.errors import InputError
+from simulator.repeats import parse_seeds, run_seeds, seeds_for
+from simulator.results.group import GROUP_FILE, summarize_group
+from simulator.results.group_report import write_group_report
+from simulator.results.report import write_report
+from simulator.results.run_tables import group_comparison_rows, measured_summary, print_runs
+from simulator.results.run_view import read_run
+
+
+@pytest.fixture(scope="module")
+def group(tmp_path_factory):
+    """`silocarbon run --repeats 2` on the tiny scenario, through the real command line."""
+    folder = tmp_path_factory.mktemp("repeats")
+    scenario_file = folder / "tiny.json"
+    scenario_file.write_text(json.dumps(tiny_scenario_dict(probes={"host_country": "USA", "idle_baseline": "off"},
+                                                           lifecycle={"draws": 500})))
+    result = run_cli("run", str(scenario_file), "--repeats", "2", "--runs-dir", "runs", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    (group_dir,) = (folder / "runs").iterdir()
+    return group_dir, result.stdout
+
+
+def test_repeats_write_one_run_per_seed_and_a_group_summary(group):
+    group_dir, printed = group
+    assert group_dir.name.endswith("-tiny-2-seeds")
+    members = [group_dir / "seed-0", group_dir / "seed-1"]
+    for member in members:
+        manifest = json.loads((member / "manifest.json").read_text())
+        assert manifest["status"] == "complete" and manifest["seed"] == int(member.name.split("-")[1])
+    # Different seeds, different models (the split, the initial weights and the batch order move).
+    first, second = (torch.load(m / "final_model.pt", weights_only=True) for m in members)
+    assert any(not torch.equal(first[name], second[name]) for name in first)
+    raw = json.loads((group_dir / GROUP_FILE).read_text())
+    assert raw["kind"] == "group" and raw["seeds"] == [0, 1] and raw["status"] == "complete"
+    accuracy = next(q for q in raw["quantities"] if q["key"] == "fl.accuracy")
+    runs = [read_run(m) for m in members]
+    assert accuracy["values"] == [run.fl.accuracy for run in runs] and accuracy["n"] == 2
+    assert accuracy["low"] <= accuracy["centre"] <= accuracy["high"] and "Student t" in accuracy["method"]
+    energy = next(q for q in raw["quantities"] if q["key"] == "fl.energy_kwh")
+    assert energy["unit"] == "kWh" and energy["std"] > 0
+    assert "ratio.energy_kwh" in {q["key"] for q in raw["quantities"]}
+    # The group's lifecycle draws the two measured profiles, and says so.
+    assert "2 measured runs" in raw["lifecycle"]["measurement_noise"]
+    assert "95 % interval" in printed and "Student t" in printed and "Measurement noise in the intervals" in printed
+    for name in ("report.html", "report.md", "report_files/training_intervals.png", "report_files/accuracy_per_round.png"):
+        assert (group_dir / name).is_file(), name
+
+
+def test_group_report_shows_intervals(group):
+    group_dir, _ = group  # `run` wrote the report
+    markdown = (group_dir / "report.md").read_text()
+    assert "| FL training energy | kWh |" in markdown and "95 % interval" in markdown
+    assert "CL / FL, paired by seed" in markdown and "Measurement noise in the intervals: drawn from 2" in markdown
+    html = (group_dir / "report.html").read_text()
+    assert "data:image/png;base64," in html and "standard deviation" in html
+    assert write_group_report(group_dir).markdown.read_text() == markdown  # `report GROUP` writes the same
+
+
+def test_runs_lists_the_group_and_its_members(group):
+    group_dir, _ = group
+    buffer = io.StringIO()
+    listing = print_runs(group_dir.parent, Console(file=buffer, width=200))
+    ids = [run.run_id for run in listing.runs]
+    assert ids == [group_dir.name, f"{group_dir.name}/seed-0", f"{group_dir.name}/seed-1"]
+    assert [run.kind for run in listing.runs] == ["group", "member", "member"]
+    assert listing.runs[0].seeds == 2 and listing.runs[0].fl_accuracy_pm is not None
+    assert "±" in buffer.getvalue() and not listing.warnings
+
+
+def test_compare_groups_with_ratio_intervals(group, tmp_path):
+    group_dir, _ = group
+    other = run_seeds(tiny_scenario(probes__idle_baseline="off", training__learning_rate=0.1,
+                                    lifecycle={"draws": 500}), [0, 1], tmp_path)
+    rows = {row.quantity: row for row in group_comparison_rows(measured_summary(group_dir),
+                                                               measured_summary(other.group_dir))}
+    energy = rows["FL training energy"]
+    assert energy.unit == "kWh" and "[" in energy.a and "[" in energy.b
+    assert energy.ratio_b_over_a.endswith("]") and "x [" in energy.ratio_b_over_a  # paired: the same seeds
+    accuracy = summarize_group(other.group_dir).quantity("fl.accuracy")
+    assert rows["FL test accuracy"].b.startswith(f"{accuracy.centre:.4g} [")
+    # A group against one of its members (a run, no spread of its own): the ratio has no interval.
+    member = group_comparison_rows(measured_summary(group_dir), measured_summary(group_dir / "seed-0"))
+    assert next(r for r in member if r.quantity == "FL training energy").ratio_b_over_a.endswith("x")
+
+
+def test_compare_through_the_command_line_and_a_member_report(group):
+    group_dir, _ = group
+    runs_dir = group_dir.parent
+    compared = run_cli("compare", group_dir.name, f"{group_dir.name}/seed-1", "--runs-dir", str(runs_dir),
+                       cwd=runs_dir)
+    assert compared.returncode == 0, compared.stderr
+    assert "mean [95 % interval]" in compared.stdout and "kg CO2e" in compared.stdout
+    assert write_report(group_dir / "seed-0").html.is_file()  # a member alone is a run
+
+
+def test_bad_seed_options_are_refused(tmp_path):
+    both = run_cli("run", "--repeats", "2", "--seeds", "0,1", cwd=tmp_path)
+    assert both.returncode == 2 and "not both" in both.stderr
+    letters = run_cli("run", "--seeds", "a,b", cwd=tmp_path)
+    assert letters.returncode == 2 and "--seeds 'a,b'" in letters.stderr and "Traceback" not in letters.stderr
+    assert not (tmp_path / "runs").exists()
+    assert parse_seeds("3..5") == [3, 4, 5] and parse_seeds("7, 2") == [7, 2]
+    for text in ("1,1", "5..3", "", "-1"):
+        with pytest.raises(InputError):
+            parse_seeds(text)
+    assert seeds_for(10, 3) == [10, 11, 12]
+    with pytest.raises(InputError):
+        seeds_for(0, 0)
