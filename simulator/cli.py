@@ -135,8 +135,10 @@ def report(
     from simulator.results.report import write_report
 
     if is_group_dir(run_dir):
+        from simulator.repeats import refresh_group_summary
         from simulator.results.group_report import write_group_report
 
+        refresh_group_summary(run_dir)
         files = write_group_report(run_dir)
     else:
         files = write_report(run_dir)

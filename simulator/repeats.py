@@ -105,7 +105,8 @@ def run_seeds(
     finally:
         install_host_probe(None)
         probe.close()
-    summary, lifecycle = write_group_summary(group_dir, scenario)
+    # The group's lifecycle draws are seeded by its first seed, as `refresh_group_summary` does.
+    summary, lifecycle = write_group_summary(group_dir, members_scenarios[0])
     return GroupResult(group_dir, scenario, tuple(results), summary, lifecycle)
 
 
@@ -119,3 +120,20 @@ def write_group_summary(group_dir: Path, scenario: Scenario):  # type: ignore[no
     summary = summarize_group(group_dir, lifecycle.to_json())
     write_json_atomic(group_dir / GROUP_FILE, summary.to_json())
     return summary, lifecycle
+
+
+def refresh_group_summary(group_dir: Path) -> None:
+    """Bring group.json in line with its member folders (a member resumed or finished after the group's
+    run stopped): recomputed when it is not complete, or lists other members than are now complete."""
+    from simulator.results.group import complete_members, read_group_file
+
+    raw = read_group_file(group_dir)
+    _, runs, _ = complete_members(group_dir)
+    if not runs:
+        raise InputError(f"group '{group_dir}': no member run is complete")
+    if raw.get("status") == "complete" and raw.get("members") == [run.path.name for run in runs]:
+        return
+    # The group's scenario: a member's, with the group's first seed (the lifecycle draws are seeded by it).
+    scenario = with_seed(validate_scenario(runs[0].scenario, str(runs[0].path / "manifest.json")),
+                         int(raw["planned_seeds"][0]))
+    write_group_summary(Path(group_dir), scenario)

@@ -12,7 +12,7 @@ from rich.console import Console
 
 from conftest import run_cli, tiny_scenario, tiny_scenario_dict
 from simulator.errors import InputError
-from simulator.repeats import parse_seeds, run_seeds, seeds_for
+from simulator.repeats import parse_seeds, refresh_group_summary, run_seeds, seeds_for
 from simulator.results.group import GROUP_FILE, summarize_group
 from simulator.results.group_report import write_group_report
 from simulator.results.report import write_report
@@ -80,10 +80,15 @@ def test_runs_lists_the_group_and_its_members(group):
     assert "±" in buffer.getvalue() and not listing.warnings
 
 
-def test_compare_groups_with_ratio_intervals(group, tmp_path):
+@pytest.fixture(scope="module")
+def other(tmp_path_factory):
+    """A second group, in-process (`run_seeds`): the same seeds, another learning rate."""
+    return run_seeds(tiny_scenario(probes__idle_baseline="off", training__learning_rate=0.1,
+                                   lifecycle={"draws": 500}), [0, 1], tmp_path_factory.mktemp("other"))
+
+
+def test_compare_groups_with_ratio_intervals(group, other):
     group_dir, _ = group
-    other = run_seeds(tiny_scenario(probes__idle_baseline="off", training__learning_rate=0.1,
-                                    lifecycle={"draws": 500}), [0, 1], tmp_path)
     rows = {row.quantity: row for row in group_comparison_rows(measured_summary(group_dir),
                                                                measured_summary(other.group_dir))}
     energy = rows["FL training energy"]
@@ -119,3 +124,19 @@ def test_bad_seed_options_are_refused(tmp_path):
     assert seeds_for(10, 3) == [10, 11, 12]
     with pytest.raises(InputError):
         seeds_for(0, 0)
+
+
+def test_a_group_whose_run_stopped_is_summarized_again_from_its_members(other, tmp_path):
+    import shutil
+
+    copy = tmp_path / other.group_dir.name
+    shutil.copytree(other.group_dir, copy)
+    # What a killed `run --repeats` leaves: group.json as written at the start.
+    (copy / GROUP_FILE).write_text(json.dumps({"kind": "group", "scenario_name": "tiny", "seeds": [0, 1],
+                                               "status": "running"}))
+    refresh_group_summary(copy)
+    raw = json.loads((copy / GROUP_FILE).read_text())
+    assert raw["status"] == "complete" and raw["members"] == ["seed-0", "seed-1"] and raw["lifecycle"]
+    estimated = run_cli("estimate", "--ledger", str(copy), "--draws", "200", cwd=tmp_path)
+    assert estimated.returncode == 0, estimated.stderr
+    assert "Measurement noise in the intervals: drawn from 2 measured runs" in " ".join(estimated.stdout.split())
