@@ -58,12 +58,36 @@ def print_run(result) -> None:
         f"{timing['fl_flower_overhead']:.2f} s; probes: start-up {timing['probe_startup']:.2f} s "
         f"(blocking {timing['probe_startup_blocking']:.2f} s), windows {timing['probe_windows']:.3f} s"
     )
+    if summary.get("to_target"):
+        print_to_target(summary["to_target"])
     idle = summary.get("idle_baseline")
     if idle is not None:
         console.print(f"Idle baseline of this host: {_number(idle['power_w'])} W ({idle['method']}: {idle['how']})")
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")
+
+
+def print_to_target(to_target: dict) -> None:
+    """summary.json["to_target"]: each side's energy, CO2 and time to the target accuracy, or why none."""
+    table = Table(title=f"To test accuracy {to_target['target_accuracy']:g} (at most {to_target['max_rounds']} "
+                        "rounds; CL: the same sample updates)")
+    for heading, justify in (("quantity", "left"), ("unit", "left"), ("FL", "right"), ("CL", "right"),
+                             ("CL / FL", "right")):
+        table.add_column(heading, justify=justify)
+    fl, cl, ratio = to_target["fl"], to_target["cl"], to_target["ratio_cl_over_fl"]
+
+    def cell(side: dict, key: str) -> str:
+        return "not reached" if not side["reached"] else _number(side[key])
+
+    table.add_row("reached after", "rounds / epochs", cell(fl, "round"), cell(cl, "round"), "")
+    for key, label, unit in (("sample_updates", "sample updates", "count"), ("energy_kwh", "energy", "kWh"),
+                             ("co2_kg", "CO2", "kg CO2e"), ("wall_s", "time", "s")):
+        table.add_row(label, unit, cell(fl, key), cell(cl, key), "-" if ratio[key] is None else f"{ratio[key]:.3g}")
+    console.print(table)
+    for side, word in ((fl, "FL"), (cl, "CL")):
+        if not side["reached"]:
+            console.print(f"{word} {side['note']}: no to-target figure.")
 
 
 def print_strategies() -> None:

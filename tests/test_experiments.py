@@ -9,7 +9,7 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from conftest import tiny_scenario, tiny_scenario_dict
+from conftest import tiny_scenario_dict
 from experiments import intensity, paper_findings, scaling
 from experiments.variants import total_initial_data_gb, with_data_scale, with_grids, with_retention, with_silo_count
 from simulator.config import validate_scenario

@@ -8,10 +8,11 @@ import math
 import pytest
 
 from conftest import tiny_scenario
-from simulator.errors import InputError
 from simulator.config import load_scenario
+from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
 from simulator.pipeline import run_scenario
+from simulator.results.report import write_report
 from simulator.to_target import Checkpointed, side_to_target
 
 
@@ -42,6 +43,9 @@ def test_cl_reaches_the_target_and_fl_cannot(tmp_path):
     assert summary["cl"]["accuracy"] == summary["cl_evaluations"][1]["accuracy"]
     budget = math.fsum(row.energy_kwh for row in cl_rows if row.round <= 2)
     assert summary["cl"]["energy_kwh"] == pytest.approx(budget)
+    report = write_report(result.run_dir).markdown.read_text()
+    assert "## To test accuracy 0.86" in report and "| energy | kWh | not reached |" in report
+    assert "FL did not reach 0.86 in 4 rounds" in report
 
 
 def test_both_reach_it_and_fl_stops_at_the_round_it_does(tmp_path):
