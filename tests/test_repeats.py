@@ -82,8 +82,9 @@ def test_runs_lists_the_group_and_its_members(group):
 
 @pytest.fixture(scope="module")
 def other(tmp_path_factory):
-    """A second group, in-process (`run_seeds`): the same seeds, another learning rate."""
+    """A second group, in-process (`run_seeds`): the same seeds, another learning rate, a target accuracy."""
     return run_seeds(tiny_scenario(probes__idle_baseline="off", training__learning_rate=0.1,
+                                   training__target_accuracy=0.8, training__max_rounds=4,
                                    lifecycle={"draws": 500}), [0, 1], tmp_path_factory.mktemp("other"))
 
 
@@ -137,6 +138,9 @@ def test_a_group_whose_run_stopped_is_summarized_again_from_its_members(other, t
     refresh_group_summary(copy)
     raw = json.loads((copy / GROUP_FILE).read_text())
     assert raw["status"] == "complete" and raw["members"] == ["seed-0", "seed-1"] and raw["lifecycle"]
+    assert {q["key"] for q in raw["quantities"]} >= {"to_target.fl.energy_kwh", "ratio.to_target.energy_kwh"}
+    markdown = write_group_report(copy).markdown.read_text()
+    assert "## To the target accuracy 0.8" in markdown and (copy / "report_files/to_target_intervals.png").is_file()
     estimated = run_cli("estimate", "--ledger", str(copy), "--draws", "200", cwd=tmp_path)
     assert estimated.returncode == 0, estimated.stderr
     assert "Measurement noise in the intervals: drawn from 2 measured runs" in " ".join(estimated.stdout.split())
