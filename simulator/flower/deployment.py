@@ -401,7 +401,7 @@ def _follow(
     from flwr.common.constant import Status, SubStatus
 
     # Every round may take its full timeout twice (train and evaluate), plus the start-up.
-    limit_s = scenario.deployment.startup_timeout_s + 2 * scenario.training.rounds * scenario.training.round_timeout_s
+    limit_s = scenario.deployment.startup_timeout_s + 2 * scenario.training.last_round * scenario.training.round_timeout_s
     deadline = time.monotonic() + limit_s
     client = _control_client(address, credentials)
     try:
@@ -492,7 +492,7 @@ def _write_deployment_record(
         "authenticated_supernodes": settings.tls and settings.authenticate_supernodes,
         "wall_s": outcome.wall_s,
         "fl_wall_s": outcome.federation.wall_s,
-        "seconds_per_round": outcome.federation.wall_s / scenario.training.rounds,
+        "seconds_per_round": outcome.federation.wall_s / max(1, len(outcome.federation.rounds)),
         # Loopback: every silo's worker measures the same host, and their windows can overlap.
         "silo_hosts": "this machine, shared by every silo" if not settings.superlink else "each silo's own",
         "processes": [

@@ -144,28 +144,18 @@ RATIOS: tuple[tuple[str, str, str, str], ...] = (
 
 
 @dataclass(frozen=True)
-class GroupQuantity:
-    """One quantity over the members: their values (seed order, None where absent) and the interval."""
+class GroupQuantity(SampleInterval):
+    """One quantity over the members: its interval (SampleInterval's fields), what it is, and the
+    members' values (seed order, None where absent)."""
 
-    key: str
-    label: str
-    unit: str
-    values: tuple[float | None, ...]
-    n: int
-    centre: float | None
-    std: float | None
-    low: float | None
-    high: float | None
-    method: str
-
-    @property
-    def interval(self) -> SampleInterval:
-        return SampleInterval(self.n, self.centre, self.std, self.low, self.high, self.method)
+    key: str = ""
+    label: str = ""
+    unit: str = ""
+    values: tuple[float | None, ...] = ()
 
 
 def _quantity(key: str, label: str, unit: str, values: Sequence[float | None], interval: SampleInterval) -> GroupQuantity:
-    return GroupQuantity(key, label, unit, tuple(values), interval.n, interval.centre, interval.std, interval.low,
-                         interval.high, interval.method)
+    return GroupQuantity(**asdict(interval), key=key, label=label, unit=unit, values=tuple(values))
 
 
 @dataclass(frozen=True)
@@ -288,12 +278,10 @@ def group_summary_from_json(raw: dict, source: str) -> GroupSummary:
             interval_method=str(raw["interval_method"]),
             ratio_method=str(raw["ratio_method"]),
             quantities=tuple(
-                GroupQuantity(
-                    key=str(q["key"]), label=str(q["label"]), unit=str(q["unit"]),
-                    values=tuple(None if v is None else float(v) for v in q["values"]), n=int(q["n"]),
-                    centre=_optional(q["centre"]), std=_optional(q["std"]), low=_optional(q["low"]),
-                    high=_optional(q["high"]), method=str(q["method"]),
-                )
+                _quantity(str(q["key"]), str(q["label"]), str(q["unit"]),
+                          [None if v is None else float(v) for v in q["values"]],
+                          SampleInterval(int(q["n"]), _optional(q["centre"]), _optional(q["std"]), _optional(q["low"]),
+                                         _optional(q["high"]), str(q["method"])))
                 for q in raw["quantities"]
             ),
             target_accuracy=_optional(raw.get("target_accuracy")),
