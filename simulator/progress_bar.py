@@ -26,6 +26,7 @@ class ProgressBars(RunObserver):
         self._rounds_total = 0
         self._silos_task = None
         self._epochs_task = None
+        self._epochs_total = 0
         self._seeds_task = None
 
     def __enter__(self) -> "ProgressBars":
@@ -66,6 +67,7 @@ class ProgressBars(RunObserver):
             self._progress.update(self._rounds_task, completed=self._rounds_total)
 
     def centralized_started(self, epochs: int) -> None:
+        self._epochs_total = epochs
         if self._epochs_task is None:
             self._epochs_task = self._progress.add_task("CL epochs", total=epochs)
         else:
@@ -73,7 +75,7 @@ class ProgressBars(RunObserver):
 
     def centralized_finished(self) -> None:
         if self._epochs_task is not None:  # a target may end CL before its last possible epoch
-            self._progress.update(self._epochs_task, completed=self._progress.tasks[self._epochs_task].total)
+            self._progress.update(self._epochs_task, completed=self._epochs_total)
         if self._seeds_task is not None:
             self._progress.advance(self._seeds_task)
 

@@ -144,3 +144,25 @@ def test_a_group_whose_run_stopped_is_summarized_again_from_its_members(other, t
     estimated = run_cli("estimate", "--ledger", str(copy), "--draws", "200", cwd=tmp_path)
     assert estimated.returncode == 0, estimated.stderr
     assert "Measurement noise in the intervals: drawn from 2 measured runs" in " ".join(estimated.stdout.split())
+
+
+def test_progress_bars_of_a_group_reuse_their_bars_and_count_the_seeds():
+    import re
+
+    from simulator.progress_bar import ProgressBars
+
+    buffer = io.StringIO()
+    bars = ProgressBars(Console(file=buffer, force_terminal=True, width=100))
+    with bars:
+        for index, seed in enumerate((4, 5), start=1):
+            bars.repeat_started(index, 2, seed)
+            bars.federation_started(3, ["a", "b"])
+            bars.exchange_started(1, "train", 2)
+            bars.silo_finished(1, "train", "a")
+            bars.federation_finished()  # a target reached early: the bar still ends full
+            bars.centralized_started(6)
+            bars.centralized_epoch_finished(2)
+            bars.centralized_finished()
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buffer.getvalue())
+    assert "seeds (now seed 5)" in text and "2/2" in text and "6/6" in text
+    assert len(bars._progress.tasks) == 4  # seeds, rounds, silos, epochs: one each, not one per seed
