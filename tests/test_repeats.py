@@ -166,3 +166,20 @@ def test_progress_bars_of_a_group_reuse_their_bars_and_count_the_seeds():
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", buffer.getvalue())
     assert "seeds (now seed 5)" in text and "2/2" in text and "6/6" in text
     assert len(bars._progress.tasks) == 4  # seeds, rounds, silos, epochs: one each, not one per seed
+
+
+def test_a_hostile_group_file_is_refused_in_one_line(group, tmp_path):
+    from simulator.results.run_index import RunIndex
+
+    group_dir, _ = group
+    raw = json.loads((group_dir / GROUP_FILE).read_text())
+    forged = tmp_path / "runs" / "20990101T000000Z-forged-2-seeds"
+    forged.mkdir(parents=True)
+    (forged / GROUP_FILE).write_text(json.dumps({**raw, "members": ["../../elsewhere"]}))
+    listing = RunIndex(tmp_path / "runs").refresh()
+    assert not listing.runs and any("members must be folder names" in w for w in listing.warnings)
+    (forged / GROUP_FILE).write_text(json.dumps({**raw, "seeds": "all"}))
+    with pytest.raises(InputError, match="no member run is complete|lists no seeds"):
+        summarize_group(forged)
+    reported = run_cli("report", str(forged), cwd=tmp_path)
+    assert reported.returncode == 2 and "Traceback" not in reported.stderr

@@ -14,6 +14,7 @@ still summarizes the members that finished, and says how many.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ from simulator.results.run_view import RunView, read_run
 GROUP_FILE = "group.json"
 GROUP_FORMAT = 1
 MEMBER_PREFIX = "seed-"
+MEMBER_NAME = re.compile(r"seed-[0-9]+")
 STATUS_RUNNING = "running"
 STATUS_COMPLETE = "complete"
 
@@ -267,7 +269,11 @@ def summarize_group(group_dir: Path, lifecycle: dict | None = None) -> GroupSumm
 
 
 def group_summary_from_json(raw: dict, source: str) -> GroupSummary:
-    """group.json read back into the typed summary; InputError naming `source` when it lacks a field."""
+    """group.json read back into the typed summary; InputError naming `source` when it lacks a field
+    or names a member folder that is not `seed-<seed>` (a file is data, never a path to follow)."""
+    members = raw.get("members") if isinstance(raw, dict) else None
+    if not isinstance(members, list) or not all(isinstance(m, str) and MEMBER_NAME.fullmatch(m) for m in members):
+        raise InputError(f"'{source}': members must be folder names like '{MEMBER_PREFIX}3'")
     try:
         return GroupSummary(
             scenario_name=str(raw["scenario_name"]),
