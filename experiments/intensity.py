@@ -33,8 +33,8 @@ from experiments.claims import Band, Verdict, interval_verdict, percentile_inter
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument, measure_seeds, seed_table
 from experiments.variants import with_grids
-from simulator.config import bundled_scenario_path, load_scenario
-from simulator.probes.intensity import country_intensity
+from simulator.scenario.load import bundled_config_path, load_scenario
+from simulator.country_intensity import country_intensity
 
 NAME = "intensity"
 SCENARIO_FILE = "enterprise.toml"
@@ -71,11 +71,12 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import build_plan, evaluate_lifecycle, load_factors
     from simulator.lifecycle.model import evaluate_draws
 
     output = ExperimentOutput(NAME, args.results)
-    base = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(args.scenario or bundled_config_path(SCENARIO_FILE))
     print(f"Measuring {base.name} with seeds {', '.join(map(str, args.seeds))} ({len(base.silos)} silos, real "
           "training) ...")
     measured = measure_seeds(base, args.seeds, output.folder / "runs")
@@ -86,8 +87,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows, shares = [], []
     for silo_grid, countries, central in placements(base):
         scenario = with_grids(base, countries, central)
-        result = evaluate_lifecycle(scenario, samples, factors, draws=DRAWS, sweeps=False)
-        fl_draws, cl_draws = evaluate_draws(build_plan(scenario), samples, factors, DRAWS, scenario.seed)
+        features = dataset_features_for_lifecycle(scenario)
+        result = evaluate_lifecycle(scenario, samples, factors, draws=DRAWS, sweeps=False, dataset_features=features)
+        fl_draws, cl_draws = evaluate_draws(build_plan(scenario, dataset_features=features), samples, factors, DRAWS,
+                                            scenario.seed)
         fl_co2, cl_co2 = fl_draws.total().co2_kg, cl_draws.total().co2_kg
         fl, cl = result.fl.total.co2_kg, result.cl.total.co2_kg
         _, fl_low, fl_high = percentile_interval(fl_co2, fl.central)

@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -40,7 +41,8 @@ from experiments.claims import Band, Claim, Decision, Evidence, percentile_inter
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument, measure_seeds, seed_table
 from experiments.variants import raw_of, total_initial_data_gb, with_data_scale, with_retention, with_silo_count
-from simulator.config import Scenario, bundled_scenario_path, load_scenario, validate_scenario
+from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
+from simulator.scenario.schema import Scenario
 from simulator.results.figures import StageValue, TotalRange, stacked_stage_bars
 
 NAME = "paper_findings"
@@ -146,7 +148,7 @@ def updates_to_target_ratio(findings: Findings) -> tuple[list[float] | None, str
 
 
 def claim_a2(findings: Findings) -> Claim:
-    from simulator.intervals import draw_log_mean
+    from simulator.lifecycle.profile_noise import draw_log_mean
 
     training = findings.scenario.training
     ratios, reason = updates_to_target_ratio(findings)
@@ -225,13 +227,14 @@ class SweepPoint:
 CURVES = ("FL kg CO2e", "CL kg CO2e", "CL transfer + storage kg CO2e", "CL - FL kg CO2e")
 
 
-def sweep_point(variable: str, value: float, variant: Scenario, samples, factors) -> SweepPoint:
+def sweep_point(variable: str, value: float, variant: Scenario, samples, factors,
+                dataset_features: int | None) -> SweepPoint:
     from simulator.lifecycle import build_plan
     from simulator.lifecycle import factors as factor_values
     from simulator.lifecycle.model import evaluate_draws
     from simulator.lifecycle.stages import cl_stages, fl_stages
 
-    plan = build_plan(variant)
+    plan = build_plan(variant, dataset_features=dataset_features)
     central = factor_values.central(factors)
     fl_c, cl_c = fl_stages(plan, samples.central, central), cl_stages(plan, samples.central, central)
     fl_d, cl_d = evaluate_draws(plan, samples, factors, SWEEP_DRAWS, variant.seed)
@@ -246,16 +249,17 @@ def sweep_point(variable: str, value: float, variant: Scenario, samples, factors
     return SweepPoint(variable, value, curves(fl_c, cl_c, None), curves(fl_d, cl_d, SWEEP_DRAWS))
 
 
-def gap_sweeps(scenario: Scenario, samples, factors) -> list[SweepPoint]:
+def gap_sweeps(scenario: Scenario, samples, factors, dataset_features: int | None) -> list[SweepPoint]:
+    point = partial(sweep_point, samples=samples, factors=factors, dataset_features=dataset_features)
     points = []
     for factor in DATA_SCALES:
         variant = with_data_scale(scenario, factor)
-        points.append(sweep_point("data volume", total_initial_data_gb(variant), variant, samples, factors))
+        points.append(point("data volume", total_initial_data_gb(variant), variant))
     for months in RETENTION_MONTHS:
         if months <= scenario.lifecycle.lifetime_months:
-            points.append(sweep_point("retention", months, with_retention(scenario, months), samples, factors))
+            points.append(point("retention", months, with_retention(scenario, months)))
     for count in SILO_COUNTS:
-        points.append(sweep_point("silos", count, with_silo_count(scenario, count), samples, factors))
+        points.append(point("silos", count, with_silo_count(scenario, count)))
     return points
 
 
@@ -429,12 +433,13 @@ def main(argv: list[str] | None = None) -> list[Claim]:
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import evaluate_lifecycle, load_factors
     from simulator.lifecycle.model import evaluate_draws
-    from simulator.lifecycle.plan import build_plan
+    from simulator.lifecycle import build_plan
 
     output = ExperimentOutput(NAME, args.results)
-    base = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(args.scenario or bundled_config_path(SCENARIO_FILE))
     scenario = with_target(base, args.target_accuracy, max(args.max_rounds, base.training.rounds))
     print(f"Measuring {scenario.name} with seeds {', '.join(map(str, args.seeds))}: {len(scenario.silos)} silos, "
           f"{scenario.training.rounds} rounds and on to test accuracy {args.target_accuracy:g} (at most "
@@ -445,14 +450,16 @@ def main(argv: list[str] | None = None) -> list[Claim]:
     output.table(seed_table(group), "measurements",
                  "Measured runs, one per seed (the lifecycle model draws the mean profile from them)")
     factors = load_factors()
-    result = evaluate_lifecycle(scenario, samples, factors)
-    fl_draws, cl_draws = evaluate_draws(build_plan(scenario), samples, factors, result.draws, scenario.seed)
+    features = dataset_features_for_lifecycle(scenario)
+    result = evaluate_lifecycle(scenario, samples, factors, dataset_features=features)
+    fl_draws, cl_draws = evaluate_draws(build_plan(scenario, dataset_features=features), samples, factors,
+                                        result.draws, scenario.seed)
     findings = Findings(scenario, samples, group, result, fl_draws, cl_draws, result.draws, output)
     output.table(stage_table(result), "stages", f"{scenario.name}: FL vs CL per lifecycle stage ({result.interval})")
     output.png(stages_figure(result), "stages")
 
     print("Sweeping data volume, retention and silos ...")
-    points = gap_sweeps(scenario, samples, factors)
+    points = gap_sweeps(scenario, samples, factors, features)
     sweeps = sweep_table(points)
     output.table(sweeps, "gap_sweeps", "Lifecycle CO2 as data volume, retention and silos grow (central, with the "
                  "2.5th-97.5th percentile of the draws)")

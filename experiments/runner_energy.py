@@ -22,7 +22,7 @@ import pandas as pd
 
 import simulator  # noqa: F401  (telemetry off before Flower or Ray load)
 from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument
-from simulator.config import load_scenario
+from simulator.scenario.load import load_scenario
 from simulator.intervals import mean_interval
 from simulator.pipeline import run_scenario
 

@@ -42,7 +42,7 @@ from experiments.claims import percentile_interval
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument, measure_seeds
 from experiments.variants import lifecycle_silo, raw_of, with_silo_count
-from simulator.config import bundled_scenario_path, load_scenario, validate_scenario
+from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
 
 NAME = "scaling"
 SCENARIO_FILE = "enterprise.toml"
@@ -85,9 +85,10 @@ def lifecycle_scenario(base, count: int, total_gb: float):
 
 def silo_grid_intensity(base) -> float:
     """The enterprise silos' grid intensity (gCO2e/kWh), averaged with their initial data as weights."""
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import build_plan
 
-    silos = build_plan(base).silos
+    silos = build_plan(base, dataset_features=dataset_features_for_lifecycle(base)).silos
     weights = [silo.volumes_gb[0] for silo in silos]
     if sum(weights) <= 0:
         weights = [1.0] * len(silos)
@@ -99,7 +100,9 @@ def profile_quantity(group, key: str) -> tuple[float | None, float | None, float
     return (None, None, None) if quantity is None else (quantity.centre, quantity.low, quantity.high)
 
 
-def break_even_interval(scenario, profiles, factors, quantity: str) -> tuple[float | None, float | None, float | None, int]:
+def break_even_interval(
+    scenario, profiles, factors, quantity: str, dataset_features: int | None
+) -> tuple[float | None, float | None, float | None, int]:
     """The data-volume break-even with each profile alone: geometric mean, its 95 % interval (Student
     t on the logs) and how many profiles gave none (no crossing in the sweep)."""
     from simulator.intervals import ratio_interval
@@ -107,7 +110,7 @@ def break_even_interval(scenario, profiles, factors, quantity: str) -> tuple[flo
 
     values = []
     for profile in profiles:
-        point = next(p for p in break_even_points(scenario, profile, factors)
+        point = next(p for p in break_even_points(scenario, profile, factors, dataset_features)
                      if p.variable == "data_gb" and p.quantity == quantity)
         values.append(point.value)
     found = [value for value in values if value is not None]
@@ -126,12 +129,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     started = time.perf_counter()
 
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import build_plan, evaluate_lifecycle, load_factors
     from simulator.lifecycle.model import evaluate_draws
     from simulator.lifecycle.profile_noise import ProfileSamples
 
     output = ExperimentOutput(NAME, args.results)
-    base = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(args.scenario or bundled_config_path(SCENARIO_FILE))
     counts = [count for count in SILO_COUNTS if count <= args.max_silos]
     factors = load_factors()
     measured_rows, grid_rows, break_even_rows, groups = [], [], [], {}
@@ -157,8 +161,11 @@ def main(argv: list[str] | None = None) -> None:
         samples = groups[count].samples if args.per_count_profile else pooled
         for total_gb in TOTAL_DATA_GB:
             scenario = lifecycle_scenario(base, count, total_gb)
-            result = evaluate_lifecycle(scenario, samples, factors, draws=SWEEP_DRAWS, sweeps=False)
-            fl_draws, cl_draws = evaluate_draws(build_plan(scenario), samples, factors, SWEEP_DRAWS, scenario.seed)
+            features = dataset_features_for_lifecycle(scenario)
+            result = evaluate_lifecycle(scenario, samples, factors, draws=SWEEP_DRAWS, sweeps=False,
+                                        dataset_features=features)
+            fl_draws, cl_draws = evaluate_draws(build_plan(scenario, dataset_features=features), samples, factors,
+                                                SWEEP_DRAWS, scenario.seed)
             fl, cl = result.fl.total, result.cl.total
             row = {"silos": count, "total data GB": total_gb,
                    "FL kg CO2e": fl.co2_kg.central, "CL kg CO2e": cl.co2_kg.central,
@@ -171,10 +178,12 @@ def main(argv: list[str] | None = None) -> None:
             grid_rows.append(row)
         scenario = lifecycle_scenario(base, count, TOTAL_DATA_GB[0])
         # The model's own break-even sweep covers 1e-4 .. 1e4 x this volume: all of ours.
-        for point in evaluate_lifecycle(scenario, samples, factors, draws=SWEEP_DRAWS).break_even:
+        features = dataset_features_for_lifecycle(scenario)
+        for point in evaluate_lifecycle(scenario, samples, factors, draws=SWEEP_DRAWS,
+                                        dataset_features=features).break_even:
             if point.variable == "data_gb":
                 centre, low, high, none = break_even_interval(scenario, groups[count].samples.profiles, factors,
-                                                              point.quantity)
+                                                              point.quantity, features)
                 break_even_rows.append({
                     "silos": count, "quantity": point.quantity,
                     "break-even total data GB": point.value,

@@ -13,7 +13,7 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 
 DEFAULT_SEEDS = "0..4"
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 
-from simulator.config import Scenario, validate_scenario
+from simulator.scenario.schema import Scenario
+from simulator.scenario.load import validate_scenario
 
 
 def raw_of(scenario: Scenario) -> dict:
@@ -82,7 +83,7 @@ def with_grids(scenario: Scenario, silo_countries: Sequence[str], central_countr
 
 def total_initial_data_gb(scenario: Scenario) -> float:
     """GB held by all silos at month 0 (a silo without lifecycle settings has the schema's default)."""
-    from simulator.lifecycle.schema import LifecycleSiloConfig
+    from simulator.scenario.lifecycle import LifecycleSiloConfig
 
     listed = {silo.name: silo.data_gb for silo in scenario.lifecycle.silos}
     return sum(listed.get(silo.name, LifecycleSiloConfig(name=silo.name).data_gb) for silo in scenario.silos)

@@ -14,20 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data import FederatedData
 from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.models import build_model
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
+from simulator.records.run import CentralizedEvaluation
 from simulator.training import centralized_epochs, evaluate, resolve_device, train_epochs
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    epoch: int
-    accuracy: float
-    elapsed_s: float  # seconds since CL training started, at the end of this evaluation
 
 
 @dataclass(frozen=True)
@@ -36,8 +30,12 @@ class CentralizedOutcome:
     accuracy: float  # at the equal-budget epoch (the last one when no target ran CL longer)
     rows: list[LedgerRow]
     wall_s: float
-    evaluations: tuple[Evaluation, ...] = ()
+    evaluations: tuple[CentralizedEvaluation, ...] = ()
     equal_budget_epochs: int = 0
+
+    def elapsed_at(self, epoch: int) -> float:
+        """CL's clock at the end of the evaluation after `epoch` (the whole CL time where unknown)."""
+        return next((e.elapsed_s for e in self.evaluations if e.epoch == epoch), self.wall_s)
 
 
 def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserver = NULL_OBSERVER) -> CentralizedOutcome:
@@ -51,7 +49,7 @@ def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserv
     training = scenario.training
     equal_epochs = centralized_epochs(training.rounds, training.local_epochs)
     epochs = centralized_epochs(training.last_round, training.local_epochs)
-    evaluations: list[Evaluation] = []
+    evaluations: list[CentralizedEvaluation] = []
     observer.centralized_started(epochs)
     for epoch in range(1, epochs + 1):
         with WorkWindow(f"cl-train-{epoch}") as window:
@@ -73,7 +71,8 @@ def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserv
             with WorkWindow(f"cl-evaluate-{epoch}") as window:
                 result = evaluate(model, data.test_x, data.test_y, device)
             rows.append(_row(scenario, epoch, "evaluate", window, result.num_examples))
-            evaluations.append(Evaluation(epoch, result.accuracy, time.perf_counter() - wall_start))
+            evaluations.append(CentralizedEvaluation(epoch=epoch, accuracy=result.accuracy,
+                                                     elapsed_s=time.perf_counter() - wall_start))
         observer.centralized_epoch_finished(epoch)
         if epoch >= equal_epochs and _target_reached(evaluations, training.target_accuracy):
             break
@@ -83,7 +82,7 @@ def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserv
                               tuple(evaluations), equal_epochs)
 
 
-def _target_reached(evaluations: list[Evaluation], target: float | None) -> bool:
+def _target_reached(evaluations: list[CentralizedEvaluation], target: float | None) -> bool:
     return target is not None and any(evaluation.accuracy >= target for evaluation in evaluations)
 
 

@@ -148,30 +148,3 @@ def interval_text(interval: SampleInterval, unit: str = "", digits: int = 4) -> 
         return f"{interval.centre:.{digits}g}{suffix} (n = {interval.n}, no interval)"
     return (f"{interval.centre:.{digits}g} [{interval.low:.{digits}g}, {interval.high:.{digits}g}]{suffix} "
             f"(n = {interval.n})")
-
-
-MAX_LOG_DEVIATION = 30.0  # a factor of about 1e13
-
-
-def draw_log_mean(values, count: int, rng):  # type: ignore[no-untyped-def]
-    """`count` joint draws of the mean of positive measurements, on the log scale:
-    exp(mean(log x) + T), T multivariate Student t with n - 1 degrees of freedom and scale S / n
-    (S: the sample covariance of the logs). `values`: n measurements x k quantities (n >= 2, every
-    value positive); returns count x k. The uncertainty of a mean of n reruns, never zero or below.
-    """
-    import numpy as np
-
-    logs = np.log(np.asarray(values, dtype=float))
-    n = logs.shape[0]
-    if n < 2:
-        raise ValueError("a mean's spread needs two or more measurements")
-    deviations = logs - logs.mean(axis=0)
-    # A normal draw with covariance S: w' deviations / sqrt(n - 1), w ~ N(0, I_n) (any rank of S,
-    # also n <= k); / sqrt(n) for the mean; / sqrt(chi2(n - 1) / (n - 1)) makes it a t.
-    normal = rng.standard_normal((count, n)) @ deviations / math.sqrt(n - 1) / math.sqrt(n)
-    scale = np.sqrt(rng.chisquare(n - 1, size=count) / (n - 1))
-    # t with one degree of freedom (n = 2) has tails that overflow exp(); no draw goes beyond a factor
-    # e^MAX_LOG_DEVIATION of the geometric mean, which moves only the far tails, never a 95 % interval
-    # of any plausible spread.
-    deviation = np.clip(normal / scale[:, None], -MAX_LOG_DEVIATION, MAX_LOG_DEVIATION)
-    return np.exp(logs.mean(axis=0) + deviation)

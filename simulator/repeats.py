@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.config import MAX_SEED, Scenario, validate_scenario
+from simulator.scenario.load import validate_scenario
+from simulator.scenario.schema import MAX_SEED, Scenario
 from simulator.errors import InputError
 from simulator.progress import NULL_OBSERVER, RunObserver
 
@@ -88,8 +89,8 @@ def run_seeds(
     probe = started_probe(scenario)
     try:
         for member in members_scenarios:  # every split is built (and refused) before any folder is made
-            build_federated_data(member)
-        build_plan(scenario)
+            data = build_federated_data(member)
+        build_plan(scenario, dataset_features=data.dataset.num_features)  # refuses a bad [lifecycle] first
         warm_up_torch(scenario.training.threads)
         group_dir = new_run_dir(runs_root, f"{scenario.name}-{len(seeds)}-seeds")
         write_json_atomic(group_dir / GROUP_FILE, {"kind": "group", "scenario_name": scenario.name,
@@ -116,8 +117,11 @@ def write_group_summary(group_dir: Path, scenario: Scenario):  # type: ignore[no
     from simulator.results.atomic import write_json_atomic
     from simulator.results.group import GROUP_FILE, group_profile_samples, summarize_group
 
-    lifecycle = evaluate_lifecycle(scenario, group_profile_samples(group_dir))
-    summary = summarize_group(group_dir, lifecycle.to_json())
+    from simulator.data.registry import dataset_features_for_lifecycle
+
+    lifecycle = evaluate_lifecycle(scenario, group_profile_samples(group_dir),
+                                   dataset_features=dataset_features_for_lifecycle(scenario))
+    summary = summarize_group(group_dir, lifecycle)
     write_json_atomic(group_dir / GROUP_FILE, summary.to_json())
     return summary, lifecycle
 

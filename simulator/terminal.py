@@ -31,63 +31,63 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 def print_run(result) -> None:
     summary = result.summary
-    fl, cl = summary["fl"], summary["cl"]
+    fl, cl = summary.fl, summary.cl
     table = Table(title=f"{result.scenario.name}: federated (FL) vs centralized (CL) training, measured")
     table.add_column("quantity")
     table.add_column("unit")
     table.add_column("FL", justify="right")
     table.add_column("CL", justify="right")
     rows = [
-        ("test accuracy", "fraction", f"{fl['accuracy']:.4f}", f"{cl['accuracy']:.4f}"),
-        ("energy", "kWh", _number(fl["energy_kwh"]), _number(cl["energy_kwh"])),
-        ("energy above idle baseline", "kWh", _number(fl.get("energy_above_idle_kwh")),
-         _number(cl.get("energy_above_idle_kwh"))),
-        ("CO2", "kg CO2e", _number(fl["co2_kg"]), _number(cl["co2_kg"])),
-        ("payload down (server -> silos)", "bytes", f"{fl['bytes_down']:,}", f"{cl['bytes_down']:,}"),
-        ("payload up (silos -> server)", "bytes", f"{fl['bytes_up']:,}", f"{cl['bytes_up']:,}"),
-        ("wall time", "s", f"{fl['wall_s']:.2f}", f"{cl['wall_s']:.2f}"),
-        ("energy method", "", ", ".join(fl["energy_methods"]), ", ".join(cl["energy_methods"])),
+        ("test accuracy", "fraction", f"{fl.accuracy:.4f}", f"{cl.accuracy:.4f}"),
+        ("energy", "kWh", _number(fl.energy_kwh), _number(cl.energy_kwh)),
+        ("energy above idle baseline", "kWh", _number(fl.energy_above_idle_kwh), _number(cl.energy_above_idle_kwh)),
+        ("CO2", "kg CO2e", _number(fl.co2_kg), _number(cl.co2_kg)),
+        ("payload down (server -> silos)", "bytes", f"{fl.bytes_down:,}", f"{cl.bytes_down:,}"),
+        ("payload up (silos -> server)", "bytes", f"{fl.bytes_up:,}", f"{cl.bytes_up:,}"),
+        ("wall time", "s", f"{fl.wall_s:.2f}", f"{cl.wall_s:.2f}"),
+        ("energy method", "", ", ".join(fl.energy_methods), ", ".join(cl.energy_methods)),
     ]
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    timing = summary["timing_s"]
+    timing = summary.timing_s
     console.print(
-        f"FL wall {timing['fl_total']:.2f} s = silo training {timing['fl_silo_train']:.2f} s + silo evaluation "
-        f"{timing['fl_silo_evaluate']:.2f} s + server {timing['fl_server_aggregate']:.2f} s + Flower "
-        f"{timing['fl_flower_overhead']:.2f} s; probes: start-up {timing['probe_startup']:.2f} s "
-        f"(blocking {timing['probe_startup_blocking']:.2f} s), windows {timing['probe_windows']:.3f} s"
+        f"FL wall {timing.fl_total:.2f} s = silo training {timing.fl_silo_train:.2f} s + silo evaluation "
+        f"{timing.fl_silo_evaluate:.2f} s + server {timing.fl_server_aggregate:.2f} s + Flower "
+        f"{timing.fl_flower_overhead:.2f} s; probes: start-up {timing.probe_startup:.2f} s "
+        f"(blocking {timing.probe_startup_blocking:.2f} s), windows {timing.probe_windows:.3f} s"
     )
-    if summary.get("to_target"):
-        print_to_target(summary["to_target"])
-    idle = summary.get("idle_baseline")
+    if summary.to_target is not None:
+        print_to_target(summary.to_target)
+    idle = summary.idle_baseline
     if idle is not None:
-        console.print(f"Idle baseline of this host: {_number(idle['power_w'])} W ({idle['method']}: {idle['how']})")
+        console.print(f"Idle baseline of this host: {_number(idle.power_w)} W ({idle.method}: {idle.how})")
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")
 
 
-def print_to_target(to_target: dict) -> None:
-    """summary.json["to_target"]: each side's energy, CO2 and time to the target accuracy, or why none."""
-    table = Table(title=f"To test accuracy {to_target['target_accuracy']:g} (at most {to_target['max_rounds']} "
+def print_to_target(to_target) -> None:
+    """A run's `ToTargetSummary`: each side's energy, CO2 and time to the target accuracy, or why none."""
+    table = Table(title=f"To test accuracy {to_target.target_accuracy:g} (at most {to_target.max_rounds} "
                         "rounds; CL: the same sample updates)")
     for heading, justify in (("quantity", "left"), ("unit", "left"), ("FL", "right"), ("CL", "right"),
                              ("CL / FL", "right")):
         table.add_column(heading, justify=justify)
-    fl, cl, ratio = to_target["fl"], to_target["cl"], to_target["ratio_cl_over_fl"]
+    fl, cl, ratio = to_target.fl, to_target.cl, to_target.ratio_cl_over_fl
 
-    def cell(side: dict, key: str) -> str:
-        return "not reached" if not side["reached"] else _number(side[key])
+    def cell(side, key: str) -> str:
+        return "not reached" if not side.reached else _number(getattr(side, key))
 
     table.add_row("reached after", "rounds / epochs", cell(fl, "round"), cell(cl, "round"), "")
     for key, label, unit in (("sample_updates", "sample updates", "count"), ("energy_kwh", "energy", "kWh"),
                              ("co2_kg", "CO2", "kg CO2e"), ("wall_s", "time", "s")):
-        table.add_row(label, unit, cell(fl, key), cell(cl, key), "-" if ratio[key] is None else f"{ratio[key]:.3g}")
+        value = getattr(ratio, key)
+        table.add_row(label, unit, cell(fl, key), cell(cl, key), "-" if value is None else f"{value:.3g}")
     console.print(table)
     for side, word in ((fl, "FL"), (cl, "CL")):
-        if not side["reached"]:
-            console.print(f"{word} {side['note']}: no to-target figure.")
+        if not side.reached:
+            console.print(f"{word} {side.note}: no to-target figure.")
 
 
 def print_strategies() -> None:

@@ -10,18 +10,10 @@ gets no figure, only what it ran and the best accuracy it saw.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger
-
-UNITS = {
-    "target_accuracy": "fraction of the held-out test set",
-    "round": "FL round (for cl: pooled epoch) whose evaluation first reached the target",
-    "sample_updates": "examples x local epochs trained until then (all silos, or the pooled data)",
-    "energy_kwh": "kWh",
-    "co2_kg": "kg CO2e",
-    "wall_s": "s",
-}
+from simulator.ledger import APPROACH_FL, SERVER_SILO, Ledger
+from simulator.records.run import SideToTarget, ToTargetRatio, ToTargetSummary
 
 
 @dataclass(frozen=True)
@@ -31,20 +23,6 @@ class Checkpointed:
     step: int
     accuracy: float | None
     elapsed_s: float | None
-
-
-@dataclass(frozen=True)
-class SideToTarget:
-    reached: bool
-    round: int | None
-    sample_updates: int | None
-    energy_kwh: float | None
-    co2_kg: float | None
-    wall_s: float | None
-    accuracy: float | None  # at the round that reached the target
-    steps_run: int
-    best_accuracy: float | None
-    note: str
 
 
 def side_to_target(
@@ -58,35 +36,34 @@ def side_to_target(
     reaching = next((e for e in evaluations if e.accuracy is not None and e.accuracy >= target), None)
     if reaching is None:
         seen = "no accuracy recorded" if best is None else f"best {best:.4f}"
-        return SideToTarget(False, None, None, None, None, None, None, steps_run, best,
-                            f"did not reach {target:g} in {steps_run} {word} ({seen})")
+        return SideToTarget(reached=False, steps_run=steps_run, best_accuracy=best,
+                            note=f"did not reach {target:g} in {steps_run} {word} ({seen})")
     totals = ledger.totals(approach, through_round=reaching.step)
     train_rows = [row for row in ledger.select(approach=approach, phase="train")
                   if row.silo != SERVER_SILO and row.round <= reaching.step]
     # An FL row counts the examples a silo holds, trained local_epochs times; a CL row is one epoch.
     per_row = local_epochs if approach == APPROACH_FL else 1
-    updates = sum(row.num_examples for row in train_rows) * per_row
-    return SideToTarget(True, reaching.step, updates, totals.energy_kwh, totals.co2_kg, reaching.elapsed_s,
-                        reaching.accuracy, steps_run, best,
-                        f"reached {target:g} after {reaching.step} {word}")
+    return SideToTarget(
+        reached=True, round=reaching.step, sample_updates=sum(row.num_examples for row in train_rows) * per_row,
+        energy_kwh=totals.energy_kwh, co2_kg=totals.co2_kg, wall_s=reaching.elapsed_s, accuracy=reaching.accuracy,
+        steps_run=steps_run, best_accuracy=best, note=f"reached {target:g} after {reaching.step} {word}",
+    )
 
 
 def to_target_summary(
     target: float, max_rounds: int, fl: Sequence[Checkpointed], cl: Sequence[Checkpointed], ledger: Ledger,
     local_epochs: int,
-) -> dict:
+) -> ToTargetSummary:
     """summary.json["to_target"]: each side's figures and, where both reached it, CL / FL."""
-    fl_side = side_to_target(APPROACH_FL, fl, ledger, target, local_epochs)
-    cl_side = side_to_target(APPROACH_CL, cl, ledger, target, local_epochs)
-    ratios = {}
-    for key in ("sample_updates", "energy_kwh", "co2_kg", "wall_s"):
+    fl_side = side_to_target("fl", fl, ledger, target, local_epochs)
+    cl_side = side_to_target("cl", cl, ledger, target, local_epochs)
+
+    def ratio(key: str) -> float | None:
         top, bottom = getattr(cl_side, key), getattr(fl_side, key)
-        ratios[key] = None if top is None or bottom is None or bottom <= 0 else top / bottom
-    return {
-        "units": UNITS,
-        "target_accuracy": target,
-        "max_rounds": max_rounds,
-        "fl": asdict(fl_side),
-        "cl": asdict(cl_side),
-        "ratio_cl_over_fl": ratios,
-    }
+        return None if top is None or bottom is None or bottom <= 0 else top / bottom
+
+    return ToTargetSummary(
+        target_accuracy=target, max_rounds=max_rounds, fl=fl_side, cl=cl_side,
+        ratio_cl_over_fl=ToTargetRatio(**{key: ratio(key) for key in ("sample_updates", "energy_kwh", "co2_kg",
+                                                                          "wall_s")}),
+    )

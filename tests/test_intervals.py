@@ -10,7 +10,6 @@ import pytest
 
 from conftest import tiny_scenario
 from simulator.intervals import (
-    draw_log_mean,
     mean_interval,
     paired_ratios,
     ratio_interval,
@@ -18,7 +17,7 @@ from simulator.intervals import (
     unpaired_ratio_interval,
 )
 from simulator.lifecycle import default_profile, evaluate_lifecycle
-from simulator.lifecycle.profile_noise import NO_NOISE, ProfileSamples
+from simulator.lifecycle.profile_noise import NO_NOISE, ProfileSamples, draw_log_mean
 
 
 def test_t_quantiles_match_the_tables():
@@ -85,8 +84,8 @@ def test_one_profile_adds_no_noise_and_changes_nothing():
     scenario = tiny_scenario(lifecycle={"draws": 300})
     samples = ProfileSamples((default_profile(),))
     assert samples.draw(10, 0) == default_profile() and samples.description() == NO_NOISE
-    assert evaluate_lifecycle(scenario, samples, sweeps=False) == evaluate_lifecycle(scenario, default_profile(),
-                                                                                     sweeps=False)
+    assert evaluate_lifecycle(scenario, samples, sweeps=False, dataset_features=64) == evaluate_lifecycle(
+        scenario, default_profile(), sweeps=False, dataset_features=64)
 
 
 def test_several_profiles_widen_the_training_interval_and_say_so():
@@ -98,8 +97,8 @@ def test_several_profiles_widen_the_training_interval_and_say_so():
     drawn = samples.draw(500, 0)
     assert drawn.fl_kwh_per_sample_update.shape == (500,) and np.all(drawn.fl_kwh_per_sample_update > 0)
     assert drawn.bytes_per_silo_round == central.bytes_per_silo_round  # exact counts are not drawn
-    plain = evaluate_lifecycle(scenario, central, sweeps=False)
-    noisy = evaluate_lifecycle(scenario, samples, sweeps=False)
+    plain = evaluate_lifecycle(scenario, central, sweeps=False, dataset_features=64)  # digits: 8 x 8 pixels
+    noisy = evaluate_lifecycle(scenario, samples, sweeps=False, dataset_features=64)
     plain_width = plain.fl.stage("training").energy_kwh.high - plain.fl.stage("training").energy_kwh.low
     noisy_width = noisy.fl.stage("training").energy_kwh.high - noisy.fl.stage("training").energy_kwh.low
     assert noisy_width > 3 * plain_width

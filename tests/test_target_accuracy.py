@@ -8,7 +8,7 @@ import math
 import pytest
 
 from conftest import tiny_scenario
-from simulator.config import load_scenario
+from simulator.scenario.load import load_scenario
 from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
 from simulator.pipeline import run_scenario
@@ -24,7 +24,8 @@ def _quick(**changes):
 
 def test_cl_reaches_the_target_and_fl_cannot(tmp_path):
     result = run_scenario(_quick(training__target_accuracy=0.86, training__max_rounds=4), tmp_path)
-    summary, to_target = result.summary, result.summary["to_target"]
+    summary = result.summary.to_json()
+    to_target = summary["to_target"]
     assert [r["round"] for r in summary["fl_rounds"]] == [1, 2, 3, 4]  # FL ran to max_rounds
     assert max(r["accuracy"] for r in summary["fl_rounds"]) < 0.86
     fl = to_target["fl"]
@@ -50,7 +51,8 @@ def test_cl_reaches_the_target_and_fl_cannot(tmp_path):
 
 def test_both_reach_it_and_fl_stops_at_the_round_it_does(tmp_path):
     result = run_scenario(_quick(training__target_accuracy=0.8, training__max_rounds=6), tmp_path)
-    summary, to_target = result.summary, result.summary["to_target"]
+    summary = result.summary.to_json()
+    to_target = summary["to_target"]
     assert to_target["fl"]["round"] == 3 and len(summary["fl_rounds"]) == 3  # not on to 6
     assert to_target["cl"]["round"] == 2 and len(summary["cl_evaluations"]) == 2  # the budget was enough
     fl_rows = [row for row in result.ledger.rows if row.approach == "fl"]

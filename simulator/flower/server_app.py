@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.serverapp import Grid, ServerApp
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data.registry import load_dataset
 from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.reply_check import array_layout
@@ -26,14 +25,8 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import write_text_atomic
 from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
-from simulator.results.run_dir import (
-    FL_LEDGER,
-    FederationOutcome,
-    RoundRecord,
-    first_round_reaching,
-    new_run_dir,
-    write_federation_outcome,
-)
+from simulator.records.run import FederationOutcome, RoundRecord, first_round_reaching
+from simulator.results.run_dir import FL_LEDGER, new_run_dir, write_federation_outcome
 from strategies.registry import build_strategy, client_train_config
 
 
@@ -89,7 +82,7 @@ def run_federation(
         measured.close_server_window()
         journal()
         elapsed_s = earlier_wall_s + time.perf_counter() - wall_start
-        rounds.append(replace(record, elapsed_s=elapsed_s))
+        rounds.append(record.model_copy(update={"elapsed_s": elapsed_s}))
         write_checkpoint(run_dir, capture(
             completed_round=round_number, model_state=round_arrays.to_torch_state_dict(), strategy=strategy,
             ledger_rows=len(measured.rows), rounds=rounds, fl_wall_s=elapsed_s,

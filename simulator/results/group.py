@@ -21,6 +21,8 @@ from pathlib import Path
 
 from simulator.errors import InputError
 from simulator.intervals import BOUNDED_METHOD, RATIO_METHOD, SampleInterval, mean_interval, paired_ratios, ratio_interval
+from simulator.lifecycle.model import LifecycleResult
+from simulator.records.run import ToTargetSummary
 from simulator.results.run_view import RunView, read_run
 
 GROUP_FILE = "group.json"
@@ -50,7 +52,7 @@ class MemberFacts:
     fl_kwh_per_sample_update: float | None
     cl_kwh_per_sample_update: float | None
     server_kwh_per_silo_round: float | None
-    to_target: dict | None
+    to_target: ToTargetSummary | None
 
 
 def member_facts(run: RunView) -> MemberFacts:
@@ -67,14 +69,15 @@ def member_facts(run: RunView) -> MemberFacts:
 
 def _lifecycle_total(facts: MemberFacts, approach: str, quantity: str) -> float | None:
     lifecycle = facts.run.lifecycle
-    if not lifecycle:
+    if lifecycle is None:
         return None
-    return float(lifecycle[approach]["total"][quantity]["central"])
+    return float(getattr(lifecycle.approach(approach).total, quantity).central)
 
 
 def _to_target(facts: MemberFacts, approach: str, key: str) -> float | None:
-    side = (facts.to_target or {}).get(approach) or {}
-    value = side.get(key)
+    if facts.to_target is None:
+        return None
+    value = getattr(getattr(facts.to_target, approach), key)
     return None if value is None else float(value)
 
 
@@ -173,7 +176,7 @@ class GroupSummary:
     target_accuracy: float | None
     # seed -> whether FL / CL reached the target (only with a target).
     reached: dict[str, dict[str, bool]]
-    lifecycle: dict | None  # LifecycleResult.to_json(), the members' profiles as one distribution
+    lifecycle: LifecycleResult | None  # with the members' profiles as one distribution
 
     def quantity(self, key: str) -> GroupQuantity | None:
         return next((q for q in self.quantities if q.key == key), None)
@@ -203,8 +206,8 @@ def summarize_facts(facts: Sequence[MemberFacts]) -> tuple[GroupQuantity, ...]:
 
 def reached_by_seed(facts: Sequence[MemberFacts]) -> dict[str, dict[str, bool]]:
     return {
-        str(f.run.seed): {side: bool(((f.to_target or {}).get(side) or {}).get("reached")) for side in ("fl", "cl")}
-        for f in facts if f.to_target
+        str(f.run.seed): {side: getattr(f.to_target, side).reached for side in ("fl", "cl")}
+        for f in facts if f.to_target is not None
     }
 
 
@@ -245,7 +248,7 @@ def complete_members(group_dir: Path) -> tuple[dict, list[RunView], list[str]]:
     return raw, runs, missing
 
 
-def summarize_group(group_dir: Path, lifecycle: dict | None = None) -> GroupSummary:
+def summarize_group(group_dir: Path, lifecycle: LifecycleResult | None = None) -> GroupSummary:
     """The group's summary from its member folders (the complete ones). `lifecycle`: the group's
     lifecycle result when the caller has just computed it; otherwise the one group.json holds."""
     raw, runs, _ = complete_members(group_dir)
@@ -264,7 +267,7 @@ def summarize_group(group_dir: Path, lifecycle: dict | None = None) -> GroupSumm
         quantities=summarize_facts(facts),
         target_accuracy=None if target is None else float(target),
         reached=reached_by_seed(facts),
-        lifecycle=lifecycle if lifecycle is not None else raw.get("lifecycle"),
+        lifecycle=lifecycle if lifecycle is not None else lifecycle_from_json(raw.get("lifecycle"), group_dir),
     )
 
 
@@ -292,10 +295,23 @@ def group_summary_from_json(raw: dict, source: str) -> GroupSummary:
             ),
             target_accuracy=_optional(raw.get("target_accuracy")),
             reached={str(k): {str(s): bool(v) for s, v in sides.items()} for k, sides in raw.get("reached", {}).items()},
-            lifecycle=raw.get("lifecycle"),
+            lifecycle=lifecycle_from_json(raw.get("lifecycle"), Path(source).parent),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         raise InputError(f"'{source}' lacks an expected field of a group summary ({error})") from None
+
+
+def lifecycle_from_json(raw, group_dir: Path) -> LifecycleResult | None:
+    """group.json's lifecycle part as the lifecycle model's own record (None where there is none)."""
+    if raw is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(LifecycleResult).validate_python(raw)
+    except ValidationError as error:
+        raise InputError(f"'{Path(group_dir) / GROUP_FILE}': its lifecycle part does not read "
+                         f"({error.errors()[0]['msg']})") from None
 
 
 def _optional(value) -> float | None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.intervals import mean_interval
+from simulator.lifecycle.factors import Factor
 from simulator.results import figures
 from simulator.results.atomic import write_bytes_atomic, write_text_atomic
 from simulator.results.group import GroupQuantity, GroupSummary, complete_members, summarize_group
@@ -19,13 +20,13 @@ from simulator.results.report import (
     FIGURE_DIR,
     REPORT_HTML,
     REPORT_MD,
-    FactorRow,
     ReportFiles,
     ReportFigure,
     report_environment,
     lifecycle_factors,
 )
-from simulator.results.run_view import RoundAccuracy, RunView
+from simulator.records.run import CentralizedEvaluation, RoundRecord
+from simulator.results.run_view import RunView
 
 # The quantities of the training figure, as (FL key, CL key, title).
 TRAINING_PANELS = (
@@ -61,7 +62,7 @@ class GroupReportContext:
     members: list[MemberLine]
     incomplete: list[str]
     lifecycle: LifecycleView | None
-    factors: list[FactorRow]
+    factors: list[Factor]
     figures: list[ReportFigure]
 
 
@@ -76,14 +77,14 @@ def _bar(summary: GroupSummary, fl_key: str, cl_key: str, title: str) -> figures
     return figures.IntervalBar(title, fl.unit, fl.centre, span(fl), cl.centre, span(cl))
 
 
-def accuracy_band(curves: list[tuple[RoundAccuracy, ...]], per_round: int = 1) -> figures.AccuracyBand:
+def accuracy_band(curves: list[list[tuple[int, float | None]]], per_round: int = 1) -> figures.AccuracyBand:
     """Mean and 95 % interval of the accuracy at each step over the seeds that reached that step;
-    `per_round` divides the step (CL epochs -> rounds' worth)."""
+    each curve is (step, accuracy) pairs; `per_round` divides the step (CL epochs -> rounds' worth)."""
     by_step: dict[int, list[float]] = {}
     for curve in curves:
-        for point in curve:
-            if point.accuracy is not None:
-                by_step.setdefault(point.round, []).append(point.accuracy)
+        for step, accuracy in curve:
+            if accuracy is not None:
+                by_step.setdefault(step, []).append(accuracy)
     steps = sorted(by_step)
     intervals = [mean_interval(by_step[step]) for step in steps]
     return figures.AccuracyBand(
@@ -112,8 +113,8 @@ def build_group_context(group_dir: Path) -> GroupReportContext:
         "accuracy_per_round.png", "Accuracy per round",
         "Mean test accuracy over the seeds after each FL round and after each round's worth of CL epochs; "
         "bands: 95 % interval of that mean (Student t) where two or more seeds reached the step.",
-        figures.accuracy_bands(accuracy_band([run.rounds for run in runs]),
-                               accuracy_band([run.cl_evaluations for run in runs], local_epochs),
+        figures.accuracy_bands(accuracy_band([_fl_curve(run.rounds) for run in runs]),
+                               accuracy_band([_cl_curve(run.cl_evaluations) for run in runs], local_epochs),
                                seeds, summary.target_accuracy),
     ))
     if summary.target_accuracy is not None:
@@ -143,6 +144,14 @@ def build_group_context(group_dir: Path) -> GroupReportContext:
         factors=lifecycle_factors() if lifecycle is not None else [],
         figures=report_figures,
     )
+
+
+def _fl_curve(rounds: tuple[RoundRecord, ...]) -> list[tuple[int, float | None]]:
+    return [(record.round, record.accuracy) for record in rounds]
+
+
+def _cl_curve(evaluations: tuple[CentralizedEvaluation, ...]) -> list[tuple[int, float | None]]:
+    return [(evaluation.epoch, evaluation.accuracy) for evaluation in evaluations]
 
 
 def _member_line(run: RunView) -> MemberLine:

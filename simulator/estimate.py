@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.data.registry import dataset_features_for_lifecycle
 from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.model import LifecycleResult, evaluate_lifecycle
 from simulator.lifecycle.profile import EnergyProfile, default_profile, profile_from_run_dir
 from simulator.lifecycle.profile_noise import ProfileSamples
+from simulator.scenario.load import load_scenario
 
 
 def estimate(
@@ -25,9 +27,9 @@ def estimate(
     profile: EnergyProfile | ProfileSamples | None = None,
 ) -> LifecycleResult:
     """`profile` (a group's measured profiles, say) stands in for `ledger_dir` when given."""
-    from simulator.config import load_scenario
-
     scenario = load_scenario(scenario_path, overrides)
     if profile is None:
         profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else default_profile()
-    return evaluate_lifecycle(scenario, profile, load_factors(factors_path), draws=draws)
+    return evaluate_lifecycle(
+        scenario, profile, load_factors(factors_path), draws=draws, dataset_features=dataset_features_for_lifecycle(scenario)
+    )
