@@ -22,6 +22,16 @@ class StageValue:
 
 
 @dataclass(frozen=True)
+class TotalRange:
+    """The interval of one panel's FL and CL totals, drawn as whiskers on the stacked bars."""
+
+    fl_low: float
+    fl_high: float
+    cl_low: float
+    cl_high: float
+
+
+@dataclass(frozen=True)
 class StageFigures:
     stage: str
     title: str
@@ -50,6 +60,7 @@ class LifecycleView:
     scaling_rule: str
     profile_source: str
     profile_energy_method: str
+    measurement_noise: str
 
     @property
     def total_fl_co2_kg(self) -> float:
@@ -58,6 +69,13 @@ class LifecycleView:
     @property
     def total_cl_co2_kg(self) -> float:
         return self.total.cl_co2_kg.central
+
+    def figure_totals(self) -> list[TotalRange]:
+        """The totals' intervals, in the order of `figure_panels`."""
+        t = self.total
+        return [TotalRange(t.fl_co2_kg.low, t.fl_co2_kg.high, t.cl_co2_kg.low, t.cl_co2_kg.high),
+                TotalRange(t.fl_energy_kwh.low, t.fl_energy_kwh.high, t.cl_energy_kwh.low, t.cl_energy_kwh.high),
+                TotalRange(t.fl_cost.low, t.fl_cost.high, t.cl_cost.low, t.cl_cost.high)]
 
     def figure_panels(self) -> list[tuple[str, list[StageValue]]]:
         return [
@@ -88,6 +106,7 @@ def lifecycle_view(result: LifecycleResult | None) -> LifecycleView | None:
         scaling_rule=result.scaling_rule,
         profile_source=result.profile.source,
         profile_energy_method=result.profile.energy_method,
+        measurement_noise=result.measurement_noise,
     )
 
 
