@@ -14,9 +14,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from simulator.analytics.spec import parse_spec
+from simulator.analytics.spec import DEFAULT_MIN_GROUP_SIZE, MIN_GROUP_SIZE_FLOOR, parse_spec
 from simulator.errors import InputError
 from simulator.lifecycle.schema import LifecycleConfig
+from simulator.names import NAME_PATTERN, NAME_RULE, is_valid_name
 from simulator.probes.intensity import known_country_codes
 
 DEFAULT_SCENARIO_NAME = "default.toml"
@@ -25,6 +26,10 @@ MAX_SYNTHETIC_VALUES = 200_000_000
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 MAX_ROUND_TIMEOUT_S = 7 * 24 * 3600.0  # a week; thread waits overflow the platform's clock far beyond
 OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
+# Silos in one scenario. The inline and ray runners hold every silo in one process (a thread and a
+# data split each); a 10,000-silo run reached 7.8 GB without finishing a round. 1,000 silos is more
+# than cross-silo federations have (tens of organisations) and fits this class of machine.
+MAX_SILOS = 1000
 ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
 
 
@@ -146,14 +151,25 @@ class SiloHardwareConfig(_Section):
         )
 
 
+def _check_name(value: str) -> str:
+    if not is_valid_name(value):
+        raise ValueError(f"must match {NAME_PATTERN} ({NAME_RULE})")
+    return value
+
+
 class SiloConfig(_Section):
-    name: str = Field(min_length=1)
+    name: str  # a name, never a path or markup (simulator/names.py)
     country: str
     region: str | None = None
     share: float | None = Field(None, gt=0)
     device: str | None = None
     # The hardware this silo stands for, where the host lacks it: its energy is then modelled.
     hardware: SiloHardwareConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _check_name(value)
 
     @field_validator("country")
     @classmethod
@@ -208,6 +224,14 @@ class QueryConfig(_Section):
             raise ValueError(str(error)) from None
 
 
+class AnalyticsConfig(_Section):
+    """Disclosure control of federated analytics (simulator/analytics/disclosure.py)."""
+
+    # Groups and histogram cells with fewer rows than this in a silo never leave it (at least 2: 1
+    # would release single rows).
+    min_group_size: int = Field(DEFAULT_MIN_GROUP_SIZE, ge=MIN_GROUP_SIZE_FLOOR)
+
+
 class DeploymentConfig(_Section):
     """The `deployment` runner: Flower's SuperLink and one SuperNode per silo, real processes."""
 
@@ -254,7 +278,7 @@ class FaultsConfig(_Section):
 
 
 class Scenario(_Section):
-    name: str = Field("scenario", min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = "scenario"  # a name, never a path or markup (simulator/names.py)
     seed: int = Field(0, ge=0, le=MAX_SEED)
     runner: Literal["inline", "ray", "deployment"] = "inline"
     data: DataConfig = DataConfig()
@@ -265,9 +289,22 @@ class Scenario(_Section):
     central: CentralConfig = CentralConfig()
     probes: ProbesConfig = ProbesConfig()
     queries: list[QueryConfig] = []
+    analytics: AnalyticsConfig = AnalyticsConfig()
     lifecycle: LifecycleConfig = LifecycleConfig()
     deployment: DeploymentConfig = DeploymentConfig()
     faults: FaultsConfig = FaultsConfig()
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        return _check_name(value)
+
+    @field_validator("silos", mode="before")
+    @classmethod
+    def _at_most_max_silos(cls, value: Any) -> Any:
+        if isinstance(value, list) and len(value) > MAX_SILOS:
+            raise ValueError(f"{len(value)} silos; at most {MAX_SILOS} in one scenario")
+        return value
 
     @model_validator(mode="after")
     def _lifecycle_silos_known(self) -> "Scenario":

@@ -37,11 +37,15 @@ LEDGER_COLUMNS: dict[str, str] = {
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
     "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
-    "bytes_up": "payload bytes silo -> server",
+    "bytes_up": "payload bytes silo -> server, counted by the server from what arrived",
     "num_examples": "samples processed in the window",
     "status": "ok | failed",
     "detail": "reason of a failure, or a note on how the row was obtained",
+    "bytes_up_telemetry": "bytes of silocarbon's own records in the reply (the silo's measurement, a failure "
+    "reason), silo -> server, counted by the server; not part of bytes_up",
 }
+# Columns added after the first release: a ledger written before them reads with this value.
+_LATER_COLUMNS = {"bytes_up_telemetry": "0"}
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class LedgerRow:
     num_examples: int
     status: str = "ok"
     detail: str = ""
+    bytes_up_telemetry: int = 0
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -84,6 +89,7 @@ def make_row(
     num_examples: int = 0,
     status: str = "ok",
     detail: str = "",
+    bytes_up_telemetry: int = 0,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
     return LedgerRow(
@@ -106,6 +112,7 @@ def make_row(
         num_examples=int(num_examples),
         status=status,
         detail=detail,
+        bytes_up_telemetry=int(bytes_up_telemetry),
     )
 
 
@@ -165,7 +172,9 @@ class Ledger:
     def from_csv(cls, path: Path) -> "Ledger":
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = [column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or [])]
+            missing = [
+                column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or []) and column not in _LATER_COLUMNS
+            ]
             if missing:
                 raise ValueError(f"{path}: not a silocarbon ledger; missing columns {', '.join(missing)}")
             return cls([_row_from_strings(record) for record in reader])
@@ -176,7 +185,7 @@ def _sum_present(values) -> float | None:
     return math.fsum(present) if present else None
 
 
-_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples"}
+_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "bytes_up_telemetry"}
 _OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg"}
 _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 
@@ -184,7 +193,7 @@ _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 def _row_from_strings(record: dict[str, str]) -> LedgerRow:
     values: dict[str, object] = {}
     for column in LEDGER_COLUMNS:
-        text = record[column]
+        text = record[column] if column in record else _LATER_COLUMNS[column]
         if column in _INT_COLUMNS:
             values[column] = int(text)
         elif column in _FLOAT_COLUMNS:
