@@ -20,6 +20,8 @@ MAX_NAME_LENGTH = 64
 NAME_PATTERN = r"^(?!\.+$)[A-Za-z0-9_.-]{1,64}$"
 NAME_RULE = "letters, digits, '-', '_' and '.', 1 to 64 characters, not dots alone"
 _NAME = re.compile(NAME_PATTERN)
+# A file name built from a name (a prefix, the name): the same characters, room for the prefix.
+_FILE_STEM = re.compile(r"^(?!\.+$)[A-Za-z0-9_.-]{1,200}$")
 
 
 def is_valid_name(value: object) -> bool:
@@ -34,8 +36,9 @@ def check_name(value: str, key: str) -> str:
 
 
 def file_in(folder: Path, name: str, suffix: str = "") -> Path:
-    """`folder / (name + suffix)`, refused unless `name` is a valid name and the path stays in `folder`."""
-    if not is_valid_name(name):
+    """`folder / (name + suffix)`, refused unless `name` holds only a name's characters and the path
+    stays in `folder`."""
+    if _FILE_STEM.fullmatch(name) is None:
         raise InputError(f"refusing to make a file from the name {name!r} ({NAME_RULE})")
     root = Path(folder).resolve()
     path = (root / f"{name}{suffix}").resolve()
