@@ -27,8 +27,9 @@ MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 MAX_ROUND_TIMEOUT_S = 7 * 24 * 3600.0  # a week; thread waits overflow the platform's clock far beyond
 OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
 # Silos in one scenario. The inline and ray runners hold every silo in one process (a thread and a
-# data split each); a 10,000-silo run reached 7.8 GB without finishing a round. 1,000 silos is more
-# than cross-silo federations have (tens of organisations) and fits this class of machine.
+# data split each): a 10,000-silo run reached 7.8 GB without finishing a round, while one round of
+# 1,000 silos (logreg, 40,000 synthetic samples, inline) peaked at 0.78 GB RSS and 58 CPU s on a
+# shared 2-core VM. Cross-silo federations have tens of organisations; 1,000 leaves room for studies.
 MAX_SILOS = 1000
 ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
 

@@ -194,11 +194,12 @@ class MeasuredGrid(Grid):
 
     def _silo_of(self, reply: Message) -> str:
         """The silo of a reply's node: from the runner, else learnt from a first valid measurement
-        that names one of the scenario's silos."""
+        that names one of the scenario's silos not yet claimed by another node."""
         node_id = reply.metadata.src_node_id
         if node_id not in self._node_to_silo and not reply.has_error() and MEASUREMENT_KEY in reply.content:
             measurement = _measurement_of(reply.content)
-            if measurement is not None and measurement.silo in self._silo_countries:
+            claimed = set(self._node_to_silo.values())
+            if measurement is not None and measurement.silo in self._silo_countries and measurement.silo not in claimed:
                 self._node_to_silo[node_id] = measurement.silo
         return self._node_to_silo.get(node_id, f"node-{node_id}")
 

@@ -163,4 +163,5 @@ def test_a_silo_breaking_the_rules_is_refused(forged):
 def test_the_minimum_group_size_cannot_be_switched_off(tmp_path, value):
     done = run_cli("validate", "--set", f"analytics.min_group_size={value}", cwd=tmp_path)
     assert done.returncode == 2
-    assert done.stderr.count("\n") == 1 and "analytics.min_group_size" in done.stderr
+    assert done.stderr.count("\n") == 1 and "key 'analytics.min_group_size'" in done.stderr
+    assert "greater than or equal to 2" in done.stderr
