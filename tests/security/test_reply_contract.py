@@ -120,3 +120,29 @@ def test_bytes_up_is_counted_by_the_server_and_telemetry_has_its_own_column(tmp_
         (row,) = [r for r in outcome.ledger.rows if r.silo == silo.name and r.phase == "train"]
         assert (row.bytes_up, row.bytes_up_telemetry) == sizes[index]
     assert "bytes_up_telemetry" in (tmp_path / "fl_ledger.csv").read_text().splitlines()[0]
+
+
+def test_the_measurement_record_has_a_strict_schema():
+    from flwr.app import ConfigRecord
+
+    from simulator.records import MeasurementRefused, SiloMeasurement
+
+    measurement = SiloMeasurement("paris", 1.5, 1.2, "modelled", energy_cpu_kwh=2e-6, held_back_s=0.25)
+    record = measurement.to_record()
+    assert "energy-gpu-kwh" not in record  # absent stays absent
+    assert SiloMeasurement.from_record(record) == measurement
+    for change, reason in (
+        ({"detail": "a,b,c\n1,2,3"}, "unknown keys detail"),
+        ({"rows": b"\x00\x01"}, "unknown keys rows"),
+        ({"wall-s": "1.5"}, "'wall-s' must be a number"),
+        ({"cpu-s": -1.0}, "'cpu-s' = -1.0 is outside"),
+        ({"energy-cpu-kwh": float("nan")}, "'energy-cpu-kwh' = nan is outside"),
+        ({"energy-method": "trust me"}, "'energy-method' must be one of"),
+        ({"silo": "../x"}, "'silo' is not a silo name"),
+    ):
+        with pytest.raises(MeasurementRefused, match=reason):
+            SiloMeasurement.from_record(ConfigRecord({**dict(record), **change}))
+    missing = dict(record)
+    del missing["wall-s"]
+    with pytest.raises(MeasurementRefused, match="lacks 'wall-s'"):
+        SiloMeasurement.from_record(ConfigRecord(missing))
