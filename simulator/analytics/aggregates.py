@@ -18,7 +18,7 @@ import numpy as np
 from flwr.app import ConfigRecord
 
 from simulator.analytics.exact import exact_sum, exact_sum_of_squares
-from simulator.analytics.spec import BINNED_KINDS, FEATURE_PREFIX, LABEL_COLUMN, QuerySpec
+from simulator.scenario.query_spec import BINNED_KINDS, FEATURE_PREFIX, LABEL_COLUMN, QuerySpec
 
 ALL_GROUP = "all"
 

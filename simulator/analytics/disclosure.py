@@ -6,7 +6,7 @@ SmartNoise apply before release), with k = the minimum group size:
   sends only "suppressed", no count and no statistic; the server reports how many silos withheld it;
 - a histogram cell (a bin, or below LOW / above HIGH) holding fewer than k of a silo's rows is sent
   as 0; the server reports the rows so withheld per group (the group's count minus its cells);
-- min and max are refused (simulator/analytics/spec.py): each is one row's own value;
+- min and max are refused (simulator/scenario/query_spec.py): each is one row's own value;
 - quantiles come from histograms over public bin edges, so what the server learns is counts of at
   least k rows per cell, never a row's value; the bin count is capped (spec.MAX_HISTOGRAM_BINS).
 The server checks the same rules on every reply (simulator/analytics/silo_query.py) and refuses a
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from simulator.analytics.aggregates import Partial
-from simulator.analytics.spec import BINNED_KINDS, DEFAULT_MIN_GROUP_SIZE, MIN_GROUP_SIZE_FLOOR, QuerySpec
+from simulator.scenario.query_spec import BINNED_KINDS, DEFAULT_MIN_GROUP_SIZE, MIN_GROUP_SIZE_FLOOR, QuerySpec
 
 __all__ = ["DEFAULT_MIN_GROUP_SIZE", "MIN_GROUP_SIZE_FLOOR", "disclosure_problem", "protect", "withheld_group"]
 

@@ -27,7 +27,7 @@ from simulator.analytics.aggregates import (
     partial_to_record,
 )
 from simulator.analytics.disclosure import disclosure_problem, protect
-from simulator.analytics.spec import LABEL_COLUMN, QuerySpec, parse_spec
+from simulator.scenario.query_spec import LABEL_COLUMN, QuerySpec, parse_spec
 from simulator.data.federated import SiloData
 from simulator.errors import InputError
 

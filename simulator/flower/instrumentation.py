@@ -13,11 +13,11 @@ import logging
 from collections.abc import Callable
 
 from flwr.app import ConfigRecord, Context, Message, RecordDict
-from flwr.clientapp.typing import ClientAppCallable, Mod
 
+from simulator.flower.flwr_internals import ClientAppCallable, Mod
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY
 from simulator.probes.window import WorkWindow
-from simulator.records import SiloMeasurement, bounded_silo_text
+from simulator.records.measurement import SiloMeasurement, bounded_silo_text
 
 
 def make_measurement_mod(silo_of: Callable[[Context], str]) -> Mod:

@@ -23,7 +23,7 @@ from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
 from simulator.analytics.disclosure import DEFAULT_MIN_GROUP_SIZE
 from simulator.analytics.silo_query import query_reply_problem
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY
-from simulator.records import MAX_SILO_TEXT, MeasurementRefused, SiloMeasurement
+from simulator.records.measurement import MAX_SILO_TEXT, MeasurementRefused, SiloMeasurement
 from strategies.compression import (
     CONFIG_KEY,
     INT8_RANGE_KEY,

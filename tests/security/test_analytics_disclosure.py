@@ -16,8 +16,8 @@ from flwr.app import ConfigRecord, Message
 from flwr.clientapp import ClientApp
 
 from conftest import run_cli, tiny_scenario
-from simulator.analytics.server_query import QueryFailedError, query_federation, run_queries_inline
-from simulator.analytics.spec import parse_spec
+from simulator.query.server_query import QueryFailedError, query_federation, run_queries_inline
+from simulator.scenario.query_spec import parse_spec
 from simulator.data import build_federated_data
 from simulator.errors import InputError
 from simulator.flower.client_app import make_client_app

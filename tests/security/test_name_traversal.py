@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_cli, tiny_scenario_dict
-from simulator.config import validate_scenario
+from simulator.scenario.load import validate_scenario
 from simulator.errors import InputError
 
 HOSTILE_SCENARIO = """name = "hostile"
@@ -45,8 +45,8 @@ def test_deploy_certs_writes_nothing_outside_its_folder(tmp_path):
 
 def test_where_a_name_becomes_a_path_it_stays_in_its_folder(tmp_path):
     """Belt and braces: the path helpers refuse a hostile name even if validation were bypassed."""
-    from simulator.deploy.certs import write_supernode_keys
-    from simulator.flower.deployment_processes import ProcessSupervisor
+    from simulator.deployment.certs import write_supernode_keys
+    from simulator.deployment.processes import ProcessSupervisor
 
     for name in ("../PWNED", "..", "x/../../PWNED"):
         with pytest.raises(InputError):
@@ -65,9 +65,7 @@ def test_a_scenario_name_is_bounded(name):
 
 
 def test_the_silo_count_is_capped_with_a_clear_error():
-    from simulator import config
-
-    MAX_SILOS = getattr(config, "MAX_SILOS", 1000)  # (a plain number where the cap is missing)
+    from simulator.scenario.schema import MAX_SILOS
     silos = [{"name": f"s{index}", "country": "FRA", "share": 1.0} for index in range(MAX_SILOS + 1)]
     with pytest.raises(InputError, match=rf"key 'silos': {MAX_SILOS + 1} silos; at most {MAX_SILOS}"):
         validate_scenario(tiny_scenario_dict(silos=silos), "tiny")

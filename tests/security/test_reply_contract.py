@@ -125,7 +125,7 @@ def test_bytes_up_is_counted_by_the_server_and_telemetry_has_its_own_column(tmp_
 def test_the_measurement_record_has_a_strict_schema():
     from flwr.app import ConfigRecord
 
-    from simulator.records import MeasurementRefused, SiloMeasurement
+    from simulator.records.measurement import MeasurementRefused, SiloMeasurement
 
     measurement = SiloMeasurement("paris", 1.5, 1.2, "modelled", energy_cpu_kwh=2e-6, held_back_s=0.25)
     record = measurement.to_record()

@@ -2,9 +2,9 @@
 
 Scenario validation refuses such names, so the attack comes the way an attacker who can edit a run
 folder would bring it: the manifest, summary and ledger of a real run are rewritten with markup in
-every text field that reaches the report (scenario, silo and strategy names, ledger silos and
-countries, energy methods, the host's CPU model, lifecycle titles and notes). The report is then
-opened in headless Chromium.
+every free-text field that reaches the report (scenario, silo and strategy names, ledger silos and
+countries, the host's CPU model, lifecycle titles, notes and sources; closed vocabularies such as the
+energy method are refused by the typed readers). The report is then opened in headless Chromium.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ def _poison(run_dir: Path) -> None:
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
 
     summary = json.loads((run_dir / "summary.json").read_text())
-    summary["fl"]["energy_methods"] = [_hostile("modelled", 0)]
 
     def poison_texts(node, depth=0):
         if isinstance(node, dict):

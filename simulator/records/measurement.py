@@ -1,4 +1,4 @@
-"""Typed records that cross module and process boundaries, shared by the writer and the reader.
+"""The silo's measurement: what its instrumentation mod sends back with every reply.
 
 `SiloMeasurement` is what a silo's instrumentation mod sends back with every reply: numbers with a
 fixed schema, the silo's name and the energy method. It travels as a Flower ConfigRecord, and the
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, fields
-from typing import Literal, get_args
 
 from flwr.app import ConfigRecord
 
 from simulator.names import NAME_RULE, is_valid_name
 from simulator.probes.energy import EnergyReading
-
-EnergyMethod = Literal["measured", "modelled", "apportioned", "absent"]
-ENERGY_METHODS: tuple[str, ...] = get_args(EnergyMethod)
+from simulator.records.kinds import ENERGY_METHODS, EnergyMethod
 
 # Bounds of a plausible window: one silo call lasts at most a week (the longest round timeout) and
 # cannot draw more than a megawatt-hour; anything beyond is a broken or lying silo, not a reading.

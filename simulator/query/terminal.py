@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.analytics.command import QueryComparison, agree, describe, rows_total
-from simulator.ledger import APPROACH_FL, SERVER_SILO
+from simulator.analytics.aggregates import GroupResult, QuantileBound, QueryResult
+from simulator.query.server_query import QueryComparison
+from simulator.scenario.query_spec import QuerySpec
+from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow
 from simulator.lifecycle import load_factors
 from simulator.terminal import make_console
 
@@ -78,6 +82,49 @@ def print_lifecycle_alternative(comparison: QueryComparison) -> None:
         f"results per silo and query (factor analytics_result_bytes, [{factors.analytics_result_bytes.low:g}, "
         f"{factors.analytics_result_bytes.high:g}]); measured here: {measured:,.0f} bytes per silo and query.")
     )
+
+
+def describe(result: GroupResult, spec: QuerySpec) -> str:
+    """A group's result as text, with what each number is and what the disclosure rules withheld."""
+    withheld = (
+        f" ({result.suppressed_silos} silo(s) withheld this group: fewer rows there than the minimum group size)"
+        if result.suppressed_silos
+        else ""
+    )
+    if spec.kind == "count":
+        return f"{result.count} rows{withheld}"
+    if result.count == 0:
+        return f"no rows{withheld}"
+    if spec.kind == "variance":
+        sample = "n/a" if result.sample_variance is None else f"{result.sample_variance:.10g}"
+        return f"population {result.value:.10g}; sample {sample}{withheld}"
+    if spec.kind == "histogram":
+        assert result.histogram is not None
+        histogram = result.histogram
+        cells = f"; {histogram.withheld} rows in cells withheld" if histogram.withheld else ""
+        return f"bins {list(histogram.counts)}; below {histogram.below}, above {histogram.above}{cells}{withheld}"
+    if spec.kind == "quantile":
+        return "; ".join(_bound_text(bound) for bound in result.quantiles) + withheld
+    return f"{result.value:.10g}{withheld}"
+
+
+def _bound_text(bound: QuantileBound) -> str:
+    low = "-inf" if bound.low is None else f"{bound.low:.6g}"
+    high = "+inf" if bound.high is None else f"{bound.high:.6g}"
+    estimate = "" if bound.estimate is None else f" ~{bound.estimate:.6g}"
+    return f"q{bound.q:g} in [{low}, {high}]{estimate}"
+
+
+def agree(federated: QueryResult, centralized: QueryResult) -> list[bool]:
+    """Per group: whether the federated result equals the pooled one (it differs where a silo
+    withheld a group or a cell that the pooled copy holds enough rows to release)."""
+    pooled = {group.group: group for group in centralized.groups}
+    return [pooled.get(group.group) == group for group in federated.groups]
+
+
+def rows_total(rows: Sequence[LedgerRow], attribute: str) -> float | None:
+    values = [getattr(row, attribute) for row in rows if getattr(row, attribute) is not None]
+    return sum(values) if values else None
 
 
 def _interval(value) -> str:
