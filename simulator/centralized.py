@@ -52,7 +52,7 @@ def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserv
                 seed=int(np.random.SeedSequence([scenario.seed, 10_000, epoch]).generate_state(1)[0]),
                 device=device,
             )
-        rows.append(_row(scenario, epoch, "train", window, stats.num_examples))
+        rows.append(_row(scenario, epoch, "train", window, stats.num_examples, stats.sample_updates))
         if epoch % scenario.training.local_epochs == 0:
             # Evaluate as often as FL does (once per round's worth of epochs), so both approaches'
             # measured energy includes the same number of test-set evaluations.
@@ -64,7 +64,9 @@ def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserv
     return CentralizedOutcome(model.to("cpu"), result.accuracy, rows, time.perf_counter() - wall_start)
 
 
-def _row(scenario: Scenario, round_number: int, phase: str, window: WorkWindow, num_examples: int) -> LedgerRow:
+def _row(
+    scenario: Scenario, round_number: int, phase: str, window: WorkWindow, num_examples: int, sample_updates: int = 0
+) -> LedgerRow:
     return make_row(
         approach=APPROACH_CL,
         silo=CENTRAL_SILO,
@@ -74,4 +76,5 @@ def _row(scenario: Scenario, round_number: int, phase: str, window: WorkWindow, 
         cpu_s=window.cpu_s,
         country=scenario.central.country,
         num_examples=num_examples,
+        sample_updates=sample_updates,
     )

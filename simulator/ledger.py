@@ -2,6 +2,11 @@
 
 Rows are frozen; the ledger only appends. Energy that could not be read is empty in the CSV (absent),
 never 0. Every column's unit is in its name or in `LEDGER_COLUMNS`.
+
+Two energy figures per row: `energy_*` is attributed to the work's own process (what CO2, energy
+profiles and claims use: other jobs on a shared host do not move it), `host_energy_*` is the whole
+host over the same window (CodeCarbon's machine mode). Columns added after the first release
+(`ADDED_COLUMNS`) sit at the end; a ledger written before them is still read.
 """
 
 from __future__ import annotations
@@ -9,10 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from simulator.probes.energy import EnergyReading
+from simulator.probes.energy import METHOD_ABSENT, EnergyReading
 from simulator.probes.intensity import co2_kg, country_intensity
 
 APPROACH_FL = "fl"
@@ -41,7 +46,16 @@ LEDGER_COLUMNS: dict[str, str] = {
     "num_examples": "samples processed in the window",
     "status": "ok | failed",
     "detail": "reason of a failure, or a note on how the row was obtained",
+    "sample_updates": "training sample updates in the window (examples x local epochs actually run); 0 when none",
+    "host_energy_kwh": "the whole host's energy over the window in kWh (CPU + RAM + GPU, machine mode); empty when absent",
+    "host_energy_cpu_kwh": "host CPU part, kWh; empty when absent",
+    "host_energy_ram_kwh": "host RAM part, kWh; empty when absent",
+    "host_energy_gpu_kwh": "host GPU part, kWh (the same NVML counter as energy_gpu_kwh); empty when absent",
+    "host_energy_method": "measured | modelled | apportioned | absent",
 }
+# Columns a ledger written before them lacks; reading such a ledger fills them (see `from_csv`).
+ADDED_COLUMNS = ("sample_updates", "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh",
+                 "host_energy_gpu_kwh", "host_energy_method")
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,12 @@ class LedgerRow:
     num_examples: int
     status: str = "ok"
     detail: str = ""
+    sample_updates: int = 0
+    host_energy_kwh: float | None = None
+    host_energy_cpu_kwh: float | None = None
+    host_energy_ram_kwh: float | None = None
+    host_energy_gpu_kwh: float | None = None
+    host_energy_method: str = METHOD_ABSENT
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -82,10 +102,13 @@ def make_row(
     bytes_down: int = 0,
     bytes_up: int = 0,
     num_examples: int = 0,
+    sample_updates: int = 0,
     status: str = "ok",
     detail: str = "",
 ) -> LedgerRow:
-    """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
+    """A ledger row whose CO2 is the window's (attributed) energy times the country's grid intensity;
+    the host columns come from `energy.host` (absent where the reading has none)."""
+    host = energy.host
     return LedgerRow(
         approach=approach,
         silo=silo,
@@ -106,7 +129,21 @@ def make_row(
         num_examples=int(num_examples),
         status=status,
         detail=detail,
+        sample_updates=int(sample_updates),
+        host_energy_kwh=None if host is None else host.energy_kwh,
+        host_energy_cpu_kwh=None if host is None else host.energy_cpu_kwh,
+        host_energy_ram_kwh=None if host is None else host.energy_ram_kwh,
+        host_energy_gpu_kwh=None if host is None else host.energy_gpu_kwh,
+        host_energy_method=METHOD_ABSENT if host is None else host.method,
     )
+
+
+def host_reading(row: LedgerRow) -> EnergyReading | None:
+    """The host columns of a row as a reading (None where the host figure is absent)."""
+    if row.host_energy_method == METHOD_ABSENT:
+        return None
+    return EnergyReading(row.wall_s, row.host_energy_cpu_kwh, row.host_energy_ram_kwh, row.host_energy_gpu_kwh,
+                         row.host_energy_method)
 
 
 @dataclass(frozen=True)
@@ -117,11 +154,15 @@ class Totals:
     co2_kg: float | None
     bytes_down: int
     bytes_up: int
+    host_energy_kwh: float | None = None
+    sample_updates: int = 0
 
 
 class Ledger:
-    def __init__(self, rows: list[LedgerRow] | None = None):
+    def __init__(self, rows: list[LedgerRow] | None = None, *, records_sample_updates: bool = True):
         self._rows: list[LedgerRow] = list(rows or [])
+        # False for a ledger read from a file written before the `sample_updates` column existed.
+        self.records_sample_updates = records_sample_updates
 
     def append(self, row: LedgerRow) -> None:
         self._rows.append(row)
@@ -151,6 +192,8 @@ class Ledger:
             co2_kg=_sum_present(row.co2_kg for row in rows),
             bytes_down=sum(row.bytes_down for row in rows),
             bytes_up=sum(row.bytes_up for row in rows),
+            host_energy_kwh=_sum_present(row.host_energy_kwh for row in rows),
+            sample_updates=sum(row.sample_updates for row in rows),
         )
 
     def to_csv_text(self) -> str:
@@ -163,12 +206,27 @@ class Ledger:
 
     @classmethod
     def from_csv(cls, path: Path) -> "Ledger":
+        """Read a ledger. One written before `ADDED_COLUMNS` existed reads with its host figures
+        absent and no sample updates (`records_sample_updates` False: see `with_sample_updates`)."""
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = [column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or [])]
+            present = set(reader.fieldnames or [])
+            missing = [column for column in LEDGER_COLUMNS if column not in present and column not in ADDED_COLUMNS]
             if missing:
                 raise ValueError(f"{path}: not a silocarbon ledger; missing columns {', '.join(missing)}")
-            return cls([_row_from_strings(record) for record in reader])
+            rows = [_row_from_strings(record) for record in reader]
+        return cls(rows, records_sample_updates="sample_updates" in present)
+
+    def with_sample_updates(self, fl_local_epochs: int) -> "Ledger":
+        """An older ledger's rows with the sample updates its training rows made: such ledgers
+        counted examples per window, so an FL training row made `num_examples` x the scenario's
+        local epochs, and a CL training row (one pooled epoch) `num_examples`."""
+        def updates(row: LedgerRow) -> int:
+            if row.phase != "train" or row.status != "ok":
+                return 0
+            return row.num_examples * (fl_local_epochs if row.approach == APPROACH_FL else 1)
+
+        return Ledger([replace(row, sample_updates=updates(row)) for row in self._rows])
 
 
 def _sum_present(values) -> float | None:
@@ -176,14 +234,17 @@ def _sum_present(values) -> float | None:
     return math.fsum(present) if present else None
 
 
-_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples"}
-_OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg"}
+_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "sample_updates"}
+_OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg",
+                           "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh", "host_energy_gpu_kwh"}
 _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 
 
 def _row_from_strings(record: dict[str, str]) -> LedgerRow:
     values: dict[str, object] = {}
     for column in LEDGER_COLUMNS:
+        if column not in record and column in ADDED_COLUMNS:
+            continue  # an older ledger: the row's default (absent host figures, no sample updates)
         text = record[column]
         if column in _INT_COLUMNS:
             values[column] = int(text)

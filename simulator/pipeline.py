@@ -159,14 +159,17 @@ def build_summary(
         return {
             "accuracy": accuracy,
             "energy_kwh": totals.energy_kwh,
+            "host_energy_kwh": totals.host_energy_kwh,
+            "sample_updates": totals.sample_updates,
             "co2_kg": totals.co2_kg,
             "bytes_down": totals.bytes_down,
             "bytes_up": totals.bytes_up,
             "wall_s": wall_s,
             "cpu_s": totals.cpu_s,
             "energy_methods": sorted({row.energy_method for row in ledger.select(approach=key)}),
-            # The same energy less what the idle host would have drawn over the measured windows.
-            "energy_above_idle_kwh": energy_above_idle_kwh(totals.energy_kwh, idle_w, covered_s),
+            # The host's energy less what the idle host would have drawn over the measured windows
+            # (idle power is the host's; the attributed figure has no idle part to take out).
+            "energy_above_idle_kwh": energy_above_idle_kwh(totals.host_energy_kwh, idle_w, covered_s),
             "idle_energy_kwh": None if idle_w is None else idle_energy_kwh(idle_w, covered_s),
         }
 
@@ -177,8 +180,10 @@ def build_summary(
     return {
         "units": {
             "accuracy": "fraction of the held-out test set",
-            "energy_kwh": "kWh",
-            "energy_above_idle_kwh": "kWh (energy_kwh less the idle baseline over the measured windows)",
+            "energy_kwh": "kWh, attributed to the work's own processes (CO2 and profiles use it)",
+            "host_energy_kwh": "kWh, the whole host over the same windows (CodeCarbon machine mode)",
+            "sample_updates": "training sample updates (examples x local epochs run)",
+            "energy_above_idle_kwh": "kWh (host_energy_kwh less the idle baseline over the measured windows)",
             "idle_baseline": "W",
             "co2_kg": "kg CO2e",
             "bytes_down": "payload bytes server -> silos",

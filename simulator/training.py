@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from simulator.probes.gpu_time import gpu_busy
+from simulator.probes.sample_updates import count_sample_updates
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ def train_epochs(
                 optimizer.step()
                 total_loss += float(loss.detach())
                 batches += 1
+                count_sample_updates(len(index))  # as it happens: a window closing mid-epoch counts what ran
     return TrainStats(len(y), len(y) * epochs, total_loss / max(batches, 1), steps=batches)
 
 

@@ -13,7 +13,14 @@ from collections.abc import Callable
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp.typing import ClientAppCallable, Mod
 
-from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
+from simulator.flower.payload import (
+    FAILURE_KEY,
+    HOST_ENERGY_METHOD_FIELD,
+    HOST_ENERGY_PART_FIELDS,
+    MEASUREMENT_KEY,
+    SAMPLE_UPDATES_FIELD,
+    payload_bytes,
+)
 from simulator.probes.window import WorkWindow
 
 
@@ -49,13 +56,19 @@ def _measured_call(message: Message, context: Context, call_next: ClientAppCalla
             "bytes-down": bytes_down,
             "bytes-up": payload_bytes(reply.content),
             "energy-method": reading.method,
+            SAMPLE_UPDATES_FIELD: window.sample_updates,
+            HOST_ENERGY_METHOD_FIELD: reading.host.method if reading.host is not None else "absent",
         }
     )
     # Absent components are left out (a ConfigRecord cannot hold None): absent, not zero.
+    host = reading.host
     for name, value in (
         ("energy-cpu-kwh", reading.energy_cpu_kwh),
         ("energy-ram-kwh", reading.energy_ram_kwh),
         ("energy-gpu-kwh", reading.energy_gpu_kwh),
+        (HOST_ENERGY_PART_FIELDS["cpu"], None if host is None else host.energy_cpu_kwh),
+        (HOST_ENERGY_PART_FIELDS["ram"], None if host is None else host.energy_ram_kwh),
+        (HOST_ENERGY_PART_FIELDS["gpu"], None if host is None else host.energy_gpu_kwh),
     ):
         if value is not None:
             measurement[name] = value

@@ -2,23 +2,33 @@
 
 It sizes what the server sends, collects each silo's measurement from its reply, times the server's
 own work between exchanges (aggregation and coordination), and, where silos run concurrently on this
-host (the `ray` runner), splits the host's energy over the exchange between the silos and the
-server by their CPU time, and GPU energy by GPU time (rows labelled `apportioned`, summing to the
-host total). A silo that declares hardware the host lacks gets energy modelled from that profile.
+host (the `ray` runner), splits the energy over the exchange between the silos and the server by
+their CPU time, and GPU energy by GPU time (rows labelled `apportioned`): the attributed figure (this
+process and Ray's worker processes) and the whole host's, each summing to its own total. A silo that
+declares hardware the host lacks gets energy modelled from that profile; its host columns keep what
+this host drew.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from flwr.app import ConfigRecord, Error, Message, RecordDict
 from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
-from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
+from simulator.flower.payload import (
+    FAILURE_KEY,
+    HOST_ENERGY_METHOD_FIELD,
+    HOST_ENERGY_PART_FIELDS,
+    MEASUREMENT_KEY,
+    SAMPLE_UPDATES_FIELD,
+    payload_bytes,
+)
 from simulator.flower.reply_check import reply_problem
-from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
+from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, host_reading, make_row
 from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
 from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
@@ -99,7 +109,10 @@ class MeasuredGrid(Grid):
         bytes_down = {m.metadata.dst_node_id: payload_bytes(m.content) for m in messages}
         # Concurrent silos on this host: one window over the whole exchange, split afterwards.
         self._observer.exchange_started(round_number, phase, len(messages))
-        with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion) as exchange:
+        # Concurrent silos run in Ray's worker processes, this process's children: the attributed
+        # figure of the exchange counts them.
+        with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion,
+                        children=self._apportion) as exchange:
             replies = self._exchange(messages, timeout, round_number, phase)
 
         replies.sort(key=lambda reply: self._silo_index(reply))
@@ -230,6 +243,7 @@ class MeasuredGrid(Grid):
                 detail=f"error reply: {reply.error.reason}",
             )
         measurement = reply.content.pop(MEASUREMENT_KEY, None)
+        sample_updates = 0
         if measurement is None:
             energy, cpu_s, bytes_up = absent_reading(0.0), 0.0, payload_bytes(reply.content)
         else:
@@ -237,6 +251,7 @@ class MeasuredGrid(Grid):
             cpu_s = float(measurement["cpu-s"])
             self._gpu_s[silo] = float(measurement.get("gpu-s", 0.0))
             bytes_up = int(measurement["bytes-up"])
+            sample_updates = int(measurement.get(SAMPLE_UPDATES_FIELD, 0))
         num_examples = 0
         for record in reply.content.metric_records.values():
             if "num-examples" in record:
@@ -252,6 +267,7 @@ class MeasuredGrid(Grid):
             bytes_down=down,
             bytes_up=bytes_up,
             num_examples=num_examples,
+            sample_updates=sample_updates,
             status="ok" if failure is None else "failed",
             detail=failure if failure is not None else "" if measurement is None else str(measurement.get("detail", "")),
         )
@@ -303,7 +319,9 @@ class MeasuredGrid(Grid):
             f"{MODELLED_DETAIL_PREFIX} for {row.wall_s / profile.relative_speed:.4g} s "
             f"(measured {row.wall_s:.4g} s / relative speed {profile.relative_speed:g}); {profile.sources}"
         )
-        return _with_energy(row, modelled_reading(profile, row.wall_s), detail)
+        # The declared hardware's figure replaces the attributed one; the host columns keep what
+        # this host drew while the silo's work ran on it.
+        return _with_energy(row, replace(modelled_reading(profile, row.wall_s), host=host_reading(row)), detail)
 
 def _error_reply(reply: Message, sent: dict[int, Message], reason: str) -> Message:
     original = sent[reply.metadata.src_node_id] if reply.metadata.src_node_id in sent else reply
@@ -315,18 +333,20 @@ def _scaled(value: float | None, share: float) -> float | None:
 
 
 def _with_energy(row: LedgerRow, reading: EnergyReading, detail: str) -> LedgerRow:
+    host = None if reading.host is None else replace(reading.host, wall_s=row.wall_s)
     return make_row(
         approach=row.approach,
         silo=row.silo,
         round_number=row.round,
         phase=row.phase,
         energy=EnergyReading(row.wall_s, reading.energy_cpu_kwh, reading.energy_ram_kwh, reading.energy_gpu_kwh,
-                             reading.method),
+                             reading.method, host),
         cpu_s=row.cpu_s,
         country=row.country,
         bytes_down=row.bytes_down,
         bytes_up=row.bytes_up,
         num_examples=row.num_examples,
+        sample_updates=row.sample_updates,
         status=row.status,
         detail="; ".join(part for part in (row.detail, detail) if part),
     )
@@ -338,12 +358,22 @@ def _reading_from(measurement: ConfigRecord) -> EnergyReading:
     def part(name: str) -> float | None:
         return float(measurement[name]) if name in measurement else None
 
+    wall_s = float(measurement["wall-s"])
+    host_method = str(measurement.get(HOST_ENERGY_METHOD_FIELD, "")) or "absent"
+    host = None if host_method == "absent" else EnergyReading(
+        wall_s=wall_s,
+        energy_cpu_kwh=part(HOST_ENERGY_PART_FIELDS["cpu"]),
+        energy_ram_kwh=part(HOST_ENERGY_PART_FIELDS["ram"]),
+        energy_gpu_kwh=part(HOST_ENERGY_PART_FIELDS["gpu"]),
+        method=host_method,
+    )
     return EnergyReading(
-        wall_s=float(measurement["wall-s"]),
+        wall_s=wall_s,
         energy_cpu_kwh=part("energy-cpu-kwh"),
         energy_ram_kwh=part("energy-ram-kwh"),
         energy_gpu_kwh=part("energy-gpu-kwh"),
         method=method,
+        host=host,
     )
 
 
