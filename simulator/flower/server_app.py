@@ -77,7 +77,7 @@ def run_federation(
         rounds = list(checkpoint.rounds)
         earlier_wall_s = checkpoint.fl_wall_s
         checkpoint.restore_random_states()
-    measured.rows.extend(earlier_ledger_rows(run_dir, checkpoint))
+    measured.rows.extend(earlier_ledger_rows(run_dir, checkpoint, scenario.training.local_epochs))
 
     def journal() -> None:
         # Every row reaches the disk at once: a kill loses no measurement.

@@ -182,7 +182,8 @@ class CodeCarbonHostProbe:
         self._wait_ready()
         return (self.cpu_method,)
 
-    def begin(self, key: str) -> None:
+    def begin(self, key: str, *, children: bool = False) -> None:
+        # `children` is the EnergyProbe signature; a machine-mode window covers every process anyway.
         tracker = self._wait_ready()
         with self._lock:
             if self._open_key is not None:

@@ -115,15 +115,17 @@ def read_checkpoint(run_dir: Path) -> Checkpoint | None:
         raise InputError(f"checkpoint '{path}' is unreadable ({type(error).__name__}: {_first_line(error)})") from None
 
 
-def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None) -> list[LedgerRow]:
+def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None, local_epochs: int = 1) -> list[LedgerRow]:
     """FL rows a stopped process wrote into this folder: those of finished rounds as they were, the
     rest (work of the interrupted round, which is redone) kept as failed rows, since their energy was
-    spent. A fresh folder has none."""
+    spent. A fresh folder has none. Rows written before sample updates were recorded get them from
+    the scenario's `local_epochs`."""
     path = run_dir / FL_LEDGER
     if not path.exists():
         return []
     try:
-        rows = list(Ledger.from_csv(path).rows)
+        ledger = Ledger.from_csv(path)
+        rows = list((ledger if ledger.records_sample_updates else ledger.with_sample_updates(local_epochs)).rows)
     except Exception as error:
         raise InputError(f"ledger '{path}' is unreadable ({type(error).__name__}: {_first_line(error)})") from None
     finished_rows = checkpoint.ledger_rows if checkpoint is not None else 0

@@ -28,6 +28,7 @@ class ApproachSummary:
     bytes_up: int
     wall_s: float
     energy_methods: tuple[str, ...]
+    host_energy_kwh: float | None = None  # the whole host over the same windows (absent in older runs)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,7 @@ def _approach(raw: dict) -> ApproachSummary:
         bytes_up=int(raw.get("bytes_up", 0)),
         wall_s=float(raw.get("wall_s", 0.0)),
         energy_methods=tuple(raw.get("energy_methods", ())),
+        host_energy_kwh=_optional_float(raw.get("host_energy_kwh")),
     )
 
 
