@@ -5,8 +5,8 @@ never 0. Every column's unit is in its name or in `LEDGER_COLUMNS`.
 
 Two energy figures per row: `energy_*` is attributed to the work's own process (what CO2, energy
 profiles and claims use: other jobs on a shared host do not move it), `host_energy_*` is the whole
-host over the same window (CodeCarbon's machine mode). Columns added after the first release
-(`ADDED_COLUMNS`) sit at the end; a ledger written before them is still read.
+host over the same window (CodeCarbon's machine mode). Columns added after the first ledgers sit at
+the end (`_ADDED_COLUMNS`); a ledger written before them is still read.
 """
 
 from __future__ import annotations
@@ -17,11 +17,27 @@ import math
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from simulator.probes.energy import METHOD_ABSENT, EnergyReading
-from simulator.probes.intensity import co2_kg, country_intensity
+from simulator.country_intensity import co2_kg, country_intensity
+from simulator.probes.energy import EnergyReading
+from simulator.records.kinds import (
+    APPROACHES,
+    ENERGY_HARDWARE,
+    ENERGY_METHODS,
+    HARDWARE_DECLARED,
+    HARDWARE_HOST,
+    METHOD_ABSENT,
+    PHASES,
+    ROW_STATUSES,
+    Approach,
+    EnergyHardware,
+    EnergyMethod,
+    Phase,
+    RowStatus,
+    check_kind,
+)
 
-APPROACH_FL = "fl"
-APPROACH_CL = "cl"
+APPROACH_FL: Approach = "fl"
+APPROACH_CL: Approach = "cl"
 SERVER_SILO = "server"
 CENTRAL_SILO = "central"
 
@@ -30,61 +46,73 @@ LEDGER_COLUMNS: dict[str, str] = {
     "approach": "fl (federated) or cl (centralized)",
     "silo": "silo name; 'server' for the FL server, 'central' for the centralized site",
     "round": "FL round (1..rounds); for cl, the pooled epoch (1..rounds x local_epochs); 0 = set-up",
-    "phase": "train | evaluate | aggregate | wait | query",
+    "phase": " | ".join(PHASES),
     "wall_s": "wall-clock seconds of the window",
     "cpu_s": "CPU seconds used by the process doing the work during the window",
     "energy_kwh": "energy of the window in kWh (CPU + RAM + GPU); empty when absent",
     "energy_cpu_kwh": "CPU part, kWh; empty when absent",
     "energy_ram_kwh": "RAM part, kWh; empty when absent",
     "energy_gpu_kwh": "GPU part, kWh; empty when there is no GPU that could be read",
-    "energy_method": "measured | modelled | apportioned | absent",
+    "energy_method": " | ".join(ENERGY_METHODS),
     "country": "ISO 3166 alpha-3 code of the grid the energy is charged to",
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
     "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
     "bytes_up": "payload bytes silo -> server",
-    "num_examples": "samples processed in the window",
-    "status": "ok | failed",
+    "num_examples": "examples processed in the window (a train reply's FedAvg weight)",
+    "status": " | ".join(ROW_STATUSES),
     "detail": "reason of a failure, or a note on how the row was obtained",
+    "energy_hardware": "host (this host's energy) | declared (modelled on the silo's declared hardware, not the host's)",
     "sample_updates": "training sample updates in the window (examples x local epochs actually run); 0 when none",
     "host_energy_kwh": "the whole host's energy over the window in kWh (CPU + RAM + GPU, machine mode); empty when absent",
     "host_energy_cpu_kwh": "host CPU part, kWh; empty when absent",
     "host_energy_ram_kwh": "host RAM part, kWh; empty when absent",
     "host_energy_gpu_kwh": "host GPU part, kWh (the same NVML counter as energy_gpu_kwh); empty when absent",
-    "host_energy_method": "measured | modelled | apportioned | absent",
+    "host_energy_method": " | ".join(ENERGY_METHODS),
 }
-# Columns a ledger written before them lacks; reading such a ledger fills them (see `from_csv`).
-ADDED_COLUMNS = ("sample_updates", "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh",
-                 "host_energy_gpu_kwh", "host_energy_method")
+# Columns added after the first ledgers were written, with how an older ledger's row gets its value.
+_LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
+_ADDED_COLUMNS = {
+    "energy_hardware": lambda record: HARDWARE_DECLARED if record["detail"].startswith(_LEGACY_DECLARED_DETAIL) else HARDWARE_HOST,
+    # Older ledgers counted examples, not sample updates (see `Ledger.with_sample_updates`), and had
+    # only the host's figure, in energy_* (the host columns read as absent).
+    "sample_updates": lambda record: "0",
+    "host_energy_kwh": lambda record: "",
+    "host_energy_cpu_kwh": lambda record: "",
+    "host_energy_ram_kwh": lambda record: "",
+    "host_energy_gpu_kwh": lambda record: "",
+    "host_energy_method": lambda record: METHOD_ABSENT,
+}
 
 
 @dataclass(frozen=True)
 class LedgerRow:
-    approach: str
+    approach: Approach
     silo: str
     round: int
-    phase: str
+    phase: Phase
     wall_s: float
     cpu_s: float
     energy_kwh: float | None
     energy_cpu_kwh: float | None
     energy_ram_kwh: float | None
     energy_gpu_kwh: float | None
-    energy_method: str
+    energy_method: EnergyMethod
     country: str
     intensity_g_per_kwh: float
     co2_kg: float | None
     bytes_down: int
     bytes_up: int
     num_examples: int
-    status: str = "ok"
+    status: RowStatus = "ok"
     detail: str = ""
+    energy_hardware: EnergyHardware = HARDWARE_HOST
     sample_updates: int = 0
     host_energy_kwh: float | None = None
     host_energy_cpu_kwh: float | None = None
     host_energy_ram_kwh: float | None = None
     host_energy_gpu_kwh: float | None = None
-    host_energy_method: str = METHOD_ABSENT
+    host_energy_method: EnergyMethod = METHOD_ABSENT
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -92,10 +120,10 @@ assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
 
 def make_row(
     *,
-    approach: str,
+    approach: Approach,
     silo: str,
     round_number: int,
-    phase: str,
+    phase: Phase,
     energy: EnergyReading,
     cpu_s: float,
     country: str,
@@ -103,11 +131,13 @@ def make_row(
     bytes_up: int = 0,
     num_examples: int = 0,
     sample_updates: int = 0,
-    status: str = "ok",
+    status: RowStatus = "ok",
     detail: str = "",
+    energy_hardware: EnergyHardware = HARDWARE_HOST,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's (attributed) energy times the country's grid intensity;
     the host columns come from `energy.host` (absent where the reading has none)."""
+    intensity = country_intensity(country).intensity_g_per_kwh
     host = energy.host
     return LedgerRow(
         approach=approach,
@@ -122,13 +152,15 @@ def make_row(
         energy_gpu_kwh=energy.energy_gpu_kwh,
         energy_method=energy.method,
         country=country,
-        intensity_g_per_kwh=country_intensity(country).intensity_g_per_kwh,
-        co2_kg=co2_kg(energy.energy_kwh, country),
+        intensity_g_per_kwh=intensity,
+        # Absent energy gives absent CO2, never 0.
+        co2_kg=None if energy.energy_kwh is None else co2_kg(energy.energy_kwh, intensity),
         bytes_down=int(bytes_down),
         bytes_up=int(bytes_up),
         num_examples=int(num_examples),
         status=status,
         detail=detail,
+        energy_hardware=energy_hardware,
         sample_updates=int(sample_updates),
         host_energy_kwh=None if host is None else host.energy_kwh,
         host_energy_cpu_kwh=None if host is None else host.energy_cpu_kwh,
@@ -206,12 +238,12 @@ class Ledger:
 
     @classmethod
     def from_csv(cls, path: Path) -> "Ledger":
-        """Read a ledger. One written before `ADDED_COLUMNS` existed reads with its host figures
-        absent and no sample updates (`records_sample_updates` False: see `with_sample_updates`)."""
+        """Read a ledger. One written before sample updates were recorded reads with none
+        (`records_sample_updates` False: see `with_sample_updates`) and its host figures absent."""
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
             present = set(reader.fieldnames or [])
-            missing = [column for column in LEDGER_COLUMNS if column not in present and column not in ADDED_COLUMNS]
+            missing = [column for column in LEDGER_COLUMNS if column not in present and column not in _ADDED_COLUMNS]
             if missing:
                 raise ValueError(f"{path}: not a silocarbon ledger; missing columns {', '.join(missing)}")
             rows = [_row_from_strings(record) for record in reader]
@@ -235,6 +267,14 @@ def _sum_present(values) -> float | None:
 
 
 _INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "sample_updates"}
+_KIND_COLUMNS = {
+    "approach": APPROACHES,
+    "phase": PHASES,
+    "energy_method": ENERGY_METHODS,
+    "status": ROW_STATUSES,
+    "energy_hardware": ENERGY_HARDWARE,
+    "host_energy_method": ENERGY_METHODS,
+}
 _OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg",
                            "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh", "host_energy_gpu_kwh"}
 _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
@@ -243,10 +283,10 @@ _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 def _row_from_strings(record: dict[str, str]) -> LedgerRow:
     values: dict[str, object] = {}
     for column in LEDGER_COLUMNS:
-        if column not in record and column in ADDED_COLUMNS:
-            continue  # an older ledger: the row's default (absent host figures, no sample updates)
-        text = record[column]
-        if column in _INT_COLUMNS:
+        text = record[column] if column in record else _ADDED_COLUMNS[column](record)
+        if column in _KIND_COLUMNS:
+            values[column] = check_kind(text, _KIND_COLUMNS[column], f"column {column}:")
+        elif column in _INT_COLUMNS:
             values[column] = int(text)
         elif column in _FLOAT_COLUMNS:
             values[column] = float(text)

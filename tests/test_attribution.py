@@ -15,7 +15,7 @@ import pytest
 from simulator.data import build_federated_data
 from simulator.errors import InputError
 from simulator.flower.payload import ATTRIBUTION_FIELDS
-from simulator.ledger import ADDED_COLUMNS, LEDGER_COLUMNS, Ledger, make_row
+from simulator.ledger import LEDGER_COLUMNS, Ledger, make_row
 from simulator.lifecycle.profile import kwh_per_sample_update, profile_from_ledger, profile_from_run_dir
 from simulator.pipeline import run_scenario
 from simulator.probes.attribution import ProcessShare, ProcessShareProbe, attributed_reading
@@ -24,6 +24,8 @@ from simulator.probes.energy import METHOD_ABSENT, METHOD_APPORTIONED, METHOD_MO
 from simulator.probes.host_energy import HostEnergyProbe
 from tests.conftest import tiny_scenario
 
+ATTRIBUTION_COLUMNS = ("sample_updates", "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh",
+                       "host_energy_gpu_kwh", "host_energy_method")
 LOAD_MODEL = CpuModel(mode="cpu_load", tdp_w=8.0, threads=2, tracking_mode="process")
 RAPL = CpuModel(mode="intel_rapl", tdp_w=100.0, threads=8, tracking_mode="process")
 
@@ -188,7 +190,7 @@ def test_busy_host_figure_and_attributed_figure_differ(three_epoch_run):
 def _old_ledger(folder, result, local_epochs: int | None):
     """The run's ledger as written before sample updates and host figures existed."""
     folder.mkdir()
-    old_columns = [c for c in LEDGER_COLUMNS if c not in ADDED_COLUMNS]
+    old_columns = [c for c in LEDGER_COLUMNS if c not in ATTRIBUTION_COLUMNS]
     with (folder / "ledger.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=old_columns, extrasaction="ignore")
         writer.writeheader()

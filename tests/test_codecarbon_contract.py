@@ -10,7 +10,7 @@ import psutil
 import pytest
 
 from simulator.probes import codecarbon_compat as compat
-from simulator.probes.energy import KWH_PER_JOULE
+from simulator.units import KWH_PER_JOULE
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from codecarbon.output_methods.emissions_data import EmissionsData
 
-from simulator.config import validate_scenario
+from simulator.scenario.load import validate_scenario
 from simulator.errors import InputError
 from simulator.pipeline import run_scenario
 from simulator.probes.apportion import SiloWork, apportion
@@ -28,7 +28,8 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.probes.idle import energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.probes.nvml import NvmlGpuProbe
 from simulator.probes.process import ProcessProbe
-from simulator.probes.silo_hardware import HardwareProfile, modelled_reading
+from simulator.probes.silo_hardware import modelled_reading
+from simulator.scenario.hardware import HardwareProfile
 from simulator.results.host import gpu_names
 from tests.conftest import tiny_scenario, tiny_scenario_dict
 

@@ -39,14 +39,9 @@ import psutil
 
 from simulator.probes.base import OpenWindows
 from simulator.probes.codecarbon_compat import CpuModel
-from simulator.probes.energy import (
-    KWH_PER_JOULE,
-    METHOD_ABSENT,
-    METHOD_APPORTIONED,
-    METHOD_MODELLED,
-    EnergyReading,
-    combined_method,
-)
+from simulator.probes.energy import EnergyReading, combined_method
+from simulator.records.kinds import METHOD_ABSENT, METHOD_APPORTIONED, METHOD_MODELLED
+from simulator.units import KWH_PER_JOULE
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Every use of CodeCarbon's non-public names, in one place (CodeCarbon 3.3, pinned in pyproject).
 
 The rest of silocarbon calls CodeCarbon only through this module or its public API
-(`OfflineEmissionsTracker`, `start_task`/`stop_task`, `EmissionsData`). What is read here:
+(`OfflineEmissionsTracker`, `start_task`/`stop_task`). What is read here:
 
 - a tracker's hardware list (`tracker._hardware`) and, on its objects, the CPU's TDP (`_tdp`), its
   measuring mode (`_mode`: `cpu_load` is the load model, `intel_rapl` & co. measure), its tracking mode
@@ -9,7 +9,8 @@ The rest of silocarbon calls CodeCarbon only through this module or its public A
   (`total_power()`) and host memory (`machine_memory_GB`);
 - the bundled grid tables: `codecarbon.input.DataSource`, `codecarbon.core.emissions.Emissions`,
   `codecarbon.core.units.Energy`, `codecarbon.external.geography.GeoMetadata`, and the package file
-  `data/private_infra/global_energy_mix.json`.
+  `data/private_infra/global_energy_mix.json`;
+- the column layout of CodeCarbon's own emissions.csv (`codecarbon.output_methods.emissions_data.EmissionsData`).
 
 A name that has moved raises `CodeCarbonContractError` naming it; nothing here falls back to a guess
 (a missing `_mode` must not turn into a `modelled` label, a missing `_tdp` not into 0 W idle power).
@@ -169,6 +170,18 @@ def idle_power_w(tracker) -> tuple[float, float]:
     if model.tdp_w is None:
         raise CodeCarbonContractError(f"CPU mode '{model.mode}' has no TDP, so no modelled idle power")
     return model.tdp_w * MACHINE_IDLE_LOAD_FACTOR, ram_power_w(tracker)
+
+
+# -- output layout --------------------------------------------------------------------------------
+
+
+def emissions_csv_columns() -> list[str]:
+    """The columns of CodeCarbon's emissions.csv, in its order (the fields of its EmissionsData)."""
+    import dataclasses
+
+    from codecarbon.output_methods.emissions_data import EmissionsData
+
+    return [field.name for field in dataclasses.fields(EmissionsData)]
 
 
 # -- bundled grid tables ------------------------------------------------------------------------

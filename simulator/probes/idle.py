@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.probes.energy import KWH_PER_JOULE, METHOD_APPORTIONED, METHOD_MEASURED, METHOD_MODELLED
+from simulator.records.kinds import (
+    METHOD_APPORTIONED,
+    METHOD_MEASURED,
+    METHOD_MODELLED,
+    EnergyMethod,
+)
+from simulator.units import KWH_PER_JOULE
 
 IDLE_MODES = ("auto", "measure", "model", "off")
 
@@ -23,7 +29,7 @@ class IdleBaseline:
     cpu_w: float | None
     ram_w: float | None
     gpu_w: float | None
-    method: str  # measured | modelled | absent
+    method: EnergyMethod  # measured | modelled | absent
     how: str
 
 

@@ -4,22 +4,19 @@ output read ours. One CodeCarbon row per ledger row; `project_name` holds approa
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import platform
 from datetime import datetime, timezone
 
-from codecarbon.output_methods.emissions_data import EmissionsData
-
+from simulator.country_intensity import country_intensity
 from simulator.ledger import Ledger
-from simulator.probes.intensity import country_intensity
-
-CODECARBON_COLUMNS = [field.name for field in dataclasses.fields(EmissionsData)]
+from simulator.probes.codecarbon_compat import emissions_csv_columns
+from simulator.units import JOULES_PER_KWH
 
 
 def emissions_csv_text(ledger: Ledger, run_id: str, host: dict, versions: dict) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CODECARBON_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=emissions_csv_columns(), lineterminator="\n")
     writer.writeheader()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for row in ledger.rows:
@@ -29,7 +26,7 @@ def emissions_csv_text(ledger: Ledger, run_id: str, host: dict, versions: dict) 
             # Mean power over the window, W = kWh * 3.6e6 J/kWh / s; empty when absent.
             if energy_kwh is None or duration <= 0:
                 return ""
-            return energy_kwh * 3.6e6 / duration
+            return energy_kwh * JOULES_PER_KWH / duration
 
         writer.writerow(
             {
