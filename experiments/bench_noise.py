@@ -15,11 +15,12 @@ The run is a sibling of the background process, never its parent: CodeCarbon's p
 a process's children, and the background load must not be the run's own work.
 
 Prints each run, then the coefficient of variation (sample standard deviation / mean) of each
-figure over the K runs, with the attributed figure's CPU and RAM parts; the last line is the larger
-of the attributed figure's two CVs (goal <= 0.10). Writes results/bench_noise/{runs,cv}.{csv,md} and
+figure over the K runs (all of them, the quiet ones, the busy ones), with the FL / CL ratio, the
+attributed figure's CPU and RAM parts and the process's CPU and wall seconds; the last line is the
+larger of the attributed figure's two CVs (goal <= 0.10). Writes results/bench_noise/{runs,cv}.{csv,md} and
 summary.json.
 
-    python -m experiments.bench_noise              # 8 runs, alternating quiet / busy (about 3 minutes)
+    python -m experiments.bench_noise              # 8 runs, alternating quiet / busy (3 to 12 minutes)
     python -m experiments.bench_noise --runs 12
 """
 
@@ -129,6 +130,9 @@ def measure(run_dir: Path) -> dict:
     return {
         "fl_kwh_per_update": fl,
         "cl_kwh_per_update": cl,
+        # What claim (a) of paper_findings decides on: FL's energy per sample update over CL's.
+        "fl_over_cl": fl / cl,
+        "host_fl_over_cl": fl_host / cl_host,
         "fl_host_kwh_per_update": fl_host,
         "cl_host_kwh_per_update": cl_host,
         "fl_cpu_kwh_per_update": part("fl", "energy_cpu_kwh"),
@@ -160,6 +164,8 @@ CV_ROWS = (
     ("attributed (energy_kwh)", "CL", "cl_kwh_per_update"),
     ("host (host_energy_kwh)", "FL", "fl_host_kwh_per_update"),
     ("host (host_energy_kwh)", "CL", "cl_host_kwh_per_update"),
+    ("FL / CL ratio, attributed", "FL/CL", "fl_over_cl"),
+    ("FL / CL ratio, host", "FL/CL", "host_fl_over_cl"),
     ("attributed, CPU part", "FL", "fl_cpu_kwh_per_update"),
     ("attributed, CPU part", "CL", "cl_cpu_kwh_per_update"),
     ("attributed, RAM part", "FL", "fl_ram_kwh_per_update"),
@@ -169,6 +175,12 @@ CV_ROWS = (
     ("wall seconds", "FL", "fl_wall_s_per_update"),
     ("wall seconds", "CL", "cl_wall_s_per_update"),
 )
+
+
+def _unit(column: str) -> str:
+    if column.endswith("_over_cl"):
+        return "ratio"
+    return "s per sample update" if column.endswith("_s_per_update") else "kWh per sample update"
 
 
 def cv_table(runs: pd.DataFrame) -> pd.DataFrame:
@@ -182,8 +194,8 @@ def cv_table(runs: pd.DataFrame) -> pd.DataFrame:
             {
                 "figure": figure,
                 "approach": approach,
-                "mean_per_sample_update": float(runs[column].mean()),
-                "unit": "s" if column.endswith("_s_per_update") else "kWh",
+                "mean": float(runs[column].mean()),
+                "unit": _unit(column),
                 "cv_quiet_and_busy": coefficient_of_variation(runs[column]),
                 "cv_quiet_runs": within(quiet, column),
                 "cv_busy_runs": within(busy, column),

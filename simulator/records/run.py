@@ -79,8 +79,8 @@ class ApproachSummary(Record):
     wall_s: float = 0.0
     cpu_s: float | None = None  # None: a folder written before the field
     energy_methods: tuple[EnergyMethod, ...] = ()
-    # The host's energy less what the idle host would have drawn over the measured windows (in
-    # folders written before host_energy_kwh: energy_kwh, then the host's figure, less the same).
+    # The host's energy less what the idle host would have drawn over the measured windows (folders
+    # written before host_energy_kwh: their energy_kwh, which was the host's figure then).
     energy_above_idle_kwh: float | None = None
     idle_energy_kwh: float | None = None
 
