@@ -58,11 +58,13 @@ LEDGER_COLUMNS: dict[str, str] = {
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
     "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
-    "bytes_up": "payload bytes silo -> server",
+    "bytes_up": "payload bytes silo -> server, counted by the server from what arrived",
     "num_examples": "examples processed in the window (a train reply's FedAvg weight)",
     "status": " | ".join(ROW_STATUSES),
     "detail": "reason of a failure, or a note on how the row was obtained",
     "energy_hardware": "host (this host's energy) | declared (modelled on the silo's declared hardware, not the host's)",
+    "bytes_up_telemetry": "bytes of silocarbon's own records in the reply (the silo's measurement, a failure "
+    "reason), silo -> server, counted by the server; not part of bytes_up",
     "sample_updates": "training sample updates in the window (examples x local epochs actually run); 0 when none",
     "host_energy_kwh": "the whole host's energy over the window in kWh (CPU + RAM + GPU, machine mode); empty when absent",
     "host_energy_cpu_kwh": "host CPU part, kWh; empty when absent",
@@ -74,6 +76,7 @@ LEDGER_COLUMNS: dict[str, str] = {
 _LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
 _ADDED_COLUMNS = {
     "energy_hardware": lambda record: HARDWARE_DECLARED if record["detail"].startswith(_LEGACY_DECLARED_DETAIL) else HARDWARE_HOST,
+    "bytes_up_telemetry": lambda record: "0",  # not counted before it had its column
     # Older ledgers counted examples, not sample updates (see `Ledger.with_sample_updates`), and had
     # only the host's figure, in energy_* (the host columns read as absent).
     "sample_updates": lambda record: "0",
@@ -107,6 +110,7 @@ class LedgerRow:
     status: RowStatus = "ok"
     detail: str = ""
     energy_hardware: EnergyHardware = HARDWARE_HOST
+    bytes_up_telemetry: int = 0
     sample_updates: int = 0
     host_energy_kwh: float | None = None
     host_energy_cpu_kwh: float | None = None
@@ -134,6 +138,7 @@ def make_row(
     status: RowStatus = "ok",
     detail: str = "",
     energy_hardware: EnergyHardware = HARDWARE_HOST,
+    bytes_up_telemetry: int = 0,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's (attributed) energy times the country's grid intensity;
     the host columns come from `energy.host` (absent where the reading has none)."""
@@ -161,6 +166,7 @@ def make_row(
         status=status,
         detail=detail,
         energy_hardware=energy_hardware,
+        bytes_up_telemetry=int(bytes_up_telemetry),
         sample_updates=int(sample_updates),
         host_energy_kwh=None if host is None else host.energy_kwh,
         host_energy_cpu_kwh=None if host is None else host.energy_cpu_kwh,
@@ -215,8 +221,9 @@ class Ledger:
             and (phase is None or row.phase == phase)
         ]
 
-    def totals(self, approach: str) -> Totals:
-        rows = self.select(approach=approach)
+    def totals(self, approach: str, through_round: int | None = None) -> Totals:
+        """Sums over one approach's rows; with `through_round`, only rows of rounds (CL: epochs) up to it."""
+        rows = [row for row in self.select(approach=approach) if through_round is None or row.round <= through_round]
         return Totals(
             wall_s=sum(row.wall_s for row in rows),
             cpu_s=sum(row.cpu_s for row in rows),
@@ -266,7 +273,7 @@ def _sum_present(values) -> float | None:
     return math.fsum(present) if present else None
 
 
-_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "sample_updates"}
+_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "bytes_up_telemetry", "sample_updates"}
 _KIND_COLUMNS = {
     "approach": APPROACHES,
     "phase": PHASES,

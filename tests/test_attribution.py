@@ -14,7 +14,6 @@ import pytest
 
 from simulator.data import build_federated_data
 from simulator.errors import InputError
-from simulator.flower.payload import ATTRIBUTION_FIELDS
 from simulator.ledger import LEDGER_COLUMNS, Ledger, make_row
 from simulator.lifecycle.profile import kwh_per_sample_update, profile_from_ledger, profile_from_run_dir
 from simulator.pipeline import run_scenario
@@ -22,6 +21,7 @@ from simulator.probes.attribution import ProcessShare, ProcessShareProbe, attrib
 from simulator.probes.codecarbon_compat import CpuModel
 from simulator.probes.energy import METHOD_ABSENT, METHOD_APPORTIONED, METHOD_MODELLED, EnergyReading
 from simulator.probes.host_energy import HostEnergyProbe
+from simulator.records.measurement import ATTRIBUTION_FIELDS, MeasurementRefused, SiloMeasurement
 from tests.conftest import tiny_scenario
 
 ATTRIBUTION_COLUMNS = ("sample_updates", "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh",
@@ -172,8 +172,25 @@ def test_telemetry_carries_the_attribution_fields(three_epoch_run):
     fl_ledger = Ledger.from_csv(result.run_dir / "fl_ledger.csv")
     silo_rows = [r for r in fl_ledger.rows if r.silo != "server"]
     assert silo_rows and all(r.host_energy_cpu_kwh is not None for r in silo_rows)
-    assert set(ATTRIBUTION_FIELDS) == {"sample-updates", "host-energy-method", "host-energy-cpu-kwh",
-                                       "host-energy-ram-kwh", "host-energy-gpu-kwh"}
+    assert all(r.sample_updates > 0 for r in silo_rows if r.phase == "train")
+
+
+def test_the_measurement_schema_carries_and_checks_the_attribution_fields():
+    measurement = SiloMeasurement(silo="paris", wall_s=1.0, cpu_s=0.5, energy_method="modelled", energy_cpu_kwh=1e-7,
+                                  sample_updates=300, host_energy_method="modelled", host_energy_cpu_kwh=2e-6,
+                                  host_energy_ram_kwh=5e-6)
+    record = measurement.to_record()
+    assert set(ATTRIBUTION_FIELDS) - {"host-energy-gpu-kwh"} <= set(record)  # absent GPU left out
+    back = SiloMeasurement.from_record(record)
+    assert back == measurement
+    reading = back.reading()
+    assert reading.host is not None and reading.host.energy_kwh == pytest.approx(7e-6)
+    for key, value in (("sample-updates", -1), ("sample-updates", 2.5), ("host-energy-method", "guessed"),
+                       ("host-energy-ram-kwh", 1e9)):
+        bad = measurement.to_record()
+        bad[key] = value
+        with pytest.raises(MeasurementRefused, match=key):
+            SiloMeasurement.from_record(bad)
 
 
 def test_busy_host_figure_and_attributed_figure_differ(three_epoch_run):

@@ -19,14 +19,6 @@ MEASUREMENT_KEY = "silocarbon.measurement"
 # reply back into an error reply before the strategy sees it.
 FAILURE_KEY = "silocarbon.failure"
 
-# Fields of the measurement record (see instrumentation.py) added for process attribution: the
-# sample updates the window's training made, and the whole host's energy beside the attributed
-# figure (`energy-*`). Parts that are absent are left out, as for `energy-*`.
-SAMPLE_UPDATES_FIELD = "sample-updates"
-HOST_ENERGY_METHOD_FIELD = "host-energy-method"
-HOST_ENERGY_PART_FIELDS = {"cpu": "host-energy-cpu-kwh", "ram": "host-energy-ram-kwh", "gpu": "host-energy-gpu-kwh"}
-ATTRIBUTION_FIELDS = (SAMPLE_UPDATES_FIELD, HOST_ENERGY_METHOD_FIELD, *HOST_ENERGY_PART_FIELDS.values())
-
 
 def payload_bytes(content: RecordDict) -> int:
     return sum(record.count_bytes() for key, record in content.items() if key not in (MEASUREMENT_KEY, FAILURE_KEY))
