@@ -226,6 +226,7 @@ def test_an_old_ledger_reads_and_its_run_folder_gives_the_local_epochs(three_epo
     with pytest.raises(InputError, match="written before sample updates"):
         profile_from_ledger(ledger, "old")
     from_folder = profile_from_run_dir(tmp_path / "old")
+    assert "whole host's" in from_folder.source  # its energy_kwh was the host's figure then
     new = profile_from_ledger(result.ledger, "new")
     assert from_folder.fl_kwh_per_sample_update == pytest.approx(new.fl_kwh_per_sample_update, rel=1e-9)
     assert from_folder.cl_kwh_per_sample_update == pytest.approx(new.cl_kwh_per_sample_update, rel=1e-9)

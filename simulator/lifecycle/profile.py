@@ -109,9 +109,12 @@ def profile_from_run_dir(run_dir: str | Path) -> EnergyProfile:
         ledger = Ledger.from_csv(ledger_file)
     except (ValueError, KeyError, TypeError) as error:
         raise InputError(f"--ledger '{run_dir}': ledger.csv cannot be read ({error}); columns: {', '.join(LEDGER_COLUMNS)}") from None
+    source = f"run folder {folder.name}"
     if not ledger.records_sample_updates:
         ledger = ledger.with_sample_updates(_local_epochs_of_run(folder, run_dir))
-    return profile_from_ledger(ledger, f"run folder {folder.name}")
+        # Such a ledger predates attribution: its energy_kwh was the whole host's figure.
+        source += " (written before process attribution: its energy is the whole host's)"
+    return profile_from_ledger(ledger, source)
 
 
 def _local_epochs_of_run(folder: Path, given: str | Path) -> int:
