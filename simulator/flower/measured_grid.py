@@ -24,6 +24,7 @@ from simulator.probes.energy import EnergyReading, absent_reading, host_probe
 from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
+from simulator.stopping import raise_if_stopped
 
 # Model exchanges: a reply may carry only the arrays the server sent and scalar metrics.
 SCREENED_PHASES = ("train", "evaluate")
@@ -151,6 +152,7 @@ class MeasuredGrid(Grid):
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []
         while pending:
+            raise_if_stopped()  # in Flower's ServerApp thread (ray) the signal cannot reach us otherwise
             arrived = list(self._inner.pull_messages(pending))
             replies.extend(arrived)
             pending.difference_update(reply.metadata.reply_to_message_id for reply in arrived)

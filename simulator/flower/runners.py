@@ -21,6 +21,7 @@ from simulator.results.run_dir import FederationOutcome
 STRAY_CALL_WAIT_S = 300.0
 # Ray on a small host: one CPU per silo actor, no dashboard, logs kept out of the terminal.
 RAY_CLIENT_CPUS = 1
+RAY_REPLY_POLL_S = 0.1  # flwr InMemoryGrid's own pull_interval default
 
 
 def run_inline(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
@@ -43,7 +44,10 @@ def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSE
     from simulator.flower.server_app import make_server_app
     from simulator.results.run_dir import read_federation_outcome
 
-    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True, observer=observer)
+    # Our own reply polling, at the pace of Flower's in-memory grid (0.1 s), so a stop signal ends
+    # the ServerApp thread between two polls instead of after the round timeout.
+    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True, observer=observer,
+                                 reply_poll_s=RAY_REPLY_POLL_S)
     backend_config = {
         "client_resources": {"num_cpus": RAY_CLIENT_CPUS, "num_gpus": 0.0},
         "init_args": {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR},
