@@ -3,15 +3,18 @@
 Same initial weights (same seed), same batch size and learning rate, and the same number of sample
 updates (`centralized_epochs`), evaluated on the same test set as often as FL evaluates (once per
 round's worth of epochs), measured by the same probe: one ledger row per pooled epoch and one per
-evaluation, charged to the central site's country.
+evaluation, charged to the central site's country. In a run folder every row is journaled as it is
+measured and every epoch checkpointed, so a stopped run keeps its CL energy and continues CL.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import torch
 from torch import nn
 
 from simulator.config import Scenario
@@ -20,6 +23,13 @@ from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.models import build_model
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
+from simulator.results.cl_checkpoint import (
+    CentralCheckpoint,
+    earlier_cl_rows,
+    journal_cl_rows,
+    read_cl_checkpoint,
+    write_cl_checkpoint,
+)
 from simulator.training import centralized_epochs, evaluate, resolve_device, train_epochs
 
 
@@ -31,15 +41,31 @@ class CentralizedOutcome:
     wall_s: float
 
 
-def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserver = NULL_OBSERVER) -> CentralizedOutcome:
+def run_centralized(
+    scenario: Scenario, data: FederatedData, observer: RunObserver = NULL_OBSERVER, run_dir: Path | None = None
+) -> CentralizedOutcome:
+    """Train and evaluate CL; with `run_dir`, journal every row and epoch there and continue from the
+    folder's CL checkpoint when a stopped process left one (simulator/results/cl_checkpoint.py)."""
     wall_start = time.perf_counter()
     model = build_model(scenario.model, data.dataset, scenario.seed)
     device = resolve_device(scenario.training.device)
     pooled_x, pooled_y = data.pooled_train
-    rows = []
+    checkpoint = read_cl_checkpoint(run_dir) if run_dir is not None else None
+    rows = earlier_cl_rows(run_dir, checkpoint) if run_dir is not None else []
+    first_epoch, earlier_wall_s, accuracy = 1, 0.0, None
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint.model_state)
+        torch.set_rng_state(checkpoint.torch_rng_state)
+        first_epoch, earlier_wall_s, accuracy = checkpoint.completed_epoch + 1, checkpoint.wall_s, checkpoint.accuracy
+
+    def journal(row: LedgerRow) -> None:
+        rows.append(row)
+        if run_dir is not None:  # at once: a kill loses no measured epoch
+            journal_cl_rows(run_dir, rows)
+
     epochs = centralized_epochs(scenario.training.rounds, scenario.training.local_epochs)
     observer.centralized_started(epochs)
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, epochs + 1):
         with WorkWindow(f"cl-train-{epoch}") as window:
             stats = train_epochs(
                 model,
@@ -52,16 +78,26 @@ def run_centralized(scenario: Scenario, data: FederatedData, observer: RunObserv
                 seed=int(np.random.SeedSequence([scenario.seed, 10_000, epoch]).generate_state(1)[0]),
                 device=device,
             )
-        rows.append(_row(scenario, epoch, "train", window, stats.num_examples))
+        journal(_row(scenario, epoch, "train", window, stats.num_examples))
         if epoch % scenario.training.local_epochs == 0:
             # Evaluate as often as FL does (once per round's worth of epochs), so both approaches'
             # measured energy includes the same number of test-set evaluations.
             with WorkWindow(f"cl-evaluate-{epoch}") as window:
                 result = evaluate(model, data.test_x, data.test_y, device)
-            rows.append(_row(scenario, epoch, "evaluate", window, result.num_examples))
+            accuracy = result.accuracy
+            journal(_row(scenario, epoch, "evaluate", window, result.num_examples))
+        if run_dir is not None:
+            write_cl_checkpoint(run_dir, CentralCheckpoint(
+                completed_epoch=epoch,
+                model_state={k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},
+                torch_rng_state=torch.get_rng_state(),
+                ledger_rows=len(rows),
+                wall_s=earlier_wall_s + time.perf_counter() - wall_start,
+                accuracy=accuracy,
+            ))
         observer.centralized_epoch_finished(epoch)
     observer.centralized_finished()
-    return CentralizedOutcome(model.to("cpu"), result.accuracy, rows, time.perf_counter() - wall_start)
+    return CentralizedOutcome(model.to("cpu"), accuracy, rows, earlier_wall_s + time.perf_counter() - wall_start)
 
 
 def _row(scenario: Scenario, round_number: int, phase: str, window: WorkWindow, num_examples: int) -> LedgerRow:

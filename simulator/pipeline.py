@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from simulator.centralized import CentralizedOutcome, run_centralized
@@ -21,18 +22,25 @@ from simulator.probes.energy import install_host_probe
 from simulator.probes.idle import IdleBaseline, energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
+from simulator.results.cl_checkpoint import read_cl_checkpoint
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
-from simulator.training import warm_up_torch
+from simulator.results.integrity import STATUS_COMPLETE, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_RUNNING
 from simulator.results.run_dir import (
     CL_MODEL,
     EMISSIONS,
+    FL_HISTORY,
+    FL_MODEL,
     MANIFEST,
     SUMMARY,
     FederationOutcome,
     new_run_dir,
+    read_federation_outcome,
     write_ledger,
 )
+from simulator.results.run_lock import hold_run_folder
+from simulator.stopping import RunInterrupted, StopRequested, as_stop
+from simulator.training import warm_up_torch
 
 
 @dataclass(frozen=True)
@@ -55,17 +63,18 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
         build_plan(scenario)  # refuses a bad [lifecycle] section (e.g. a missing trace) before training
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
-        versions, host = package_versions(), host_facts()
-        manifest = {
-            "scenario": scenario.model_dump(mode="json"),
-            "seed": scenario.seed,
-            "runner": scenario.runner,
-            "versions": versions,
-            "host": host,
-            "status": "running",
-        }
-        write_json_atomic(run_dir / MANIFEST, manifest)
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+        with hold_run_folder(run_dir):
+            versions, host = package_versions(), host_facts()
+            manifest = {
+                "scenario": scenario.model_dump(mode="json"),
+                "seed": scenario.seed,
+                "runner": scenario.runner,
+                "versions": versions,
+                "host": host,
+                "status": STATUS_RUNNING,
+            }
+            write_json_atomic(run_dir / MANIFEST, manifest)
+            return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
     finally:
         install_host_probe(None)
         probe.close()
@@ -77,49 +86,73 @@ def _started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
     return start_host_probe(scenario.probes)
 
 
+RESUMABLE = (STATUS_RUNNING, STATUS_INTERRUPTED, STATUS_FAILED)
+
+
 def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResult:
-    """Go on with a killed run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
+    """Go on with a stopped run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
     from datetime import datetime, timezone
 
     from simulator.config import validate_scenario
     from simulator.results.checkpoint import read_checkpoint
-    from simulator.results.integrity import STATUS_FAILED, STATUS_RUNNING, read_manifest, require_run_dir
+    from simulator.results.integrity import read_manifest, require_run_dir
 
-    require_run_dir(run_dir, allowed=(STATUS_RUNNING, STATUS_FAILED), load_models=False)
-    manifest = read_manifest(run_dir)
-    scenario = validate_scenario(manifest["scenario"], str(run_dir / MANIFEST))
-    checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
-    started = time.perf_counter()
-    probe = _started_probe(scenario)
-    try:
-        data = build_federated_data(scenario)
-        warm_up_torch(scenario.training.threads)
-        resumed = {
-            "at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "after_round": checkpoint.completed_round if checkpoint is not None else 0,
-            "versions": package_versions(),
-        }
-        manifest.update(status="running", resumed=[*manifest.get("resumed", []), resumed])
-        manifest.pop("failure", None)
-        write_json_atomic(run_dir / MANIFEST, manifest)
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
-    finally:
-        install_host_probe(None)
-        probe.close()
+    require_run_dir(run_dir, allowed=RESUMABLE, load_models=False)
+    with hold_run_folder(run_dir):  # refused while another process runs this folder
+        require_run_dir(run_dir, allowed=RESUMABLE, load_models=False)  # as it is now that we hold it
+        manifest = read_manifest(run_dir)
+        scenario = validate_scenario(manifest["scenario"], str(run_dir / MANIFEST))
+        checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
+        read_cl_checkpoint(run_dir)  # likewise
+        started = time.perf_counter()
+        probe = _started_probe(scenario)
+        try:
+            data = build_federated_data(scenario)
+            warm_up_torch(scenario.training.threads)
+            resumed = {
+                "at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "after_round": checkpoint.completed_round if checkpoint is not None else 0,
+                "stopped_as": manifest["status"],
+                "versions": package_versions(),
+            }
+            if "interruption" in manifest:
+                resumed["interruption"] = manifest.pop("interruption")
+            manifest.update(status=STATUS_RUNNING, resumed=[*manifest.get("resumed", []), resumed])
+            manifest.pop("failure", None)
+            write_json_atomic(run_dir / MANIFEST, manifest)
+            return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+        finally:
+            install_host_probe(None)
+            probe.close()
 
 
 def _finish_run(
     scenario: Scenario, data, run_dir: Path, manifest: dict, probe, started: float, observer: RunObserver
 ) -> RunResult:
-    """FL (from round 1, or from the folder's checkpoint), then CL, then every result file."""
-    idle = _idle_baseline(probe, scenario)
+    """FL (from round 1, or from the folder's checkpoint), then CL (likewise), then every result file.
+
+    Ctrl-C or SIGTERM marks the folder `interrupted`, a failure `failed`; both stay resumable.
+    """
     try:
-        fl = run_federated(scenario, run_dir, observer)
+        return _measure_and_write(scenario, data, run_dir, manifest, probe, started, observer)
+    except (StopRequested, KeyboardInterrupt) as interruption:
+        stop = as_stop(interruption)
+        manifest.update(status=STATUS_INTERRUPTED, interruption={
+            "signal": stop.signal_name, "at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        write_json_atomic(run_dir / MANIFEST, manifest)
+        raise RunInterrupted(stop.signal_number, run_dir) from None
     except Exception as error:  # the folder says why it stopped; the caller reports the error
-        manifest.update(status="failed", failure=" ".join(f"{type(error).__name__}: {error}".split()))
+        manifest.update(status=STATUS_FAILED, failure=" ".join(f"{type(error).__name__}: {error}".split()))
         write_json_atomic(run_dir / MANIFEST, manifest)
         raise
-    cl = run_centralized(scenario, data, observer)
+
+
+def _measure_and_write(
+    scenario: Scenario, data, run_dir: Path, manifest: dict, probe, started: float, observer: RunObserver
+) -> RunResult:
+    idle = _idle_baseline(probe, scenario)
+    fl = finished_federation(run_dir, scenario) or run_federated(scenario, run_dir, observer)
+    cl = run_centralized(scenario, data, observer, run_dir)
     ledger = Ledger([*fl.ledger.rows, *cl.rows])
     write_ledger(run_dir, ledger)
     save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
@@ -130,10 +163,22 @@ def _finish_run(
     lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
     summary["lifecycle"] = lifecycle.to_json()
     write_json_atomic(run_dir / SUMMARY, summary)
-    manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
+    manifest.update(status=STATUS_COMPLETE, energy_methods=sorted({row.energy_method for row in ledger.rows}),
                     available_energy_methods=list(probe.available_methods))
     write_json_atomic(run_dir / MANIFEST, manifest)
     return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
+
+
+def finished_federation(run_dir: Path, scenario: Scenario) -> FederationOutcome | None:
+    """The FL outcome a stopped process already wrote (it stopped during CL), else None."""
+    from simulator.results.checkpoint import read_checkpoint
+
+    if not ((run_dir / FL_HISTORY).is_file() and (run_dir / FL_MODEL).is_file()):
+        return None
+    checkpoint = read_checkpoint(run_dir)
+    if checkpoint is None or checkpoint.completed_round < scenario.training.rounds:
+        return None
+    return read_federation_outcome(run_dir)
 
 
 def _idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:

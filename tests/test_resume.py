@@ -1,5 +1,6 @@
-"""Kill and resume: a `silocarbon run` killed with SIGKILL mid-run and then resumed ends with the same
-final model as an uninterrupted run; damaged or finished run folders are refused in one line."""
+"""Kill and resume: a `silocarbon run` (with a stateful strategy, FedAdam) killed with SIGKILL mid-run
+and then resumed ends with the same final model as an uninterrupted run; damaged or finished run
+folders are refused in one line."""
 
 from __future__ import annotations
 
@@ -15,15 +16,20 @@ import pytest
 import torch
 
 from simulator.results.checkpoint import CHECKPOINT, INTERRUPTED_DETAIL, read_checkpoint
+from simulator.results.cl_checkpoint import CL_CHECKPOINT
 from simulator.results.integrity import check_run_dir
 from simulator.results.run_dir import FL_LEDGER, FL_MODEL, MANIFEST
 from tests.conftest import REPO_ROOT, run_cli
 
 ROUNDS = 6
 # One straggling silo slows every round to a fraction of a second, so the kill lands mid-run.
+# FedAdam: the server's optimizer moments must come back from the checkpoint for the models to match.
 SCENARIO = f"""
 name = "killme"
 seed = 3
+[strategy]
+name = "fedadam"
+eta = 0.01
 [model]
 name = "mlp"
 hidden_units = 16
@@ -134,7 +140,7 @@ def _resume_in_process(run_dir: Path, capsys) -> tuple[int, str]:
 def test_resume_refuses_a_finished_run_in_one_line(finished_run, capsys):
     status, err = _resume_in_process(finished_run, capsys)
     assert status == 2 and err.count("\n") == 1
-    assert f"run folder '{finished_run}' is complete; this needs a running or failed run" in err
+    assert f"run folder '{finished_run}' is complete; this needs a running, interrupted or failed run" in err
 
 
 @pytest.mark.parametrize(
@@ -144,6 +150,7 @@ def test_resume_refuses_a_finished_run_in_one_line(finished_run, capsys):
         (lambda d: (d / MANIFEST).unlink(), "manifest.json' is missing"),
         (lambda d: (d / MANIFEST).write_text('{"status": "running"}'), "manifest.json' holds no scenario"),
         (lambda d: (d / CHECKPOINT).write_bytes(b"\x80\x02garbage"), "checkpoint.pt' is unreadable"),
+        (lambda d: (d / CL_CHECKPOINT).write_bytes(b"PK\x03\x04cut"), "cl_checkpoint.pt' is unreadable"),
         (lambda d: (d / FL_LEDGER).write_text("a,b\n1,2\n"), "fl_ledger.csv' is not a readable ledger"),
     ],
 )
@@ -165,21 +172,24 @@ def test_resume_of_a_missing_folder_is_one_line(tmp_path, capsys):
     assert status == 2 and "does not exist" in err and err.count("\n") == 1
 
 
-def test_a_strategy_that_cannot_be_pickled_still_runs_but_cannot_resume(tmp_path):
+def test_a_strategy_without_state_export_still_runs_but_cannot_resume(tmp_path):
     from flwr.serverapp.strategy import FedAvg
 
     from simulator.errors import InputError
     from simulator.results.checkpoint import capture, write_checkpoint
 
-    unpicklable = FedAvg()
-    unpicklable.train_metrics_aggr_fn = lambda contents, key: None  # a lambda has no importable name
-    checkpoint = capture(completed_round=1, model_state={"w": torch.zeros(2)}, strategy=unpicklable,
+    class Undeclared(FedAvg):  # a user's strategy that neither exports state nor is described
+        pass
+
+    checkpoint = capture(completed_round=1, model_state={"w": torch.zeros(2)}, strategy=Undeclared(),
                          ledger_rows=0, rounds=[], fl_wall_s=0.1)
     write_checkpoint(tmp_path, checkpoint)
     again = read_checkpoint(tmp_path)
     assert again.completed_round == 1 and torch.equal(again.model_state["w"], torch.zeros(2))
-    with pytest.raises(InputError, match="FedAvg cannot be pickled.*this run cannot resume"):
-        again.strategy()
+    with pytest.raises(InputError, match="Undeclared declares no state export.*this run cannot resume"):
+        again.restore_strategy(Undeclared(), tmp_path)
+    with pytest.raises(InputError, match="holds the state of Undeclared, but the scenario builds FedAvg"):
+        again.restore_strategy(FedAvg(), tmp_path)
 
 
 def test_rounds_depend_on_seed_and_round_only_so_a_checkpoint_continues_exactly(tmp_path):

@@ -1,0 +1,82 @@
+"""The centralized twin's journal: its ledger rows as each one is measured (`cl_ledger.csv`), and after
+every pooled epoch a checkpoint (`cl_checkpoint.pt`), so CL energy measured before a kill stays in
+the ledger and `resume` continues CL instead of redoing it.
+
+Continuing is exact: CL's only state between epochs is the model's weights (each epoch builds its
+optimizer afresh and draws its batch order from (seed, epoch)) and torch's generator, both saved.
+Rows of an epoch cut short stay in the ledger as failed rows (their energy was spent) and that epoch
+is trained again. Written atomically, read with torch's `weights_only` loader (data only).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from simulator.errors import InputError
+from simulator.ledger import Ledger, LedgerRow
+from simulator.results.atomic import write_bytes_atomic, write_text_atomic
+from simulator.results.checkpoint import journaled_rows, load_data_file
+from simulator.results.run_dir import CL_LEDGER
+
+CL_CHECKPOINT = "cl_checkpoint.pt"
+CL_CHECKPOINT_FORMAT = 1
+CL_INTERRUPTED_DETAIL = "interrupted: the process stopped before this epoch's checkpoint; the epoch was redone on resume"
+
+
+@dataclass(frozen=True)
+class CentralCheckpoint:
+    completed_epoch: int
+    model_state: dict  # the CL model after `completed_epoch`, a torch state_dict
+    torch_rng_state: torch.Tensor
+    ledger_rows: int  # CL rows of finished epochs
+    wall_s: float  # CL wall time up to the checkpoint, across all processes
+    accuracy: float | None  # of the last evaluation so far
+
+
+def write_cl_checkpoint(run_dir: Path, checkpoint: CentralCheckpoint) -> None:
+    payload = {
+        "format": CL_CHECKPOINT_FORMAT,
+        "completed_epoch": checkpoint.completed_epoch,
+        "model_state": checkpoint.model_state,
+        "torch_rng_state": checkpoint.torch_rng_state,
+        "ledger_rows": checkpoint.ledger_rows,
+        "wall_s": checkpoint.wall_s,
+        "accuracy": checkpoint.accuracy,
+    }
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    write_bytes_atomic(run_dir / CL_CHECKPOINT, buffer.getvalue())
+
+
+def read_cl_checkpoint(run_dir: Path) -> CentralCheckpoint | None:
+    """The folder's CL checkpoint; None when CL has not finished an epoch; InputError naming the file."""
+    path = run_dir / CL_CHECKPOINT
+    if not path.exists():
+        return None
+    payload = load_data_file(path, CL_CHECKPOINT_FORMAT, "CL checkpoint")
+    try:
+        accuracy = payload["accuracy"]
+        return CentralCheckpoint(
+            completed_epoch=int(payload["completed_epoch"]),
+            model_state=dict(payload["model_state"]),
+            torch_rng_state=payload["torch_rng_state"],
+            ledger_rows=int(payload["ledger_rows"]),
+            wall_s=float(payload["wall_s"]),
+            accuracy=None if accuracy is None else float(accuracy),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise InputError(f"CL checkpoint '{path}' is unreadable ({type(error).__name__}: {error})") from None
+
+
+def journal_cl_rows(run_dir: Path, rows: list[LedgerRow]) -> None:
+    write_text_atomic(run_dir / CL_LEDGER, Ledger(rows).to_csv_text())
+
+
+def earlier_cl_rows(run_dir: Path, checkpoint: CentralCheckpoint | None) -> list[LedgerRow]:
+    """CL rows a stopped process journaled: finished epochs' as they were, the cut-short epoch's as failed."""
+    finished = checkpoint.ledger_rows if checkpoint is not None else 0
+    return journaled_rows(run_dir / CL_LEDGER, finished, CL_INTERRUPTED_DETAIL)
