@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import traceback
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,8 +17,8 @@ import typer
 
 import simulator  # noqa: F401  (switches telemetry off before Flower or Ray can load)
 from simulator.errors import InputError
-from simulator.stopping import StopRequested, stop_on_signals
 from simulator.planner.cli_inventory import inventory_app
+from simulator.stopping import StopRequested, stop_on_signals_if_main_thread
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
@@ -296,15 +295,14 @@ def _check_strategy(scenario) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: translate every failure into an exit status and one line on stderr."""
     _quiet_libraries()
-    if threading.current_thread() is threading.main_thread():  # signal handlers live there only
-        stop_on_signals()
     arguments = list(sys.argv[1:] if argv is None else argv)
     if any("\x00" in argument for argument in arguments):  # no path or value can hold one
         _fail(EXIT_BAD_INPUT, "an argument contains a NUL byte")
     try:
-        # Not standalone, so errors reach the handlers below; typer then *returns* what would have
-        # been the exit status (typer.Exit's code; 130 for a KeyboardInterrupt it caught).
-        status = app(args=arguments, prog_name="silocarbon", standalone_mode=False)
+        with stop_on_signals_if_main_thread():
+            # Not standalone, so errors reach the handlers below; typer then *returns* what would
+            # have been the exit status (typer.Exit's code; 130 for a KeyboardInterrupt it caught).
+            status = app(args=arguments, prog_name="silocarbon", standalone_mode=False)
     except StopRequested as stop:  # Ctrl-C or SIGTERM: the run folder (if any) is resumable
         _fail(stop.exit_status, str(stop))
     except InputError as error:

@@ -6,6 +6,8 @@ short); silo threads and the server's reply polling check the flag between steps
 (`raise_if_stopped`), so the work in flight ends within one batch. The pipeline marks the run folder
 `interrupted` and the command exits with 128 + the signal number (130 for SIGINT, 143 for SIGTERM),
 the shell's convention. A second signal while that clean-up runs ends the process at once.
+Inside `stop_deferred()` (the ray runner) the signal only sets the flag, and the stop is raised when
+the block ends.
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _stop = threading.Event()
 _first_signal: list[int] = []
+_deferring: list[bool] = []  # non-empty inside stop_deferred()
+_installed: list[bool] = []  # non-empty inside stop_on_signals()
 
 
 class StopRequested(BaseException):
@@ -57,10 +63,26 @@ class RunInterrupted(StopRequested):
                 f"`silocarbon resume {self.run_dir}` goes on from its last finished round")
 
 
-def stop_on_signals() -> None:
-    """Install the handlers (main thread only, as Python requires)."""
-    for number in STOP_SIGNALS:
-        signal.signal(number, _on_signal)
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """The handlers, installed for the block (main thread only, as Python requires); the previous
+    ones come back after it, so calling the command in-process (tests) leaves the caller's as it was."""
+    previous = {number: signal.signal(number, _on_signal) for number in STOP_SIGNALS}
+    _installed.append(True)
+    try:
+        yield
+    finally:
+        _installed.pop()
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def take_back_signals() -> None:
+    """Re-install our handlers after a library replaced them (ray.init does, for SIGTERM, and a C++
+    handler of Ray's aborts the process on it); nothing where they were not installed."""
+    if _installed and threading.current_thread() is threading.main_thread():
+        for number in STOP_SIGNALS:
+            signal.signal(number, _on_signal)
 
 
 def _on_signal(number: int, _frame) -> None:  # type: ignore[no-untyped-def]
@@ -72,7 +94,23 @@ def _on_signal(number: int, _frame) -> None:  # type: ignore[no-untyped-def]
         os._exit(128 + _first_signal[0])
     _first_signal.append(number)
     _stop.set()
+    if _deferring:
+        return  # the code running now polls raise_if_stopped and ends itself (see stop_deferred)
     raise StopRequested(number)
+
+
+@contextmanager
+def stop_deferred() -> Iterator[None]:
+    """Inside the block a stop signal only sets the flag, and StopRequested is raised when the block
+    ends. For library code that must not be interrupted at an arbitrary point: Flower's simulation
+    engine, interrupted in its main thread, leaves a worker thread waiting on Ray for ever, and the
+    process could not exit; our ServerApp in its thread polls the flag and ends the run instead."""
+    _deferring.append(True)
+    try:
+        yield
+    finally:
+        _deferring.pop()
+    raise_if_stopped()
 
 
 def stop_requested() -> bool:
@@ -90,3 +128,8 @@ def as_stop(interruption: BaseException) -> StopRequested:
     if isinstance(interruption, StopRequested):
         return interruption
     return StopRequested(signal.SIGINT)
+
+
+def stop_on_signals_if_main_thread():  # type: ignore[no-untyped-def]
+    """`stop_on_signals()` where signals can be handled (the main thread), else nothing."""
+    return stop_on_signals() if threading.current_thread() is threading.main_thread() else nullcontext()

@@ -5,11 +5,7 @@ folders are refused in one line."""
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,74 +15,22 @@ from simulator.results.checkpoint import CHECKPOINT, INTERRUPTED_DETAIL, read_ch
 from simulator.results.cl_checkpoint import CL_CHECKPOINT
 from simulator.results.integrity import check_run_dir
 from simulator.results.run_dir import FL_LEDGER, FL_MODEL, MANIFEST
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import run_cli
+from tests.processes import start_cli, stop, straggling_scenario, wait_for_round
 
 ROUNDS = 6
-# One straggling silo slows every round to a fraction of a second, so the kill lands mid-run.
 # FedAdam: the server's optimizer moments must come back from the checkpoint for the models to match.
-SCENARIO = f"""
-name = "killme"
-seed = 3
-[strategy]
-name = "fedadam"
-eta = 0.01
-[model]
-name = "mlp"
-hidden_units = 16
-[training]
-rounds = {ROUNDS}
-[probes]
-energy = false
-[[silos]]
-name = "paris"
-country = "FRA"
-share = 0.4
-[[silos]]
-name = "berlin"
-country = "DEU"
-share = 0.3
-[[silos]]
-name = "virginia"
-country = "USA"
-share = 0.3
-[faults.silo.virginia]
-slowdown = 15.0
-"""
-
-
-def _start_run(scenario: Path, runs: Path, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen(
-        [sys.executable, "-m", "simulator", "run", str(scenario), "--runs-dir", str(runs), "--quiet"],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-
-
-def _wait_for_round(runs: Path, process: subprocess.Popen, at_least: int, limit_s: float = 240) -> Path:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the run ended before it could be killed"
-        for checkpoint in runs.glob(f"*/{CHECKPOINT}"):
-            found = read_checkpoint(checkpoint.parent)
-            if found is not None and found.completed_round >= at_least:
-                return checkpoint.parent
-        time.sleep(0.05)
-    raise AssertionError("no checkpoint appeared in time")
+SCENARIO = straggling_scenario("killme", ROUNDS, '[strategy]\nname = "fedadam"\neta = 0.01')
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_final_model(tmp_path):
     scenario = tmp_path / "killme.toml"
     scenario.write_text(SCENARIO)
 
-    process = _start_run(scenario, tmp_path / "killed", tmp_path)
-    try:
-        run_dir = _wait_for_round(tmp_path / "killed", process, at_least=2)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == -signal.SIGKILL
+    process = start_cli("run", str(scenario), "--runs-dir", str(tmp_path / "killed"), "--quiet", cwd=tmp_path)
+    run_dir = wait_for_round(tmp_path / "killed", process, at_least=2)
+    status, _ = stop(process, signal.SIGKILL)
+    assert status == -signal.SIGKILL
     stopped_after = read_checkpoint(run_dir).completed_round
     assert 2 <= stopped_after < ROUNDS, "the kill should land mid-run"
     assert json.loads((run_dir / MANIFEST).read_text())["status"] == "running"

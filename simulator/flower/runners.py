@@ -16,6 +16,7 @@ from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.server_app import run_federation
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.run_dir import FederationOutcome
+from simulator.stopping import stop_deferred, take_back_signals
 
 # How long the inline runner lets silo calls it stopped waiting for finish before it returns.
 STRAY_CALL_WAIT_S = 300.0
@@ -52,13 +53,32 @@ def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSE
         "client_resources": {"num_cpus": RAY_CLIENT_CPUS, "num_gpus": 0.0},
         "init_args": {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR},
     }
-    run_simulation(
-        server_app=server_app,
-        client_app=make_client_app(scenario),
-        num_supernodes=len(scenario.silos),
-        backend_config=backend_config,
-    )
+    with stop_deferred():  # our ServerApp thread ends the run on a stop; Flower shuts Ray down
+        _start_ray(backend_config["init_args"])
+        run_simulation(
+            server_app=server_app,
+            client_app=make_client_app(scenario),
+            num_supernodes=len(scenario.silos),
+            backend_config=backend_config,
+        )
     return read_federation_outcome(run_dir)
+
+
+def _start_ray(init_args: dict) -> None:
+    """Start Ray as Flower's RayBackend.init_ray would (Flower skips its own start when Ray is up),
+    then take Ctrl-C and SIGTERM back: ray.init installs SIGTERM handlers of its own, one of which
+    aborts the process, so a SIGTERM could not end the run cleanly."""
+    import os
+    import sys
+
+    import ray
+
+    if not ray.is_initialized():
+        # As Flower does: Ray's worker processes inherit the environment, not this sys.path.
+        pythonpath = os.pathsep.join([*sys.path, *filter(None, [os.environ.get("PYTHONPATH")])])
+        os.environ["PYTHONPATH"] = pythonpath
+        ray.init(runtime_env={"env_vars": {"PYTHONPATH": pythonpath}}, **{"include_dashboard": False, **init_args})
+    take_back_signals()
 
 
 def run_federated(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import random
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -138,8 +139,11 @@ def load_data_file(path: Path, expected_format: int, what: str) -> dict:
     """A torch file of tensors and plain values, read without running any code it may carry."""
     try:
         # weights_only: torch's restricted unpickler builds tensors and plain containers and refuses
-        # every other global, so a __reduce__ hidden in the file is never called.
-        payload = torch.load(path, weights_only=True)
+        # every other global, so a __reduce__ hidden in the file is never called. Its warnings (an
+        # odd pickle protocol) would be lines of their own: the error below says what matters.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, weights_only=True)
         if not isinstance(payload, dict):
             raise ValueError("not a mapping")
         if payload.get("format") != expected_format:
