@@ -14,9 +14,10 @@ import pytest
 import torch
 
 from simulator.results.checkpoint import CHECKPOINT
-from simulator.results.cl_checkpoint import CL_CHECKPOINT
 from simulator.results.run_dir import MANIFEST
 from tests.conftest import run_cli, tiny_scenario
+
+CL_CHECKPOINT = "cl_checkpoint.pt"  # simulator/results/cl_checkpoint.py
 
 
 class _RunsCode:
@@ -56,12 +57,12 @@ CRAFTED = {
 
 @pytest.fixture(scope="module")
 def stopped_run(tmp_path_factory) -> Path:
-    """A real run folder, as a stopped run leaves it: resumable."""
+    """A real run folder, as a killed run leaves it: resumable."""
     from simulator.pipeline import run_scenario
 
     run_dir = run_scenario(tiny_scenario(probes__energy=False), tmp_path_factory.mktemp("runs")).run_dir
     manifest = json.loads((run_dir / MANIFEST).read_text())
-    (run_dir / MANIFEST).write_text(json.dumps({**manifest, "status": "interrupted"}))
+    (run_dir / MANIFEST).write_text(json.dumps({**manifest, "status": "running"}))
     return run_dir
 
 

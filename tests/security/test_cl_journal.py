@@ -9,11 +9,11 @@ import signal
 import torch
 
 from simulator.ledger import APPROACH_CL, Ledger
-from simulator.results.cl_checkpoint import CL_INTERRUPTED_DETAIL, read_cl_checkpoint
-from simulator.results.run_dir import CL_LEDGER, CL_MODEL, LEDGER
+from simulator.results.run_dir import CL_MODEL, LEDGER
 from tests.conftest import run_cli
 from tests.processes import start_cli, stop, wait_until
 
+CL_LEDGER = "cl_ledger.csv"  # the journal (simulator/results/run_dir.py)
 EPOCHS = 4
 # Pooled epochs long enough (a few hundred SGD steps) that the kill lands inside CL.
 SCENARIO = f"""
@@ -49,19 +49,19 @@ def test_cl_rows_measured_before_a_kill_stay_in_the_ledger_and_cl_continues_exac
     runs = tmp_path / "runs"
     process = start_cli("run", str(scenario), "--runs-dir", str(runs), "--quiet", cwd=tmp_path)
 
-    def first_epoch_checkpointed():  # type: ignore[no-untyped-def]
-        for folder in runs.glob("*/"):
-            try:
-                checkpoint = read_cl_checkpoint(folder)
-            except Exception:  # being replaced: look again
-                continue
-            if checkpoint is not None and checkpoint.completed_epoch >= 1:
-                return folder
+    def second_epoch_begun():  # type: ignore[no-untyped-def]
+        # Epoch 1's train and evaluate rows, then epoch 2's train row: epoch 1 is checkpointed.
+        for journal in runs.glob(f"*/{CL_LEDGER}"):
+            if len(journal.read_text().splitlines()) >= 1 + 3:
+                return journal.parent
         return None
 
-    run_dir = wait_until(first_epoch_checkpointed, process, "a CL epoch checkpoint")
+    run_dir = wait_until(second_epoch_begun, process, "CL rows journaled")
     status, _ = stop(process, signal.SIGKILL)
     assert status == -signal.SIGKILL
+
+    from simulator.results.cl_checkpoint import CL_INTERRUPTED_DETAIL, read_cl_checkpoint
+
     stopped_after = read_cl_checkpoint(run_dir).completed_epoch
     assert 1 <= stopped_after < EPOCHS and not (run_dir / CL_MODEL).exists(), "the kill should land inside CL"
     journaled = Ledger.from_csv(run_dir / CL_LEDGER).rows

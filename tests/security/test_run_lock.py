@@ -10,9 +10,10 @@ import os
 import signal
 
 from simulator.results.run_dir import MANIFEST
-from simulator.results.run_lock import LOCK_FILE
 from tests.conftest import run_cli
 from tests.processes import start_cli, stop, straggling_scenario, wait_for_round
+
+LOCK_FILE = "run.lock"  # simulator/results/run_lock.py
 
 
 def test_resume_of_a_live_run_is_refused_naming_its_pid_and_a_killed_runs_lock_does_not_block(tmp_path):
