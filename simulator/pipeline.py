@@ -91,8 +91,6 @@ RESUMABLE = (STATUS_RUNNING, STATUS_INTERRUPTED, STATUS_FAILED)
 
 def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResult:
     """Go on with a stopped run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
-    from datetime import datetime, timezone
-
     from simulator.config import validate_scenario
     from simulator.results.checkpoint import read_checkpoint
     from simulator.results.integrity import read_manifest, require_run_dir
