@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 import simulator  # noqa: F401  (telemetry off before anything else loads)
-from simulator.config import validate_scenario
+from simulator.data.registry import dataset_features_for_lifecycle
+from simulator.scenario.load import validate_scenario
 from simulator.lifecycle import build_plan, default_profile, evaluate_lifecycle, load_factors
 from simulator.lifecycle.model import evaluate_draws, interval
 from simulator.lifecycle.stages import STAGES
@@ -62,7 +63,8 @@ def draws_and_intervals(plan, profile, factors) -> None:
 def main() -> None:
     scenario = fifty_silo_scenario()
     profile, factors = default_profile(), load_factors()
-    plan = build_plan(scenario)
+    features = dataset_features_for_lifecycle(scenario)
+    plan = build_plan(scenario, dataset_features=features)
     draws_and_intervals(plan, profile, factors)  # warm-up: imports and first-call costs
     timings = []
     for _ in range(REPEATS):
@@ -70,7 +72,7 @@ def main() -> None:
         draws_and_intervals(plan, profile, factors)
         timings.append(time.perf_counter() - started)
     started = time.perf_counter()
-    evaluate_lifecycle(scenario, profile, factors, draws=DRAWS)
+    evaluate_lifecycle(scenario, profile, factors, draws=DRAWS, dataset_features=features)
     full_s = time.perf_counter() - started
     median_s = statistics.median(timings)
     load_1min = os.getloadavg()[0]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data import FederatedData
 from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.models import build_model

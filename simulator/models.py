@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from simulator.config import ModelConfig
-from simulator.data.registry import Dataset
+from simulator.scenario.schema import ModelConfig
+from simulator.data.dataset import Dataset
 
 MODEL_NAMES = ("logreg", "mlp", "cnn")
 

@@ -7,8 +7,6 @@ Public API:
     profile_from_ledger(ledger, source) / profile_from_run_dir(run_dir) / default_profile() -> EnergyProfile
     load_factors(path=None) -> FactorSet[Factor]
     build_plan(scenario) -> LifecyclePlan; the stage functions live in simulator.lifecycle.stages.
-
-No module of this package imports simulator.config at import time (config imports the schema).
 """
 
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
@@ -23,7 +21,7 @@ from simulator.lifecycle.model import (
     StageResult,
     evaluate_lifecycle,
 )
-from simulator.lifecycle.plan import LifecyclePlan, build_plan
+from simulator.lifecycle.quantities import LifecyclePlan, build_plan
 from simulator.lifecycle.profile import EnergyProfile, default_profile, profile_from_ledger, profile_from_run_dir
 from simulator.lifecycle.stages import STAGES, Amount, StageAmounts
 

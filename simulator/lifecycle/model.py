@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors, with_value
-from simulator.lifecycle.plan import LifecyclePlan, SiloPlan, SitePlan, build_plan
+from simulator.lifecycle.quantities import LifecyclePlan, SiloPlan, SitePlan, build_plan
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.stages import (
     STAGE_TITLES,
@@ -28,9 +27,8 @@ from simulator.lifecycle.stages import (
     fl_stages,
     silo_primary_storage,
 )
+from simulator.scenario.schema import Scenario
 
-if TYPE_CHECKING:
-    from simulator.config import Scenario
 
 CURRENCY = "USD"
 INTERVAL_PERCENTILES = (5.0, 95.0)
@@ -153,21 +151,23 @@ class LifecycleResult:
 
 
 def evaluate_lifecycle(
-    scenario: "Scenario",
+    scenario: Scenario,
     profile: EnergyProfile | None = None,
     factors: FactorSet[Factor] | None = None,
     draws: int | None = None,
     sweeps: bool = True,
+    dataset_features: int | None = None,
 ) -> LifecycleResult:
     """The whole lifecycle model. `profile`: from a ledger (`profile_from_ledger`), default: the
     documented default profile. `factors`: default: configs/factors.toml. `draws`: default: the
     scenario's lifecycle.draws; the draws are seeded by the scenario's seed. `sweeps=False` leaves
     out the break-even sweep and the sensitivity ranking (empty tuples) for callers that evaluate
-    many variants and need only the stage figures."""
+    many variants and need only the stage figures. `dataset_features`: the dataset's feature count,
+    needed where a silo does not state samples_per_gb (see `build_plan`)."""
     profile = profile or default_profile()
     factors = factors or load_factors()
     count = draws if draws is not None else scenario.lifecycle.draws
-    plan = build_plan(scenario)
+    plan = build_plan(scenario, dataset_features=dataset_features)
     central = factor_values.central(factors)
     sampled = factor_values.draw(factors, count, scenario.seed)
     fl_central, cl_central = fl_stages(plan, profile, central), cl_stages(plan, profile, central)
@@ -184,7 +184,7 @@ def evaluate_lifecycle(
             silo_primary_storage(plan, central),
             silo_primary_storage(plan, sampled),
         ),
-        break_even=break_even_points(scenario, profile, factors) if sweeps else (),
+        break_even=break_even_points(scenario, profile, factors, dataset_features) if sweeps else (),
         sensitivity=sensitivity_ranking(plan, profile, factors) if sweeps else (),
         profile=profile,
         sites=(_site_summary(plan.central), *(_site_summary(silo.site, silo) for silo in plan.silos)),
@@ -263,7 +263,7 @@ def central_totals(plan: LifecyclePlan, profile: EnergyProfile, values: FactorSe
 
 
 def break_even_points(
-    scenario: "Scenario", profile: EnergyProfile, factors: FactorSet[Factor]
+    scenario: Scenario, profile: EnergyProfile, factors: FactorSet[Factor], dataset_features: int | None = None
 ) -> tuple[BreakEven, ...]:
     """Where CL and FL cost the same CO2 and the same money (central factors), sweeping the data
     volume (every silo's data x 1e-4 .. 1e4, growth kept) and the lifetime (1 .. max(120, 2 L) months,
@@ -273,7 +273,7 @@ def break_even_points(
     results: list[BreakEven] = []
     if base_gb > 0:
         volume_points = [
-            (scale * base_gb, central_totals(build_plan(scenario, volume_scale=scale), profile, values))
+            (scale * base_gb, central_totals(build_plan(scenario, volume_scale=scale, dataset_features=dataset_features), profile, values))
             for scale in VOLUME_SWEEP
         ]
         for quantity in ("co2_kg", "cost_usd"):
@@ -281,7 +281,7 @@ def break_even_points(
     longest = max(120, 2 * scenario.lifecycle.lifetime_months)
     step = max(1, longest // LIFETIME_SWEEP_POINTS)
     lifetime_points = [
-        (float(months), central_totals(build_plan(scenario, lifetime_months=months), profile, values))
+        (float(months), central_totals(build_plan(scenario, lifetime_months=months, dataset_features=dataset_features), profile, values))
         for months in range(1, longest + 1, step)
     ]
     for quantity in ("co2_kg", "cost_usd"):
@@ -322,8 +322,8 @@ def _label(quantity: str) -> str:
     return "CO2" if quantity == "co2_kg" else "money"
 
 
-def _listed_or_default_silos(scenario: "Scenario"):
-    from simulator.lifecycle.schema import LifecycleSiloConfig
+def _listed_or_default_silos(scenario: Scenario):
+    from simulator.scenario.lifecycle import LifecycleSiloConfig
 
     listed = {silo.name: silo for silo in scenario.lifecycle.silos}
     return [listed.get(silo.name) or LifecycleSiloConfig(name=silo.name) for silo in scenario.silos]

@@ -12,15 +12,14 @@ from the default scenario) stands in, and says so.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from simulator.errors import InputError
+from simulator.scenario.load import bundled_config_path, read_toml
 from simulator.ledger import APPROACH_CL, APPROACH_FL, LEDGER_COLUMNS, SERVER_SILO, Ledger, LedgerRow
 
 DEFAULT_PROFILE_FILE = "energy_profile_default.toml"
-_BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "bundled_configs"
 
 
 @dataclass(frozen=True)
@@ -76,9 +75,7 @@ def profile_from_run_dir(run_dir: str | Path) -> EnergyProfile:
 
 def default_profile() -> EnergyProfile:
     """The documented default profile (no training needed); its `source` says where it came from."""
-    path = _BUNDLED_CONFIGS / DEFAULT_PROFILE_FILE
-    with path.open("rb") as handle:
-        raw = tomllib.load(handle)
+    raw = read_toml(bundled_config_path(DEFAULT_PROFILE_FILE), "energy profile")
     names = [field.name for field in fields(EnergyProfile)]
     return EnergyProfile(**{name: raw[name] for name in names})
 

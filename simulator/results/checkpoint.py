@@ -13,7 +13,7 @@ import io
 import json
 import random
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,7 +22,8 @@ from flwr.serverapp.strategy import Strategy
 from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
 from simulator.results.atomic import write_bytes_atomic
-from simulator.results.run_dir import FL_LEDGER, RoundRecord
+from simulator.records.run import RoundRecord
+from simulator.results.run_dir import FL_LEDGER
 from strategies.state import StateError, StateNotExportable, StrategyState, export_state, import_state
 
 CHECKPOINT = "checkpoint.pt"
@@ -98,7 +99,7 @@ def write_checkpoint(run_dir: Path, checkpoint: Checkpoint) -> None:
         "random_state": checkpoint.random_state,
         "torch_rng_state": checkpoint.torch_rng_state,
         "ledger_rows": checkpoint.ledger_rows,
-        "rounds": [asdict(record) for record in checkpoint.rounds],
+        "rounds": [record.to_json() for record in checkpoint.rounds],
         "fl_wall_s": checkpoint.fl_wall_s,
     }
     buffer = io.BytesIO()
@@ -127,7 +128,7 @@ def read_checkpoint(run_dir: Path) -> Checkpoint | None:
             random_state=_as_tuple(payload["random_state"]),
             torch_rng_state=payload["torch_rng_state"],
             ledger_rows=int(payload["ledger_rows"]),
-            rounds=tuple(RoundRecord(**record) for record in payload["rounds"]),
+            rounds=tuple(RoundRecord.model_validate(record) for record in payload["rounds"]),
             fl_wall_s=float(payload["fl_wall_s"]),
             strategy_problem=str(payload.get("strategy_problem", "")),
         )

@@ -80,7 +80,7 @@ def test_cl_rows_measured_before_a_kill_stay_in_the_ledger_and_cl_continues_exac
 
     # Continued exactly: the CL model of an uninterrupted CL on the same scenario.
     from simulator.centralized import run_centralized
-    from simulator.config import load_scenario
+    from simulator.scenario.load import load_scenario
     from simulator.data import build_federated_data
     from simulator.training import warm_up_torch
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.data.registry import dataset_features_for_lifecycle
 from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.model import LifecycleResult, evaluate_lifecycle
 from simulator.lifecycle.profile import default_profile, profile_from_run_dir
+from simulator.scenario.load import load_scenario
 
 
 def estimate(
@@ -21,8 +23,8 @@ def estimate(
     draws: int | None = None,
     factors_path: Path | None = None,
 ) -> LifecycleResult:
-    from simulator.config import load_scenario
-
     scenario = load_scenario(scenario_path, overrides)
     profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else default_profile()
-    return evaluate_lifecycle(scenario, profile, load_factors(factors_path), draws=draws)
+    return evaluate_lifecycle(
+        scenario, profile, load_factors(factors_path), draws=draws, dataset_features=dataset_features_for_lifecycle(scenario)
+    )
