@@ -66,13 +66,17 @@ def stopped_run(tmp_path_factory) -> Path:
     return run_dir
 
 
-@pytest.mark.parametrize("case", list(CRAFTED))
-def test_a_checkpoint_crafted_to_run_code_is_refused_and_the_code_never_runs(case, stopped_run, tmp_path):
+def _crafted_copy(case: str, stopped_run: Path, tmp_path: Path) -> tuple[Path, Path, str]:
     run_dir = tmp_path / stopped_run.name
     shutil.copytree(stopped_run, run_dir)
     marker = tmp_path / "code-ran"
     file_name, craft = CRAFTED[case]
     (run_dir / file_name).write_bytes(craft(marker))
+    return run_dir, marker, file_name
+
+
+def test_the_old_pickled_strategy_is_refused_by_the_command_and_its_code_never_runs(stopped_run, tmp_path):
+    run_dir, marker, file_name = _crafted_copy("format-1 strategy pickle", stopped_run, tmp_path)
 
     done = run_cli("resume", str(run_dir), "--quiet", cwd=tmp_path)
 
@@ -80,3 +84,17 @@ def test_a_checkpoint_crafted_to_run_code_is_refused_and_the_code_never_runs(cas
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert f"'{run_dir / file_name}' is unreadable" in done.stderr
+
+
+@pytest.mark.parametrize("case", [case for case in CRAFTED if case != "format-1 strategy pickle"])
+def test_other_crafted_checkpoints_are_refused_naming_the_file(case, stopped_run, tmp_path, capsys):
+    from simulator.cli import main
+
+    run_dir, marker, file_name = _crafted_copy(case, stopped_run, tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["resume", str(run_dir), "--quiet"])
+
+    err = capsys.readouterr().err
+    assert not marker.exists(), "unpickling the checkpoint ran the attacker's code"
+    assert exit_info.value.code == 2 and err.count("\n") == 1, err
+    assert f"'{run_dir / file_name}' is unreadable" in err
