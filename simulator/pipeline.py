@@ -83,7 +83,6 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
                 host=host,
                 status=STATUS_RUNNING,
             )
-            write_json_atomic(run_dir / MANIFEST, manifest.to_json())
             return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
     finally:
         install_host_probe(None)
@@ -129,7 +128,6 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
                 status=STATUS_RUNNING, resumed=[*(manifest.resumed or ()), resumed.to_json()], failure=None,
                 interruption=None,
             )
-            write_json_atomic(run_dir / MANIFEST, manifest.to_json())
             return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
         finally:
             install_host_probe(None)
@@ -139,10 +137,12 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
 def _finish_run(
     scenario: Scenario, data, run_dir: Path, manifest: Manifest, probe, started: float, observer: RunObserver
 ) -> RunResult:
-    """FL (from round 1, or from the folder's checkpoint), then CL (likewise), then every result file.
+    """Write the (running) manifest; FL (from round 1, or from the folder's checkpoint), then CL
+    (likewise), then every result file.
 
     Ctrl-C or SIGTERM marks the folder `interrupted`, a failure `failed`; both stay resumable.
     """
+    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
     try:
         return _measure_and_write(scenario, data, run_dir, manifest, probe, started, observer)
     except (StopRequested, KeyboardInterrupt) as interruption:

@@ -9,19 +9,20 @@ plain containers only: a file crafted to run code when unpickled is refused, nam
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import torch
 from flwr.serverapp.strategy import Strategy
 
 from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
-from simulator.results.atomic import write_bytes_atomic
+from simulator.results.atomic import save_torch_atomic
 from simulator.records.run import RoundRecord
 from simulator.results.run_dir import FL_LEDGER
 from strategies.state import StateError, StateNotExportable, StrategyState, export_state, import_state
@@ -29,6 +30,7 @@ from strategies.state import StateError, StateNotExportable, StrategyState, expo
 CHECKPOINT = "checkpoint.pt"
 # 2: strategy state as tensors and JSON. Format 1 held a pickled strategy object; it is never loaded.
 CHECKPOINT_FORMAT = 2
+Read = TypeVar("Read")
 INTERRUPTED_DETAIL = "interrupted: the process stopped before this round's checkpoint; the round was redone on resume"
 
 
@@ -102,42 +104,40 @@ def write_checkpoint(run_dir: Path, checkpoint: Checkpoint) -> None:
         "rounds": [record.to_json() for record in checkpoint.rounds],
         "fl_wall_s": checkpoint.fl_wall_s,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    write_bytes_atomic(run_dir / CHECKPOINT, buffer.getvalue())
+    save_torch_atomic(run_dir / CHECKPOINT, payload)
 
 
 def read_checkpoint(run_dir: Path) -> Checkpoint | None:
     """The run folder's checkpoint; None when there is none; InputError naming the file when unreadable."""
-    path = run_dir / CHECKPOINT
+    return read_data_file(run_dir / CHECKPOINT, CHECKPOINT_FORMAT, "checkpoint", _checkpoint_from)
+
+
+def _checkpoint_from(payload: dict) -> Checkpoint:
+    values = json.loads(payload["strategy_values"])
+    arrays = payload["strategy_arrays"]
+    if not isinstance(values, dict) or not isinstance(arrays, dict):
+        raise ValueError("the strategy state is not a mapping")
+    if not all(isinstance(name, str) and isinstance(tensor, torch.Tensor) for name, tensor in arrays.items()):
+        raise ValueError("the strategy arrays are not named tensors")
+    return Checkpoint(
+        completed_round=int(payload["completed_round"]),
+        model_state=dict(payload["model_state"]),
+        strategy_class=str(payload["strategy_class"]),
+        strategy_state=StrategyState({name: tensor.numpy() for name, tensor in arrays.items()}, values),
+        random_state=_as_tuple(payload["random_state"]),
+        torch_rng_state=payload["torch_rng_state"],
+        ledger_rows=int(payload["ledger_rows"]),
+        rounds=tuple(RoundRecord.model_validate(record) for record in payload["rounds"]),
+        fl_wall_s=float(payload["fl_wall_s"]),
+        strategy_problem=str(payload.get("strategy_problem", "")),
+    )
+
+
+def read_data_file(path: Path, expected_format: int, what: str, build: Callable[[dict], Read]) -> Read | None:
+    """`build(payload)` of a torch file of tensors and plain values, read without running any code it
+    may carry; None when the file does not exist; InputError naming it when it is damaged or foreign."""
     if not path.exists():
         return None
-    payload = load_data_file(path, CHECKPOINT_FORMAT, "checkpoint")
-    try:
-        values = json.loads(payload["strategy_values"])
-        arrays = payload["strategy_arrays"]
-        if not isinstance(values, dict) or not isinstance(arrays, dict):
-            raise ValueError("the strategy state is not a mapping")
-        if not all(isinstance(name, str) and isinstance(tensor, torch.Tensor) for name, tensor in arrays.items()):
-            raise ValueError("the strategy arrays are not named tensors")
-        return Checkpoint(
-            completed_round=int(payload["completed_round"]),
-            model_state=dict(payload["model_state"]),
-            strategy_class=str(payload["strategy_class"]),
-            strategy_state=StrategyState({name: tensor.numpy() for name, tensor in arrays.items()}, values),
-            random_state=_as_tuple(payload["random_state"]),
-            torch_rng_state=payload["torch_rng_state"],
-            ledger_rows=int(payload["ledger_rows"]),
-            rounds=tuple(RoundRecord.model_validate(record) for record in payload["rounds"]),
-            fl_wall_s=float(payload["fl_wall_s"]),
-            strategy_problem=str(payload.get("strategy_problem", "")),
-        )
-    except Exception as error:  # any damage: name the file, say why, in one line
-        raise InputError(f"checkpoint '{path}' is unreadable ({type(error).__name__}: {_first_line(error)})") from None
-
-
-def load_data_file(path: Path, expected_format: int, what: str) -> dict:
-    """A torch file of tensors and plain values, read without running any code it may carry."""
     try:
         # weights_only: torch's restricted unpickler builds tensors and plain containers and refuses
         # every other global, so a __reduce__ hidden in the file is never called. Its warnings (an
@@ -149,9 +149,9 @@ def load_data_file(path: Path, expected_format: int, what: str) -> dict:
             raise ValueError("not a mapping")
         if payload.get("format") != expected_format:
             raise ValueError(f"format {payload.get('format')!r}, expected {expected_format}")
-    except Exception as error:
+        return build(payload)
+    except Exception as error:  # any damage: name the file, say why, in one line
         raise InputError(f"{what} '{path}' is unreadable ({type(error).__name__}: {_first_line(error)})") from None
-    return payload
 
 
 def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None) -> list[LedgerRow]:

@@ -10,16 +10,14 @@ is trained again. Written atomically, read with torch's `weights_only` loader (d
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
-from simulator.results.atomic import write_bytes_atomic, write_text_atomic
-from simulator.results.checkpoint import journaled_rows, load_data_file
+from simulator.results.atomic import save_torch_atomic, write_text_atomic
+from simulator.results.checkpoint import journaled_rows, read_data_file
 from simulator.results.run_dir import CL_LEDGER
 
 CL_CHECKPOINT = "cl_checkpoint.pt"
@@ -47,29 +45,24 @@ def write_cl_checkpoint(run_dir: Path, checkpoint: CentralCheckpoint) -> None:
         "wall_s": checkpoint.wall_s,
         "accuracy": checkpoint.accuracy,
     }
-    buffer = io.BytesIO()
-    torch.save(payload, buffer)
-    write_bytes_atomic(run_dir / CL_CHECKPOINT, buffer.getvalue())
+    save_torch_atomic(run_dir / CL_CHECKPOINT, payload)
 
 
 def read_cl_checkpoint(run_dir: Path) -> CentralCheckpoint | None:
     """The folder's CL checkpoint; None when CL has not finished an epoch; InputError naming the file."""
-    path = run_dir / CL_CHECKPOINT
-    if not path.exists():
-        return None
-    payload = load_data_file(path, CL_CHECKPOINT_FORMAT, "CL checkpoint")
-    try:
-        accuracy = payload["accuracy"]
-        return CentralCheckpoint(
-            completed_epoch=int(payload["completed_epoch"]),
-            model_state=dict(payload["model_state"]),
-            torch_rng_state=payload["torch_rng_state"],
-            ledger_rows=int(payload["ledger_rows"]),
-            wall_s=float(payload["wall_s"]),
-            accuracy=None if accuracy is None else float(accuracy),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"CL checkpoint '{path}' is unreadable ({type(error).__name__}: {error})") from None
+    return read_data_file(run_dir / CL_CHECKPOINT, CL_CHECKPOINT_FORMAT, "CL checkpoint", _cl_checkpoint_from)
+
+
+def _cl_checkpoint_from(payload: dict) -> CentralCheckpoint:
+    accuracy = payload["accuracy"]
+    return CentralCheckpoint(
+        completed_epoch=int(payload["completed_epoch"]),
+        model_state=dict(payload["model_state"]),
+        torch_rng_state=payload["torch_rng_state"],
+        ledger_rows=int(payload["ledger_rows"]),
+        wall_s=float(payload["wall_s"]),
+        accuracy=None if accuracy is None else float(accuracy),
+    )
 
 
 def journal_cl_rows(run_dir: Path, rows: list[LedgerRow]) -> None:
