@@ -3,8 +3,8 @@
 Same initial weights (same seed), same batch size and learning rate, and the same number of sample
 updates (`centralized_epochs`), evaluated on the same test set as often as FL evaluates (once per
 round's worth of epochs), measured by the same probe: one ledger row per pooled epoch and one per
-evaluation, charged to the central site's country. In a run folder every row is journaled as it is
-measured and every epoch checkpointed, so a stopped run keeps its CL energy and continues CL.
+evaluation, charged to the central site's country. In a run folder the rows are journaled and the
+model checkpointed as each epoch ends, so a stopped run keeps its CL energy and continues CL.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class CentralizedOutcome:
 def run_centralized(
     scenario: Scenario, data: FederatedData, observer: RunObserver = NULL_OBSERVER, run_dir: Path | None = None
 ) -> CentralizedOutcome:
-    """Train and evaluate CL; with `run_dir`, journal every row and epoch there and continue from the
-    folder's CL checkpoint when a stopped process left one (simulator/results/cl_checkpoint.py)."""
+    """Train and evaluate CL; with `run_dir`, journal each epoch's rows and model there and continue
+    from the folder's CL checkpoint when a stopped process left one (simulator/results/cl_checkpoint.py)."""
     wall_start = time.perf_counter()
     model = build_model(scenario.model, data.dataset, scenario.seed)
     device = resolve_device(scenario.training.device)
@@ -57,11 +57,6 @@ def run_centralized(
         model.load_state_dict(checkpoint.model_state)
         torch.set_rng_state(checkpoint.torch_rng_state)
         first_epoch, earlier_wall_s, accuracy = checkpoint.completed_epoch + 1, checkpoint.wall_s, checkpoint.accuracy
-
-    def journal(row: LedgerRow) -> None:
-        rows.append(row)
-        if run_dir is not None:  # at once: a kill loses no measured epoch
-            journal_cl_rows(run_dir, rows)
 
     epochs = centralized_epochs(scenario.training.rounds, scenario.training.local_epochs)
     observer.centralized_started(epochs)
@@ -78,15 +73,16 @@ def run_centralized(
                 seed=int(np.random.SeedSequence([scenario.seed, 10_000, epoch]).generate_state(1)[0]),
                 device=device,
             )
-        journal(_row(scenario, epoch, "train", window, stats.num_examples))
+        rows.append(_row(scenario, epoch, "train", window, stats.num_examples))
         if epoch % scenario.training.local_epochs == 0:
             # Evaluate as often as FL does (once per round's worth of epochs), so both approaches'
             # measured energy includes the same number of test-set evaluations.
             with WorkWindow(f"cl-evaluate-{epoch}") as window:
                 result = evaluate(model, data.test_x, data.test_y, device)
             accuracy = result.accuracy
-            journal(_row(scenario, epoch, "evaluate", window, result.num_examples))
-        if run_dir is not None:
+            rows.append(_row(scenario, epoch, "evaluate", window, result.num_examples))
+        if run_dir is not None:  # as each epoch ends: a kill loses no finished epoch's energy
+            journal_cl_rows(run_dir, rows)
             write_cl_checkpoint(run_dir, CentralCheckpoint(
                 completed_epoch=epoch,
                 model_state={k: v.detach().to("cpu").clone() for k, v in model.state_dict().items()},

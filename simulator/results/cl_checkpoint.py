@@ -1,11 +1,12 @@
-"""The centralized twin's journal: its ledger rows as each one is measured (`cl_ledger.csv`), and after
-every pooled epoch a checkpoint (`cl_checkpoint.pt`), so CL energy measured before a kill stays in
-the ledger and `resume` continues CL instead of redoing it.
+"""The centralized twin's journal: as each pooled epoch ends, its ledger rows (`cl_ledger.csv`) and a
+checkpoint (`cl_checkpoint.pt`), so CL energy measured before a kill stays in the ledger and `resume`
+continues CL instead of redoing it.
 
 Continuing is exact: CL's only state between epochs is the model's weights (each epoch builds its
 optimizer afresh and draws its batch order from (seed, epoch)) and torch's generator, both saved.
-Rows of an epoch cut short stay in the ledger as failed rows (their energy was spent) and that epoch
-is trained again. Written atomically, read with torch's `weights_only` loader (data only).
+Rows journaled after the last checkpoint (a kill between the two writes) stay in the ledger as failed
+rows (their energy was spent) and that epoch is trained again; the rows of an epoch cut short before
+it ended are lost, as that window never closed. Written atomically, read with torch's `weights_only` loader (data only).
 """
 
 from __future__ import annotations

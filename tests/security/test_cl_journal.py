@@ -14,6 +14,7 @@ from tests.conftest import run_cli
 from tests.processes import start_cli, stop, wait_until
 
 CL_LEDGER = "cl_ledger.csv"  # the journal (simulator/results/run_dir.py)
+CL_CHECKPOINT = "cl_checkpoint.pt"  # simulator/results/cl_checkpoint.py
 EPOCHS = 4
 # Pooled epochs long enough (a few hundred SGD steps) that the kill lands inside CL.
 SCENARIO = f"""
@@ -49,14 +50,14 @@ def test_cl_rows_measured_before_a_kill_stay_in_the_ledger_and_cl_continues_exac
     runs = tmp_path / "runs"
     process = start_cli("run", str(scenario), "--runs-dir", str(runs), "--quiet", cwd=tmp_path)
 
-    def second_epoch_begun():  # type: ignore[no-untyped-def]
-        # Epoch 1's train and evaluate rows, then epoch 2's train row: epoch 1 is checkpointed.
+    def first_epoch_journaled():  # type: ignore[no-untyped-def]
+        # Epoch 1's train and evaluate rows, then its checkpoint (written after the rows).
         for journal in runs.glob(f"*/{CL_LEDGER}"):
-            if len(journal.read_text().splitlines()) >= 1 + 3:
+            if len(journal.read_text().splitlines()) >= 1 + 2 and (journal.parent / CL_CHECKPOINT).exists():
                 return journal.parent
         return None
 
-    run_dir = wait_until(second_epoch_begun, process, "CL rows journaled")
+    run_dir = wait_until(first_epoch_journaled, process, "CL rows journaled")
     status, _ = stop(process, signal.SIGKILL)
     assert status == -signal.SIGKILL
 
