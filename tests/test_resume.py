@@ -154,3 +154,27 @@ def test_rounds_depend_on_seed_and_round_only_so_a_checkpoint_continues_exactly(
     for name, tensor in straight.fl.final_state.items():
         assert torch.equal(tensor, continued.fl.final_state[name]), name
     assert [r.accuracy for r in continued.fl.rounds] == [r.accuracy for r in straight.fl.rounds]
+
+
+def test_cl_continued_from_its_checkpoint_ends_as_an_uninterrupted_cl(tmp_path):
+    """CL's epoch checkpoint (cl_checkpoint.pt): continuing it gives the uninterrupted CL's model and
+    evaluations, also with a target accuracy; a CL that had finished is not trained further."""
+    from simulator.centralized import run_centralized
+    from simulator.data import build_federated_data
+    from tests.conftest import tiny_scenario
+
+    common = {"probes__energy": False, "model__name": "mlp"}
+    scenario = tiny_scenario(training__rounds=2, training__target_accuracy=0.75, training__max_rounds=4, **common)
+    data = build_federated_data(scenario)
+    straight = run_centralized(scenario, data)
+    assert [e.epoch for e in straight.evaluations] == [1, 2, 3]  # past the budget of 2, to the target
+
+    run_centralized(tiny_scenario(training__rounds=1, **common), data, run_dir=tmp_path)  # stopped after epoch 1
+    continued = run_centralized(scenario, data, run_dir=tmp_path)
+    again = run_centralized(scenario, data, run_dir=tmp_path)  # stopped after CL had finished
+
+    for outcome in (continued, again):
+        assert [(e.epoch, e.accuracy) for e in outcome.evaluations] == [(e.epoch, e.accuracy) for e in straight.evaluations]
+        for name, tensor in straight.model.state_dict().items():
+            assert torch.equal(tensor, outcome.model.state_dict()[name]), name
+    assert len(again.rows) == len(continued.rows)  # no epoch trained twice

@@ -3,7 +3,8 @@ checkpoint (`cl_checkpoint.pt`), so CL energy measured before a kill stays in th
 continues CL instead of redoing it.
 
 Continuing is exact: CL's only state between epochs is the model's weights (each epoch builds its
-optimizer afresh and draws its batch order from (seed, epoch)) and torch's generator, both saved.
+optimizer afresh and draws its batch order from (seed, epoch)) and torch's generator, both saved,
+with the evaluations so far (a target accuracy ends CL once one reaches it).
 Rows journaled after the last checkpoint (a kill between the two writes) stay in the ledger as failed
 rows (their energy was spent) and that epoch is trained again; the rows of an epoch cut short before
 it ended are lost, as that window never closed. Written atomically, read with torch's `weights_only` loader (data only).
@@ -17,6 +18,7 @@ from pathlib import Path
 import torch
 
 from simulator.ledger import Ledger, LedgerRow
+from simulator.records.run import CentralizedEvaluation
 from simulator.results.atomic import save_torch_atomic, write_text_atomic
 from simulator.results.checkpoint import journaled_rows, read_data_file
 from simulator.results.run_dir import CL_LEDGER
@@ -33,7 +35,7 @@ class CentralCheckpoint:
     torch_rng_state: torch.Tensor
     ledger_rows: int  # CL rows of finished epochs
     wall_s: float  # CL wall time up to the checkpoint, across all processes
-    accuracy: float | None  # of the last evaluation so far
+    evaluations: tuple[CentralizedEvaluation, ...]  # every evaluation so far
 
 
 def write_cl_checkpoint(run_dir: Path, checkpoint: CentralCheckpoint) -> None:
@@ -44,7 +46,7 @@ def write_cl_checkpoint(run_dir: Path, checkpoint: CentralCheckpoint) -> None:
         "torch_rng_state": checkpoint.torch_rng_state,
         "ledger_rows": checkpoint.ledger_rows,
         "wall_s": checkpoint.wall_s,
-        "accuracy": checkpoint.accuracy,
+        "evaluations": [evaluation.to_json() for evaluation in checkpoint.evaluations],
     }
     save_torch_atomic(run_dir / CL_CHECKPOINT, payload)
 
@@ -55,14 +57,13 @@ def read_cl_checkpoint(run_dir: Path) -> CentralCheckpoint | None:
 
 
 def _cl_checkpoint_from(payload: dict) -> CentralCheckpoint:
-    accuracy = payload["accuracy"]
     return CentralCheckpoint(
         completed_epoch=int(payload["completed_epoch"]),
         model_state=dict(payload["model_state"]),
         torch_rng_state=payload["torch_rng_state"],
         ledger_rows=int(payload["ledger_rows"]),
         wall_s=float(payload["wall_s"]),
-        accuracy=None if accuracy is None else float(accuracy),
+        evaluations=tuple(CentralizedEvaluation.model_validate(e) for e in payload["evaluations"]),
     )
 
 
