@@ -10,6 +10,7 @@ from torch import nn
 
 from simulator.probes.gpu_time import gpu_busy
 from simulator.probes.sample_updates import count_sample_updates
+from simulator.stopping import raise_if_stopped
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def train_epochs(
         for _ in range(epochs):
             order = torch.randperm(len(y), generator=generator).to(device)
             for start in range(0, len(y), batch_size):
+                raise_if_stopped()  # a silo thread ends within one batch of a stop signal
                 index = order[start : start + batch_size]
                 optimizer.zero_grad()
                 loss = loss_fn(model(x[index]), y[index])

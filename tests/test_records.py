@@ -17,7 +17,7 @@ APPROACH = {"accuracy": 0.9, "energy_kwh": 1e-4, "co2_kg": 2e-5, "bytes_down": 1
 def test_the_vocabularies_are_closed_and_complete():
     assert ENERGY_METHODS == ("measured", "modelled", "apportioned", "absent")
     assert set(PHASES) == {"train", "evaluate", "aggregate", "coordinate", "wait", "query"}
-    assert RUN_STATUSES == ("running", "complete", "failed")
+    assert RUN_STATUSES == ("running", "complete", "failed", "interrupted")
 
 
 def test_a_summary_reads_back_to_the_same_record_and_keeps_keys_it_does_not_know(tmp_path):

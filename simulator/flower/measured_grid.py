@@ -33,6 +33,7 @@ from simulator.probes.window import WorkWindow
 from simulator.records.kinds import HARDWARE_DECLARED, HARDWARE_HOST, EnergyHardware
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.records.measurement import MeasurementRefused, SiloMeasurement, bounded_silo_text
+from simulator.stopping import raise_if_stopped
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
@@ -165,6 +166,7 @@ class MeasuredGrid(Grid):
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []
         while pending:
+            raise_if_stopped()  # in Flower's ServerApp thread (ray) the signal cannot reach us otherwise
             arrived = list(self._inner.pull_messages(pending))
             replies.extend(arrived)
             pending.difference_update(reply.metadata.reply_to_message_id for reply in arrived)

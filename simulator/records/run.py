@@ -209,16 +209,27 @@ class RunSummary(Record):
         return {"fl": self.fl, "cl": self.cl}[name]
 
 
+class Interruption(Record):
+    """How a run was stopped by a signal (simulator/stopping.py)."""
+
+    signal: str  # SIGINT | SIGTERM
+    at_utc: str
+
+
 class ResumeRecord(Record):
-    """One `silocarbon resume` of the run: when, after which round, with which versions."""
+    """One `silocarbon resume` of the run: when, after which round, how the run had stopped, with which
+    versions."""
 
     at_utc: str
     after_round: int
+    stopped_as: RunStatus | None = None  # None: a folder resumed before the field
+    interruption: Interruption | None = None
     versions: dict[str, str] = {}
 
 
-# Keys manifest.json holds only once they apply (a failure, a resume, the methods of a finished run).
-_MANIFEST_KEYS_WHEN_SET = ("failure", "resumed", "energy_methods", "available_energy_methods")
+# Keys manifest.json holds only once they apply (a failure, an interruption, a resume, the methods of a
+# finished run).
+_MANIFEST_KEYS_WHEN_SET = ("failure", "interruption", "resumed", "energy_methods", "available_energy_methods")
 
 
 class Manifest(Record):
@@ -231,6 +242,7 @@ class Manifest(Record):
     host: dict[str, Any] = {}
     status: RunStatus
     failure: str | None = None  # why a failed run stopped, one line
+    interruption: Interruption | None = None  # the signal that stopped an interrupted run
     resumed: tuple[ResumeRecord, ...] | None = None
     energy_methods: tuple[EnergyMethod, ...] | None = None  # those in the ledger (a complete run)
     available_energy_methods: tuple[str, ...] | None = None  # those the host's probe offered
