@@ -10,6 +10,8 @@ from torch import nn
 
 from simulator.collector import end_of_setup
 from simulator.probes.gpu_time import gpu_busy
+from simulator.probes.sample_updates import count_sample_updates
+from simulator.stopping import raise_if_stopped
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def train_epochs(
         for _ in range(epochs):
             order = torch.randperm(len(y), generator=generator).to(device)
             for start in range(0, len(y), batch_size):
+                raise_if_stopped()  # a silo thread ends within one batch of a stop signal
                 index = order[start : start + batch_size]
                 optimizer.zero_grad()
                 loss = loss_fn(model(x[index]), y[index])
@@ -84,6 +87,7 @@ def train_epochs(
                 optimizer.step()
                 total_loss += float(loss.detach())
                 batches += 1
+                count_sample_updates(len(index))  # as it happens: a window closing mid-epoch counts what ran
     return TrainStats(len(y), len(y) * epochs, total_loss / max(batches, 1), steps=batches)
 
 
