@@ -410,9 +410,16 @@ def entry() -> None:
     """The `silocarbon` command (and `python -m simulator`): `main`, then a quick exit.
 
     After a run the interpreter's own shut-down (freeing the ~500,000 objects of torch, Flower and
-    CodeCarbon module by module) took 0.3-0.9 s here, more than the default run's training. Every
-    result is on disk by then, so the process leaves with `os._exit` once the exit handlers have run
-    and the output is flushed; with another non-daemon thread still running it exits the usual way.
+    CodeCarbon module by module) took 0.3-0.9 s here, more than the default run's training. What a
+    normal exit does that matters still happens, in the same order; only the freeing is skipped:
+    - other non-daemon threads: while one runs, the process exits the usual way (waiting for it);
+    - the exit handlers run (`atexit`: logging's flush and close, CodeCarbon's file manager, Ray's
+      shutdown of its processes, multiprocessing's children, temporary folders);
+    - stdout and stderr are flushed; if stdout cannot be flushed (full disk, closed pipe) a
+      successful status becomes 120, as Python's own exit reports it.
+    Every run file is already on disk by then (written atomically and fsync'd, `results.atomic`;
+    the manifest's final status included), run and resume have closed their probes and released the
+    folder lock, and a signal's status (130, 143) passes through unchanged.
     `main` itself raises SystemExit as before, for callers that run it in their own process.
     """
     try:
@@ -426,6 +433,9 @@ def entry() -> None:
     _leave(status)
 
 
+STDOUT_FLUSH_FAILED = 120  # what CPython exits with when it cannot flush stdout at shut-down
+
+
 def _leave(status: int) -> None:
     import atexit
     import threading
@@ -434,13 +444,25 @@ def _leave(status: int) -> None:
               if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()]
     if others:
         sys.exit(status)
-    atexit._run_exitfuncs()  # logging, CodeCarbon, multiprocessing and tempfile clean-up, as at a normal exit
+    atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing more can be said
-            pass
+        except (OSError, ValueError) as error:
+            if stream is sys.stdout:
+                status = status or STDOUT_FLUSH_FAILED
+                if not isinstance(error, BrokenPipeError):  # a reader that left (`| head`) needs no word
+                    _say_on_stderr(f"silocarbon: error: the output could not be written ({error})\n")
     os._exit(status)
+
+
+def _say_on_stderr(line: str) -> None:
+    try:
+        os.write(2, line.encode())
+    except OSError:
+        pass
 
 
 def _quiet_libraries() -> None:

@@ -38,4 +38,3 @@ def end_of_setup() -> None:
     if _paused_by_us:
         gc.enable()
         _paused_by_us = False
-_frozen = False

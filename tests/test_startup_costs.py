@@ -55,3 +55,43 @@ _leave(3)
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 3 and marker.read_text() == "done", done.stderr
+
+
+def test_the_quick_exit_runs_exit_handlers_and_delivers_all_output_through_a_pipe(tmp_path):
+    marker = tmp_path / "handler"
+    code = f"""
+import atexit, pathlib, sys
+from simulator.cli import _leave
+atexit.register(lambda: (pathlib.Path({str(marker)!r}).write_text("ran"), print("handler output")))
+sys.stdout.write("x" * 300_000 + "\\n")  # more than a pipe holds: the reader must get all of it
+_leave(7)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 7 and marker.read_text() == "ran", done.stderr
+    assert done.stdout == "x" * 300_000 + "\nhandler output\n"
+
+
+FULL_DISK_STDOUT = """
+import errno, io, os, sys
+from simulator.cli import _leave
+
+class FullDisk(io.RawIOBase):
+    def writable(self):
+        return True
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+sys.stdout = io.TextIOWrapper(io.BufferedWriter(FullDisk()))
+print("runs/one-run")  # `run --quiet`'s only line, still in the buffer
+_leave({status})
+"""
+
+
+def test_output_that_cannot_be_written_is_a_failure_not_a_success():
+    statuses = []
+    for status in (0, 143):
+        done = subprocess.run([sys.executable, "-c", FULL_DISK_STDOUT.format(status=status)], capture_output=True,
+                              text=True, timeout=60)
+        statuses.append(done.returncode)
+        assert done.stderr == "silocarbon: error: the output could not be written ([Errno 28] No space left on device)\n"
+    assert statuses == [120, 143]  # a failure where it had succeeded; a signal's status kept
