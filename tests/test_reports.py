@@ -270,9 +270,10 @@ def test_cli_run_writes_the_report_and_runs_lists_it(tmp_path):
 
 
 def test_run_pays_only_for_what_it_uses_and_report_draws_the_figures_later(tmp_path):
-    """`run` imports neither scikit-learn/SciPy (the digits are read from their file) nor matplotlib
-    (its report has every table and says how to draw the figures); `report` then draws all four."""
-    heavy = ("sklearn", "scipy", "matplotlib")
+    """`run` imports neither scikit-learn/SciPy (the digits are read from their file), nor torch._dynamo
+    (its SGD is not torch.optim's), nor matplotlib (its report has every table and says how to draw
+    the figures); `report` then draws all four."""
+    heavy = ("sklearn", "scipy", "torch._dynamo", "sympy", "matplotlib")
     code = (
         "import sys\nfrom simulator.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n"
         f"    print('LOADED', [m for m in {heavy!r} if m in sys.modules], done.code)"
