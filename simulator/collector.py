@@ -1,9 +1,9 @@
 """Python's garbage collector while a run sets up.
 
-Importing torch (with torch._dynamo, which the first optimizer built pulls in), Flower and CodeCarbon
-creates about half a million long-lived objects; the collector's automatic full passes over them
-during those imports cost 0.4-0.7 s of CPU per process here, and a full `gc.collect()` afterwards
-another 0.2-0.3 s, while finding about 9,000 unreachable objects (a few MB). So `silocarbon run`
+Importing torch, Flower and CodeCarbon creates hundreds of thousands of long-lived objects; the
+collector's automatic full passes over them during those imports cost 0.4-0.7 s of CPU per process
+here (measured with torch._dynamo still imported), and a full `gc.collect()` afterwards another
+0.2-0.3 s, while finding about 9,000 unreachable objects (a few MB). So `silocarbon run`
 pauses the collector from its start until torch is warm, then freezes everything alive (later passes
 skip it; Flower runs `gc.collect()` for every reply it converts) and switches the collector on again.
 
