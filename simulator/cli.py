@@ -409,9 +409,12 @@ def main(argv: list[str] | None = None) -> None:
 def entry() -> None:
     """The `silocarbon` command (and `python -m simulator`): `main`, then a quick exit.
 
-    After a run the interpreter's own shut-down (freeing the ~500,000 objects of torch, Flower and
-    CodeCarbon module by module) took 0.3-0.9 s here, more than the default run's training. What a
-    normal exit does that matters still happens, in the same order; only the freeing is skipped:
+    After a run the interpreter's own shut-down (freeing the hundreds of thousands of objects of
+    torch, Flower and CodeCarbon module by module) took 0.3-0.9 s here, about the default run's
+    training time. What a normal exit does that matters still happens, in the same order; only the
+    freeing is skipped, and with it the finalizers of objects still alive (a file object left open
+    with unflushed data would lose it; every file of ours is written and closed in a `with` block,
+    and Python itself does not promise to run those finalizers at exit either):
     - other non-daemon threads: while one runs, the process exits the usual way (waiting for it);
     - the exit handlers run (`atexit`: logging's flush and close, CodeCarbon's file manager, Ray's
       shutdown of its processes, multiprocessing's children, temporary folders);
