@@ -95,8 +95,9 @@ def _draws_of(value, count: int) -> np.ndarray:
 
 def _noise_note(findings: Findings) -> str:
     seeds = len(findings.group.seeds)
+    host = ", with the host's between-invocation noise" if getattr(findings.samples, "host_noise", None) else ""
     return (f"2.5th-97.5th percentile of {findings.draws} draws of the factor ranges and of the mean energy "
-            f"per sample update of {seeds} seed(s)")
+            f"per sample update of {seeds} seed(s){host}")
 
 
 def training_ratio_draws(findings: Findings, quantity: str) -> tuple[float, np.ndarray]:

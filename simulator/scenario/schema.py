@@ -311,8 +311,8 @@ def check_seed_list(value: Any) -> Any:
 class Scenario(_Section):
     name: Name = "scenario"
     seed: int = Field(0, ge=0, le=MAX_SEED)
-    # One run per seed, as a group (`silocarbon run` as with --seeds; experiments when their --seeds is
-    # not given). `run --seeds/--repeats` replace the list; `seed` is then unused by `run`.
+    # `silocarbon run` measures one run per seed, as a group (as with --seeds); `run --seeds/--repeats`
+    # replace the list, and `seed` is then unused by `run`. The experiments take their own --seeds.
     seeds: Annotated[list[int] | None, BeforeValidator(check_seed_list)] = None
     runner: Literal["inline", "ray", "deployment"] = "inline"
     data: DataConfig = DataConfig()
