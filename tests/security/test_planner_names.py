@@ -75,3 +75,25 @@ def test_a_database_holding_a_hostile_name_is_refused_when_read(tmp_path):
     listed = run_cli("inventory", "list", "--inventory", "inv.sqlite", cwd=tmp_path)
     assert listed.returncode == 2 and listed.stderr.count("\n") == 1
     assert "sites row 2" in listed.stderr and "key 'name'" in listed.stderr
+
+
+def test_the_plan_sections_show_the_company_as_text():
+    from types import SimpleNamespace
+
+    from simulator.planner.export import plan_section_html, plan_section_markdown
+
+    hostile = "<img src=x onerror=alert(1)> | x"
+    totals = SimpleNamespace(federated_applications=0, centralized_applications=0, central_copies_avoided_tb=0.0,
+                             co2_saved_kg_per_year=_interval(), cost_saved_usd_per_year=_interval())
+    plan = SimpleNamespace(company=hostile, currency="USD", totals=totals, horizon_months=12, central_site="hub",
+                           interval="5th-95th percentile", applications=(), profile_source="default",
+                           assumptions=())
+    markdown = plan_section_markdown(plan)
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)&gt; \\| x" in markdown
+    assert "<img" not in plan_section_html(plan) and "&lt;img" in plan_section_html(plan)
+
+
+def _interval():
+    from simulator.lifecycle.model import Interval
+
+    return Interval(1.0, 0.5, 2.0)
