@@ -4,10 +4,10 @@ reached `[training] target_accuracy` (MLPerf's time-to-train idea, applied to FL
 Counted from the ledger: every row (silos, server, CL epochs and evaluations) of the rounds (CL:
 epochs) up to and including the one whose evaluation reached the target; time is the run's own
 clock at the end of that evaluation. Sample updates are the ledger's `sample_updates` of the
-training rows that succeeded (what the silos and the CL epochs really trained, counted as it ran,
-as the energy profile counts them), not examples x local epochs: a silo's `num-examples` is its
-FedAvg weight, its own word, and says nothing of work cut short or done twice. A side that never reached the target within `max_rounds`
-gets no figure, only what it ran and the best accuracy it saw.
+training rows that succeeded: what the silos and the CL epochs trained, counted by the training loop
+as it ran (as the energy profile counts them), not examples x local epochs; `num-examples` is the
+weight FedAvg gives a reply and says nothing of work cut short. A side that never reached the
+target within `max_rounds` gets no figure, only what it ran and the best accuracy it saw.
 """
 
 from __future__ import annotations

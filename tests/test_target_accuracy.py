@@ -84,9 +84,9 @@ def test_side_to_target_by_hand():
 
 
 def test_sample_updates_to_target_are_what_the_silos_trained_not_examples_times_epochs():
-    """The ledger's sample_updates, not num_examples x local_epochs: `num-examples` is a silo's FedAvg
-    weight (its own word), and a failed reply's work trained nothing the model kept. Examples x local
-    epochs (the accounting before) gives 100 x 2 + 300 x 2 = 800 here."""
+    """The ledger's sample_updates, not num_examples x local_epochs: `num-examples` is the weight FedAvg
+    gives a reply, and a failed reply's work trained nothing the model kept. Examples x local epochs
+    (the accounting before) gives 100 x 2 + 300 x 2 = 800 here."""
     ledger = Ledger([
         # a silo whose window was cut short mid-epoch: 150 sample updates of its 100 examples x 2 epochs
         _row("fl", "a", 1, "train", 1.0, 100, 150),
