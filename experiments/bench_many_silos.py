@@ -48,7 +48,10 @@ def scenario_toml(count: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="No --seeds: a benchmark of memory and time as the silo count grows. Each count is one run "
+               "(seed 0) whose peak resident memory is the goal's measure; memory does not depend on the seed.")
     parser.add_argument("--silos", type=int, nargs="+", default=[8, 16, 32, 64], help="silo counts to run")
     args = parser.parse_args(argv)
     if any(count < 1 for count in args.silos):

@@ -99,7 +99,11 @@ def accuracies(measured: dict) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="No --seeds: a benchmark of whole-process speed. Every process of a kind does identical work "
+               "(the default scenario, seed 0, and the yardstick reaching the same accuracies, which is checked), "
+               "so the spread over groups is the machine's; the median over groups is printed.")
     parser.add_argument("--groups", type=int, default=5, help="side-by-side groups (>= 5 for the reported median)")
     parser.add_argument("--no-ray", action="store_true", help="leave out the ray runner (its runs take ~30 s each)")
     parser.add_argument("--probes-off", action="store_true", help="add runs without the energy probe")
