@@ -20,13 +20,13 @@ from simulator.scenario.messages import describe_validation_error, keyed_section
 from simulator.scenario.schema import Scenario, SiloConfig, StrategyConfig
 
 DEFAULT_SCENARIO_NAME = "default.toml"
-# configs/ at the top of the repository, shipped inside the package as simulator/bundled_configs
-# (a link in the source tree, copied into wheels as package data).
-BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "bundled_configs"
+# The shipped configs live inside the package (real files, so wheels and Flower's app bundle carry
+# them); the repository's top-level `configs` is a link to this folder, for users' command lines.
+BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def bundled_config_path(file_name: str) -> Path:
-    """A file of configs/ as shipped inside the package (scenarios, factors, the default profile)."""
+    """A file of the shipped configs (scenarios, factors, the default profile), inside the package."""
     return BUNDLED_CONFIGS / file_name
 
 
