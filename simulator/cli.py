@@ -47,6 +47,19 @@ def run(
     set_: SetOption = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+    app_spec: Annotated[
+        Optional[str],
+        typer.Option(
+            "--app",
+            help="Measure your own Flower app instead of the scenario's model: a Flower app folder (its "
+            "pyproject.toml names the components) or 'client_module:attr,server_module:attr'.",
+            show_default=False,
+        ),
+    ] = None,
+    run_config: Annotated[
+        Optional[list[str]],
+        typer.Option("--run-config", help="With --app: one run config value, key=value (repeatable).", show_default=False),
+    ] = None,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder."""
     from contextlib import nullcontext
@@ -55,8 +68,13 @@ def run(
     from simulator.probes.startup import start_host_probe
 
     loaded = load_scenario(scenario, set_ or [])
+    if run_config and app_spec is None:
+        raise InputError("--run-config goes with --app (the run config of your own Flower app)")
     # CodeCarbon's first start (about 1.5 s, mostly in child processes) runs beside the imports below.
     start_host_probe(loaded.probes)
+    if app_spec is not None:
+        _run_app(loaded, app_spec, run_config or [], runs_dir, quiet)
+        return
 
     from simulator.pipeline import run_scenario
     from simulator.progress import NULL_OBSERVER
@@ -77,6 +95,29 @@ def run(
             from simulator.deployment.record import deployment_summary_lines
 
             print("\n".join(deployment_summary_lines(result.run_dir)))
+        print(f"Report: {report.html}")
+
+
+def _run_app(loaded, app_spec: str, run_config: list[str], runs_dir: Path, quiet: bool) -> None:
+    from contextlib import nullcontext
+
+    from simulator.app_pipeline import check_app_scenario, run_app
+    from simulator.flower.app_loading import load_flower_apps
+    from simulator.progress import NULL_OBSERVER
+    from simulator.progress_bar import progress_for
+    from simulator.results.report import write_report
+    from simulator.terminal import print_run
+
+    check_app_scenario(loaded)
+    apps = load_flower_apps(app_spec, run_config)  # imports the app's modules (torch, its data code)
+    bars = progress_for(quiet)
+    with bars if bars is not None else nullcontext():
+        result = run_app(apps, loaded, runs_dir, bars or NULL_OBSERVER)
+    report = write_report(result.run_dir)
+    if quiet:
+        print(result.run_dir)
+    else:
+        print_run(result)
         print(f"Report: {report.html}")
 
 

@@ -96,6 +96,13 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
 
     require_run_dir(run_dir, allowed=(STATUS_RUNNING, STATUS_FAILED), load_models=False)
     manifest = read_manifest(run_dir)
+    if manifest.app is not None:
+        from simulator.errors import InputError
+
+        raise InputError(
+            f"run folder '{run_dir}' measured your own Flower app ({manifest.app.serverapp}), whose strategy state "
+            "silocarbon does not hold: run it again with `silocarbon run --app`"
+        )
     scenario = validate_scenario(manifest.scenario, str(run_dir / MANIFEST))
     checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
     started = time.perf_counter()

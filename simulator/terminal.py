@@ -29,6 +29,10 @@ def _number(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def _fraction(value: float | None) -> str:
+    return "absent" if value is None else f"{value:.4f}"
+
+
 def print_run(result) -> None:
     summary = result.summary
     fl, cl = summary.fl, summary.cl
@@ -38,7 +42,7 @@ def print_run(result) -> None:
     table.add_column("FL", justify="right")
     table.add_column("CL", justify="right")
     rows = [
-        ("test accuracy", "fraction", f"{fl.accuracy:.4f}", f"{cl.accuracy:.4f}"),
+        ("test accuracy", "fraction", _fraction(fl.accuracy), _fraction(cl.accuracy)),
         ("energy", "kWh", _number(fl.energy_kwh), _number(cl.energy_kwh)),
         ("energy above idle baseline", "kWh", _number(fl.energy_above_idle_kwh), _number(cl.energy_above_idle_kwh)),
         ("CO2", "kg CO2e", _number(fl.co2_kg), _number(cl.co2_kg)),

@@ -38,8 +38,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deployment", ("simulator.deployment",)),
     ("runners", ("simulator.flower.runners",)),
     ("application", (
-        "simulator.pipeline", "simulator.estimate", "simulator.query", "simulator.planner", "simulator.results",
-        "simulator.terminal", "simulator.progress_bar",
+        "simulator.pipeline", "simulator.app_pipeline", "simulator.estimate", "simulator.query", "simulator.planner",
+        "simulator.results", "simulator.terminal", "simulator.progress_bar",
     )),
     ("entry points", ("simulator.cli", "simulator.__main__", "experiments")),
 )

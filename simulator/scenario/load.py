@@ -95,7 +95,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     parts = [part.strip() for part in dotted.strip().split(".")]
     if not all(parts):
         raise InputError(f"--set '{override}': empty key")
-    value = _parse_override_value(text.strip())
+    value = parse_override_value(text.strip())
     if parts[0] == "silos":
         _override_silo(raw, parts, value, override)
         return
@@ -156,7 +156,8 @@ def _check_keyed_tail(model: type[BaseModel], parts: list[str], depth: int, over
         )
 
 
-def _parse_override_value(text: str) -> Any:
+def parse_override_value(text: str) -> Any:
+    """A command-line value read as a TOML value (`3`, `0.5`, `true`, `"text"`); a bare word is a string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:
