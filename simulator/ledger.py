@@ -18,6 +18,8 @@ from simulator.records.kinds import (
     APPROACHES,
     ENERGY_HARDWARE,
     ENERGY_METHODS,
+    FAILURE_NONE,
+    FAILURES,
     HARDWARE_DECLARED,
     HARDWARE_HOST,
     PHASES,
@@ -25,6 +27,7 @@ from simulator.records.kinds import (
     Approach,
     EnergyHardware,
     EnergyMethod,
+    Failure,
     Phase,
     RowStatus,
     check_kind,
@@ -57,12 +60,26 @@ LEDGER_COLUMNS: dict[str, str] = {
     "status": " | ".join(ROW_STATUSES),
     "detail": "reason of a failure, or a note on how the row was obtained",
     "energy_hardware": "host (this host's energy) | declared (modelled on the silo's declared hardware, not the host's)",
+    "failure": "how a failed row failed, as the server saw it: " + " | ".join(FAILURES),
 }
 # Columns added after the first ledgers were written, with how an older ledger's row gets its value.
 _LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
 _ADDED_COLUMNS = {
     "energy_hardware": lambda record: HARDWARE_DECLARED if record["detail"].startswith(_LEGACY_DECLARED_DETAIL) else HARDWARE_HOST,
+    "failure": lambda record: _legacy_failure(record["status"], record["detail"]),
 }
+
+
+def _legacy_failure(status: str, detail: str) -> str:
+    """The failure kind of a row from a ledger written before the column, from the reasons its
+    writer put first in `detail` (older ledgers only; new rows carry the kind)."""
+    if status != "failed":
+        return FAILURE_NONE
+    for prefix, kind in (("silo failed:", "raised"), ("error reply:", "error_reply"),
+                         ("no reply within", "no_reply"), ("reply refused:", "refused")):
+        if detail.startswith(prefix):
+            return kind
+    return "interrupted"
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,7 @@ class LedgerRow:
     status: RowStatus = "ok"
     detail: str = ""
     energy_hardware: EnergyHardware = HARDWARE_HOST
+    failure: Failure = FAILURE_NONE
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -107,8 +125,11 @@ def make_row(
     status: RowStatus = "ok",
     detail: str = "",
     energy_hardware: EnergyHardware = HARDWARE_HOST,
+    failure: Failure = FAILURE_NONE,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
+    if (status == "failed") != (failure != FAILURE_NONE):
+        raise ValueError(f"a ledger row with status {status!r} cannot have failure {failure!r}")
     intensity = country_intensity(country).intensity_g_per_kwh
     return LedgerRow(
         approach=approach,
@@ -132,6 +153,7 @@ def make_row(
         status=status,
         detail=detail,
         energy_hardware=energy_hardware,
+        failure=failure,
     )
 
 
@@ -209,6 +231,7 @@ _KIND_COLUMNS = {
     "energy_method": ENERGY_METHODS,
     "status": ROW_STATUSES,
     "energy_hardware": ENERGY_HARDWARE,
+    "failure": FAILURES,
 }
 _OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg"}
 _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}

@@ -13,10 +13,14 @@ PIPED_WIDTH = 160
 
 
 def make_console(**options) -> Console:
-    """The console every command prints through: the terminal's width (or $COLUMNS), else PIPED_WIDTH."""
+    """The console every command prints through: the terminal's width (or $COLUMNS), else PIPED_WIDTH.
+
+    Markup off: what we print is data (scenario and silo names, `[strategy]`, reasons with brackets),
+    never rich's style tags, so a bracket must never be eaten as one."""
     stream = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
     chosen = getattr(stream, "isatty", lambda: False)() or "COLUMNS" in os.environ
     width = None if chosen else PIPED_WIDTH
+    options.setdefault("markup", False)
     return Console(width=width, **options)
 
 
@@ -54,6 +58,7 @@ def print_run(result) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    print_faults(result.ledger.rows)
     timing = summary.timing_s
     console.print(
         f"FL wall {timing.fl_total:.2f} s = silo training {timing.fl_silo_train:.2f} s + silo evaluation "
@@ -67,6 +72,23 @@ def print_run(result) -> None:
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")
+
+
+def print_faults(rows) -> None:
+    """Which silo failed how in which round (nothing when every silo answered every round)."""
+    from simulator.results.faults import fault_events, fault_summary
+
+    events = fault_events(rows)
+    if not events:
+        return
+    table = Table(title=f"Faults: {fault_summary(events)}")
+    for heading in ("round", "silo", "phase", "what happened", "reason"):
+        table.add_column(heading, justify="right" if heading == "round" else "left")
+    table.add_column("energy (kWh)", justify="right")
+    for event in events:
+        energy = f"{_number(event.energy_kwh)} ({event.energy_method})" if event.energy_kwh is not None else "absent"
+        table.add_row(str(event.round), event.silo, event.phase, event.meaning, event.reason, energy)
+    console.print(table)
 
 
 def print_strategies() -> None:

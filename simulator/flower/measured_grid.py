@@ -230,6 +230,7 @@ class MeasuredGrid(Grid):
                 bytes_down=down,
                 status="failed",
                 detail=f"error reply: {reply.error.reason}",
+                failure="error_reply",
             )
         measurement = reply.content.pop(MEASUREMENT_KEY, None)
         if measurement is None:
@@ -256,6 +257,8 @@ class MeasuredGrid(Grid):
             num_examples=num_examples,
             status="ok" if failure is None else "failed",
             detail=failure if failure is not None else "" if measurement is None else str(measurement.get("detail", "")),
+            # A failure reply (the silo raised after its measured work) or one the screening refused.
+            failure="none" if failure is None else "raised" if FAILURE_KEY in reply.content else "refused",
         )
 
     def _missing_row(self, node_id: int, round_number: int, phase: str, down: int, timeout: float | None) -> LedgerRow:
@@ -271,6 +274,7 @@ class MeasuredGrid(Grid):
             bytes_down=down,
             status="failed",
             detail=f"no reply within the round timeout ({timeout} s)",
+            failure="no_reply",
         )
 
     def _apportioned(
@@ -330,6 +334,7 @@ def _with_energy(
         status=row.status,
         detail="; ".join(part for part in (row.detail, detail) if part),
         energy_hardware=energy_hardware,
+        failure=row.failure,
     )
 
 

@@ -37,9 +37,15 @@ class EnergyProfile:
 
 
 def profile_from_ledger(ledger: Ledger, source: str) -> EnergyProfile:
-    fl_silo = [row for row in ledger.select(approach=APPROACH_FL) if row.silo != SERVER_SILO]
-    server = ledger.select(approach=APPROACH_FL, silo=SERVER_SILO)
-    cl_rows = ledger.select(approach=APPROACH_CL)
+    # A silo that failed without sending anything back (no reply, an error reply) has no energy the
+    # server could know, and no samples: such rows say nothing about the cost of a sample update.
+    unknown = [row for row in ledger.rows if row.status == "failed" and row.energy_kwh is None]
+    if unknown:
+        source = f"{source} ({len(unknown)} failed rows without energy left out)"
+    known = Ledger([row for row in ledger.rows if not (row.status == "failed" and row.energy_kwh is None)])
+    fl_silo = [row for row in known.select(approach=APPROACH_FL) if row.silo != SERVER_SILO]
+    server = known.select(approach=APPROACH_FL, silo=SERVER_SILO)
+    cl_rows = known.select(approach=APPROACH_CL)
     if not fl_silo or not cl_rows:
         raise InputError(f"ledger of {source}: needs both fl silo rows and cl rows to build an energy profile")
     rounds = len({row.round for row in fl_silo if row.round >= 1}) or 1
@@ -91,9 +97,9 @@ def _energy(rows: list[LedgerRow], source: str) -> float:
 
 
 def lifecycle_profile_of_run(ledger: Ledger, run_name: str) -> EnergyProfile:
-    """The profile `silocarbon run` uses: its own ledger, or the default profile when the run
-    recorded no energy (probes.energy = false), saying so in its source."""
-    if all(row.energy_kwh is not None for row in ledger.rows):
+    """The profile `silocarbon run` uses: its own ledger (failed rows without energy left out), or the
+    default profile when the run recorded no energy (probes.energy = false), saying so in its source."""
+    if all(row.energy_kwh is not None for row in ledger.rows if row.status == "ok"):
         return profile_from_ledger(ledger, f"run folder {run_name}")
     fallback = default_profile()
     return replace(fallback, source=f"{fallback.source} (run {run_name} recorded no energy)")

@@ -291,6 +291,11 @@ def _evaluate(inputs: PlanInput, central_values: FactorSet, drawn_values: Factor
     )
 
 
+# The plan serves no predictions (serving is the same either way and left out), so its deployment
+# stage holds retraining alone: its title must not say inference.
+PLAN_STAGE_TITLES: dict[str, str] = {**STAGE_TITLES, "deployment": "retraining over the horizon (serving left out)"}
+
+
 def _application_plan(application: Application, result: _Evaluated) -> ApplicationPlan:
     fl_total, cl_total = result.fl_central.total(), result.cl_central.total()
     co2_saving = float(cl_total.co2_kg) - float(fl_total.co2_kg)
@@ -314,7 +319,7 @@ def _application_plan(application: Application, result: _Evaluated) -> Applicati
         cost_saving_usd=interval(cost_saving, result.cl_drawn.total().cost_usd - result.fl_drawn.total().cost_usd),
         recommendation=recommendation,
         deciding_stage=deciding,
-        deciding_stage_title=STAGE_TITLES[deciding],
+        deciding_stage_title=PLAN_STAGE_TITLES[deciding],
         certain=co2_interval.low > 0 or co2_interval.high < 0,
         cheaper_too=(cost_saving > 0) == (recommendation == FEDERATE),
         central_copy_tb=sum(_peak_copy_gb(result.plan, index) for index in range(len(result.plan.silos))) / GB_PER_TB,

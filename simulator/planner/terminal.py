@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from simulator.planner.inventory import InventorySnapshot
@@ -59,7 +58,7 @@ def print_plan(plan) -> None:
         table.add_row(
             application.application,
             application.kind,
-            *(escape(text) for text in (
+            *((
                 interval_text(application.federated.total.co2_kg),
                 interval_text(application.centralized.total.co2_kg),
                 interval_text(application.federated.total.cost_usd),
@@ -69,11 +68,11 @@ def print_plan(plan) -> None:
         )
     console.print(table)
     totals = plan.totals
-    console.print(escape(
+    console.print((
         f"Company totals ({totals.federated_applications} federated, {totals.centralized_applications} "
         f"centralized) against centralizing everything, each dataset copied once: central copies avoided "
         f"{totals.central_copies_avoided_tb:,.3g} TB; CO2 saved {interval_text(totals.co2_saved_kg_per_year)} "
         f"kg CO2e per year; money saved {interval_text(totals.cost_saved_usd_per_year)} {currency} per year."
     ))
-    console.print(escape(f"Intervals: {plan.interval}. Energy profile: {plan.profile_source}."))
-    console.print(escape("Assumptions: " + "; ".join(plan.assumptions) + "."))
+    console.print((f"Intervals: {plan.interval}. Energy profile: {plan.profile_source}."))
+    console.print(("Assumptions: " + "; ".join(plan.assumptions) + "."))

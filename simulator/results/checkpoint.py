@@ -138,7 +138,12 @@ def earlier_ledger_rows(run_dir: Path, checkpoint: Checkpoint | None) -> list[Le
 def _interrupted(row: LedgerRow) -> LedgerRow:
     from dataclasses import replace
 
-    return replace(row, status="failed", detail="; ".join(part for part in (row.detail, INTERRUPTED_DETAIL) if part))
+    return replace(
+        row,
+        status="failed",
+        failure="interrupted" if row.failure == "none" else row.failure,
+        detail="; ".join(part for part in (row.detail, INTERRUPTED_DETAIL) if part),
+    )
 
 
 def _as_tuple(value):  # type: ignore[no-untyped-def]
