@@ -72,3 +72,28 @@ def test_fault_events_are_the_failed_federation_rows_by_round_and_silo():
         ("a", 2, "error_reply", "boom [2]"),
         ("b", 2, "refused", "unexpected array record 'x'"),
     ]
+
+
+def test_a_ledger_from_before_the_failure_column_reads_each_kind_from_its_reason(tmp_path):
+    rows = [
+        make_row(approach="fl", silo="a", round_number=1, phase="train", energy=absent_reading(1.0), cpu_s=0.0,
+                 country="FRA", status="failed", failure=failure, detail=detail)
+        for failure, detail in (("raised", "silo failed: boom"), ("error_reply", "error reply: x"),
+                                ("no_reply", "no reply within the round timeout (2.0 s)"),
+                                ("refused", "reply refused: y"), ("interrupted", "interrupted: the run stopped"))
+    ]
+    text = Ledger(rows).to_csv_text()
+    header, *lines = text.splitlines()
+    columns = header.split(",")
+    cut = columns.index("failure")
+    older = "\n".join(",".join(line.split(",")[:cut] + line.split(",")[cut + 1:]) for line in [header, *lines]) + "\n"
+    (tmp_path / "ledger.csv").write_text(older)
+    assert [row.failure for row in Ledger.from_csv(tmp_path / "ledger.csv").rows] == [row.failure for row in rows]
+
+
+def test_a_failed_row_must_say_how_it_failed():
+    import pytest
+
+    with pytest.raises(ValueError, match="status 'failed' cannot have failure 'none'"):
+        make_row(approach="fl", silo="a", round_number=1, phase="train", energy=absent_reading(1.0), cpu_s=0.0,
+                 country="FRA", status="failed")

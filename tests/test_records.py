@@ -67,12 +67,12 @@ def _ledger_text(columns: list[str], detail: str, method: str = "modelled") -> s
               "energy_kwh": "1e-06", "energy_cpu_kwh": "1e-06", "energy_ram_kwh": "", "energy_gpu_kwh": "",
               "energy_method": method, "country": "FRA", "intensity_g_per_kwh": "56.0", "co2_kg": "5.6e-08",
               "bytes_down": "10", "bytes_up": "20", "num_examples": "3", "status": "ok", "detail": detail,
-              "energy_hardware": "host"}
+              "energy_hardware": "host", "failure": "none"}
     return ",".join(columns) + "\n" + ",".join(values[column] for column in columns) + "\n"
 
 
 def test_a_ledger_from_before_the_energy_hardware_column_still_reads(tmp_path):
-    older = [column for column in LEDGER_COLUMNS if column != "energy_hardware"]
+    older = [column for column in LEDGER_COLUMNS if column not in ("energy_hardware", "failure")]
     path = tmp_path / "ledger.csv"
     path.write_text(_ledger_text(older, "modelled on the silo's declared hardware for 1 s"))
     assert Ledger.from_csv(path).rows[0].energy_hardware == "declared"

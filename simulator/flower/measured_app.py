@@ -225,7 +225,7 @@ def run_app_federation(
         grid,
         node_to_silo={node: names[index] for node, index in grid.node_to_partition.items()},
         silo_countries={silo.name: silo.country for silo in scenario.silos},
-        server_country=scenario.probes.host_country,
+        server_country=scenario.aggregator_country,
         apportion_host_energy=False,
         on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
         observer=observer,

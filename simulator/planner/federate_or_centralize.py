@@ -191,14 +191,9 @@ def application_plan_input(snapshot: InventorySnapshot, application: Application
     for silo, dataset_name in zip(plan.silos, application.datasets):
         dataset = snapshot.dataset(dataset_name)
         retained = retained_volumes_gb(silo.volumes_gb, dataset.retention_months)
-        at_central = dataset.site == snapshot.central.site
+        # Each dataset's central copy keeps its own retention (a dataset at the central site has none).
         silos.append(
-            replace(
-                silo,
-                retained_gb=retained,
-                shipped_gb=0.0 if at_central else silo.shipped_gb,
-                central_gb_months=0.0 if at_central else gb_months(retained),
-            )
+            replace(silo, retained_gb=retained, central_gb_months=0.0 if silo.at_central else gb_months(retained))
         )
     plan = replace(plan, silos=tuple(silos), training_months=training_schedule(application, plan.lifetime_months))
     return PlanInput(scenario, plan, application_profile(application, profile))
@@ -238,6 +233,7 @@ def application_scenario(snapshot: InventorySnapshot, application: Application) 
                     "storage": snapshot.site(dataset.site).storage,
                     "pue": snapshot.site(dataset.site).pue,
                     "samples_per_gb": samples_per_gb,
+                    "at_central": dataset.site == snapshot.central.site,
                 }
                 for name, dataset in zip(silo_names, datasets)
             ],
