@@ -54,7 +54,7 @@ LEDGER_COLUMNS: dict[str, str] = {
     "country": "ISO 3166 alpha-3 code of the grid the energy is charged to",
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
-    "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
+    "bytes_down": "payload bytes server -> silo (Flower's record sizes)",
     "bytes_up": "payload bytes silo -> server",
     "num_examples": "samples processed in the window",
     "status": " | ".join(ROW_STATUSES),

@@ -125,3 +125,16 @@ def test_flwr_run_of_the_bundle_on_a_simulation_superlink_writes_the_run_folder(
     assert (run_dir / "final_model.pt").is_file() and (run_dir / "fl_ledger.csv").is_file()
     assert len(supervisor.pids) >= 3  # the SuperLink, its SuperExec and the simulation process at least
     assert running_pids(supervisor.pids) == set()
+
+
+def test_the_package_holds_real_files_and_declares_its_configs_as_package_data():
+    import fnmatch
+    import tomllib
+
+    package = REPO_ROOT / "simulator"
+    assert [path for path in package.rglob("*") if path.is_symlink()] == []
+    patterns = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["simulator"]
+    configs = sorted(path.relative_to(package).as_posix() for path in (package / "configs").iterdir())
+    assert configs and all(any(fnmatch.fnmatch(name, pattern) for pattern in patterns) for name in configs)
+    # The top-level path users type still leads there.
+    assert (REPO_ROOT / "configs" / "default.toml").resolve() == (package / "configs" / "default.toml").resolve()
