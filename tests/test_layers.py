@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "simulator.pipeline", "simulator.app_pipeline", "simulator.estimate", "simulator.query", "simulator.planner",
         "simulator.results", "simulator.terminal", "simulator.progress_bar",
     )),
-    ("entry points", ("simulator.cli", "simulator.__main__", "experiments")),
+    ("entry points", ("simulator.cli", "simulator.__main__", "simulator.docs_tables", "experiments")),
 )
 EXACT_ONLY = frozenset({"simulator"})
 
