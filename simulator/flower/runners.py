@@ -50,7 +50,7 @@ def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSE
         "client_resources": {"num_cpus": RAY_CLIENT_CPUS, "num_gpus": 0.0},
         "init_args": {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR},
     }
-    with _engine_notices_filtered():
+    with engine_notices_filtered():
         run_simulation(
             server_app=server_app,
             client_app=make_client_app(scenario),
@@ -80,7 +80,7 @@ class _DropMessage(logging.Filter):
 
 
 @contextmanager
-def _engine_notices_filtered():
+def engine_notices_filtered():
     flower_filter = _DropMessage(FLOWER_RUN_SIMULATION_DEPRECATED)
     logging.getLogger("flwr").addFilter(flower_filter)
     try:
