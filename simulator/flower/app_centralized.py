@@ -50,11 +50,11 @@ def run_app_centralized(
     observer: RunObserver = NULL_OBSERVER,
 ) -> AppCentralizedOutcome:
     wall_start = time.perf_counter()
-    if not rounds.train:
+    if not rounds.train or rounds.initial_arrays is None:
         raise CentralizedTwinFailed("the ServerApp sent no train message, so there is no training to repeat centrally")
     grid = InlineGrid(RehearsedClientApp(apps.client, apps.client, warm_up), 1, run_config=apps.run_config)
     (node,) = grid.get_node_ids()
-    arrays = dict(rounds.train[0].content.array_records)  # the federation's initial model
+    arrays = dict(rounds.initial_arrays)  # the federation's initial model
     evaluations = {sent.round: sent for sent in rounds.evaluate}
     rows: list[LedgerRow] = []
     accuracy = None
@@ -84,8 +84,8 @@ def run_app_centralized(
 def _measured_call(
     grid: InlineGrid, node: int, sent: SentRound, arrays: dict[str, ArrayRecord], phase: Phase, scenario: Scenario
 ) -> tuple[Message, LedgerRow]:
-    others = {key: record for key, record in sent.content.items() if key not in sent.content.array_records}
-    content = RecordDict({**others, **{key: record for key, record in arrays.items() if key in sent.content.array_records}})
+    model = {key: arrays[key] for key in sent.array_keys if key in arrays}
+    content = RecordDict({**sent.other_records, **model})
     message = grid.create_message(content, sent.message_type, node, str(sent.round))
     with WorkWindow(f"cl-{phase}-{sent.round}") as window:
         replies = list(grid.send_and_receive([message], timeout=scenario.training.round_timeout_s))

@@ -96,14 +96,17 @@ def measured_client(apps: FlowerApps, silo_of: Callable[[Context], str], warm_up
     return RehearsedClientApp(lambda message, context: measure(message, context, apps.client), apps.client, warm_up)
 
 
-@dataclass
+@dataclass(frozen=True)
 class SentRound:
-    """What the server sent in one round's exchange of one kind: the message type and the content of
-    its first message (every silo gets the same content from Flower's strategies)."""
+    """What the server sent in one round's exchange of one kind, from its first message (Flower's
+    strategies send every silo the same content): the message type, the records other than the model
+    (configs, metrics), and the keys of the model's array records (not the arrays: one copy of the
+    model per round would add up for large models)."""
 
     round: int
     message_type: str
-    content: RecordDict
+    other_records: dict
+    array_keys: tuple[str, ...]
 
 
 class AppRounds(Grid):
@@ -114,6 +117,7 @@ class AppRounds(Grid):
         self.timeout_s = timeout_s  # for pushed messages (a strategy passes its own to send_and_receive)
         self.train: list[SentRound] = []
         self.evaluate: list[SentRound] = []
+        self.initial_arrays: dict[str, ArrayRecord] | None = None  # the model of the first train message
         self.final_arrays: ArrayRecord | None = None  # the last model the server sent
         self._metrics: dict[int, dict[str, float | None]] = {}
         self._pulled: dict[str, Message] = {}
@@ -163,8 +167,16 @@ class AppRounds(Grid):
             self.final_arrays = record
             break
         phase = first.metadata.message_type.split(".")[0]
-        sent = SentRound(message_round(first), first.metadata.message_type, copy.deepcopy(first.content))
+        arrays = first.content.array_records
+        sent = SentRound(
+            message_round(first),
+            first.metadata.message_type,
+            {key: copy.deepcopy(record) for key, record in first.content.items() if key not in arrays},
+            tuple(arrays),
+        )
         if phase == "train":
+            if self.initial_arrays is None:
+                self.initial_arrays = {key: copy.deepcopy(record) for key, record in arrays.items()}
             self.train.append(sent)
         elif phase == "evaluate":
             self.evaluate.append(sent)
