@@ -62,8 +62,6 @@ def run(
     ] = None,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder."""
-    from contextlib import nullcontext
-
     from simulator.scenario.load import load_scenario
     from simulator.probes.startup import start_host_probe
 
@@ -77,48 +75,49 @@ def run(
         return
 
     from simulator.pipeline import run_scenario
-    from simulator.progress import NULL_OBSERVER
-    from simulator.progress_bar import progress_for
-    from simulator.results.report import write_report
-    from simulator.terminal import print_run
 
     _check_strategy(loaded)
-    bars = progress_for(quiet)
-    with bars if bars is not None else nullcontext():
-        result = run_scenario(loaded, runs_dir, bars or NULL_OBSERVER)
-    report = write_report(result.run_dir)
-    if quiet:
-        print(result.run_dir)
-    else:
-        print_run(result)
-        if loaded.runner == "deployment":
-            from simulator.deployment.record import deployment_summary_lines
 
-            print("\n".join(deployment_summary_lines(result.run_dir)))
-        print(f"Report: {report.html}")
+    def deployment_lines(result) -> list[str]:  # type: ignore[no-untyped-def]
+        if loaded.runner != "deployment":
+            return []
+        from simulator.deployment.record import deployment_summary_lines
+
+        return ["\n".join(deployment_summary_lines(result.run_dir))]
+
+    _measured(quiet, lambda observer: run_scenario(loaded, runs_dir, observer), deployment_lines)
 
 
 def _run_app(loaded, app_spec: str, run_config: list[str], runs_dir: Path, quiet: bool) -> None:
-    from contextlib import nullcontext
-
     from simulator.app_pipeline import check_app_scenario, run_app
     from simulator.flower.app_loading import load_flower_apps
+
+    check_app_scenario(loaded)
+    apps = load_flower_apps(app_spec, run_config)  # imports the app's modules (torch, its data code)
+    _measured(quiet, lambda observer: run_app(apps, loaded, runs_dir, observer))
+
+
+def _measured(quiet: bool, work, extra_lines=lambda result: []) -> None:  # type: ignore[no-untyped-def]
+    """`work(observer)` under progress bars (none when quiet or piped), then its report, then the
+    tables (or only the run folder with --quiet)."""
+    from contextlib import nullcontext
+
     from simulator.progress import NULL_OBSERVER
     from simulator.progress_bar import progress_for
     from simulator.results.report import write_report
     from simulator.terminal import print_run
 
-    check_app_scenario(loaded)
-    apps = load_flower_apps(app_spec, run_config)  # imports the app's modules (torch, its data code)
     bars = progress_for(quiet)
     with bars if bars is not None else nullcontext():
-        result = run_app(apps, loaded, runs_dir, bars or NULL_OBSERVER)
+        result = work(bars or NULL_OBSERVER)
     report = write_report(result.run_dir)
     if quiet:
         print(result.run_dir)
-    else:
-        print_run(result)
-        print(f"Report: {report.html}")
+        return
+    print_run(result)
+    for line in extra_lines(result):
+        print(line)
+    print(f"Report: {report.html}")
 
 
 @app.command()
@@ -207,23 +206,9 @@ def resume(
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
 ) -> None:
     """Go on with a killed run from its last finished round; ends as an uninterrupted run would."""
-    from contextlib import nullcontext
-
     from simulator.pipeline import resume_run
-    from simulator.progress import NULL_OBSERVER
-    from simulator.progress_bar import progress_for
-    from simulator.results.report import write_report
-    from simulator.terminal import print_run
 
-    bars = progress_for(quiet)
-    with bars if bars is not None else nullcontext():
-        result = resume_run(run_dir, bars or NULL_OBSERVER)
-    report = write_report(result.run_dir)
-    if quiet:
-        print(result.run_dir)
-    else:
-        print_run(result)
-        print(f"Report: {report.html}")
+    _measured(quiet, lambda observer: resume_run(run_dir, observer))
 
 
 @app.command()
