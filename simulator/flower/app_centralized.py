@@ -23,6 +23,7 @@ from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.records.kinds import Phase
+from simulator.records.run import CentralizedEvaluation
 from simulator.scenario.schema import Scenario
 
 
@@ -39,6 +40,7 @@ class AppCentralizedOutcome:
     accuracy: float | None
     rows: list[LedgerRow]
     wall_s: float
+    evaluations: tuple[CentralizedEvaluation, ...] = ()
 
 
 def run_app_centralized(
@@ -55,9 +57,10 @@ def run_app_centralized(
     grid = InlineGrid(RehearsedClientApp(apps.client, apps.client, warm_up), 1, run_config=apps.run_config)
     (node,) = grid.get_node_ids()
     arrays = dict(rounds.initial_arrays)  # the federation's initial model
-    evaluations = {sent.round: sent for sent in rounds.evaluate}
+    evaluate_rounds = {sent.round: sent for sent in rounds.evaluate}
     rows: list[LedgerRow] = []
     accuracy = None
+    evaluations: list[CentralizedEvaluation] = []
     observer.centralized_started(len(rounds.train))
     try:
         for step, sent in enumerate(rounds.train, start=1):
@@ -68,17 +71,23 @@ def run_app_centralized(
             if missing:
                 raise CentralizedTwinFailed(f"round {sent.round}: the train reply lacks the array record '{missing[0]}'")
             arrays = {key: returned[key] for key in arrays}
-            evaluation = evaluations.get(sent.round)
+            evaluation = evaluate_rounds.get(sent.round)
             if evaluation is not None:
                 reply, row = _measured_call(grid, node, evaluation, arrays, "evaluate", scenario)
                 rows.append(row)
                 accuracy = weighted_metric([reply], "acc")
+                if accuracy is not None:
+                    evaluations.append(CentralizedEvaluation(
+                        epoch=sent.round, accuracy=accuracy, elapsed_s=time.perf_counter() - wall_start
+                    ))
             observer.centralized_epoch_finished(step)
     finally:
         grid.close()
     observer.centralized_finished()
     final: ArrayRecord = next(iter(arrays.values()))
-    return AppCentralizedOutcome(final.to_torch_state_dict(), accuracy, rows, time.perf_counter() - wall_start)
+    return AppCentralizedOutcome(
+        final.to_torch_state_dict(), accuracy, rows, time.perf_counter() - wall_start, tuple(evaluations)
+    )
 
 
 def _measured_call(

@@ -121,6 +121,7 @@ class AppRounds(Grid):
         self.final_arrays: ArrayRecord | None = None  # the last model the server sent
         self._metrics: dict[int, dict[str, float | None]] = {}
         self._pulled: dict[str, Message] = {}
+        self._started = time.perf_counter()
 
     # -- delegation -------------------------------------------------------------------------
     def set_run(self, run):  # type: ignore[no-untyped-def]
@@ -190,6 +191,7 @@ class AppRounds(Grid):
         elif phase == "evaluate":
             metrics["accuracy"] = weighted_metric(replies, "acc")
             metrics["eval_loss"] = weighted_metric(replies, "loss")
+            metrics["elapsed_s"] = time.perf_counter() - self._started
 
     def round_records(self) -> list[RoundRecord]:
         return [RoundRecord(round=number, **values) for number, values in sorted(self._metrics.items())]

@@ -89,9 +89,10 @@ def build_context(run: RunView) -> ReportContext:
         report_figures.append(ReportFigure(
             "lifecycle_stages.png",
             "FL vs CL per lifecycle stage",
-            "Each bar stacks the lifecycle stages of one approach (central values); the tables below give "
-            "the [low, high] interval of every figure.",
-            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL"),
+            "Each bar stacks the lifecycle stages of one approach (central values); the whisker is the "
+            "total's [low, high] interval; the tables below give the interval of every figure.",
+            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL",
+                                       lifecycle.figure_totals()),
         ))
     report_figures.append(ReportFigure(
         "silo_energy_co2.png",
@@ -158,6 +159,11 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["num"] = number
     return environment
+
+
+def report_environment() -> jinja2.Environment:
+    """The templates' environment (filters, escaping) for other reports, e.g. a group's."""
+    return _environment()
 
 
 def render_html(context: ReportContext) -> str:
