@@ -21,6 +21,7 @@ import pytest
 import tomli_w
 from conftest import REPO_ROOT, tiny_scenario
 
+from simulator.ledger import Ledger
 from simulator.deployment.processes import ProcessSupervisor, free_port, running_pids, wait_for_port
 from simulator.flower.scenario_source import RUN_DIR_KEY, SCENARIO_TOML_KEY, scenario_toml
 
@@ -123,6 +124,12 @@ def test_flwr_run_of_the_bundle_on_a_simulation_superlink_writes_the_run_folder(
     history = json.loads((run_dir / "fl_history.json").read_text())
     assert [entry["round"] for entry in history["rounds"]] == [1, 2]
     assert (run_dir / "final_model.pt").is_file() and (run_dir / "fl_ledger.csv").is_file()
+    rows = Ledger.from_csv(run_dir / "fl_ledger.csv").rows
+    # Ray's actors carry no probe of their own: the silos' energy is absent (docs/deployment.md); the
+    # ServerApp measures its own host, charged to the central site.
+    assert {row.energy_method for row in rows if row.silo != "server"} == {"absent"}
+    assert {row.energy_method for row in rows if row.silo == "server"} <= {"modelled", "measured"}
+    assert {row.country for row in rows if row.silo == "server"} == {"USA"}
     assert len(supervisor.pids) >= 3  # the SuperLink, its SuperExec and the simulation process at least
     assert running_pids(supervisor.pids) == set()
 
