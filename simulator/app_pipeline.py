@@ -21,14 +21,13 @@ from simulator.flower.measured_app import run_app_federation
 from simulator.ledger import Ledger
 from simulator.lifecycle import LifecycleResult, build_plan, evaluate_lifecycle
 from simulator.lifecycle.profile import lifecycle_profile_of_run
-from simulator.pipeline import build_summary
+from simulator.pipeline import build_summary, idle_baseline, running_manifest
 from simulator.probes.energy import install_host_probe
 from simulator.probes.startup import start_host_probe
 from simulator.progress import NULL_OBSERVER, RunObserver
-from simulator.records.run import Manifest, MeasuredApp, RunSummary
+from simulator.records.run import MeasuredApp, RunSummary
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
-from simulator.results.host import host_facts, package_versions
 from simulator.results.run_dir import CL_MODEL, EMISSIONS, MANIFEST, SUMMARY, new_run_dir, write_ledger
 from simulator.scenario.schema import Scenario
 from simulator.training import warm_up_torch
@@ -75,13 +74,8 @@ def run_app(
     try:
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
-        manifest = Manifest(
-            scenario=scenario.model_dump(mode="json"),
-            seed=scenario.seed,
-            runner=scenario.runner,
-            versions=package_versions(),
-            host=host_facts(),
-            status="running",
+        manifest = running_manifest(
+            scenario,
             app=MeasuredApp(
                 clientapp=apps.client_ref,
                 serverapp=apps.server_ref,
@@ -91,9 +85,7 @@ def run_app(
             ),
         )
         write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-        idle = None if scenario.probes.idle_baseline == "off" else probe.idle_baseline(
-            scenario.probes.idle_baseline, scenario.probes.idle_seconds
-        )
+        idle = idle_baseline(probe, scenario)
         try:
             federation = run_app_federation(apps, scenario, run_dir, warm_up=warm_up, observer=observer)
             centralized = run_app_centralized(apps, scenario, federation.rounds, warm_up=warm_up, observer=observer)

@@ -76,16 +76,22 @@ def run_in_folder(
 ) -> RunResult:
     """One measured run into an existing, empty folder, with a started probe and a known idle
     baseline (a group of seeds pays the probe's start-up, torch's warm-up and the baseline once)."""
-    manifest = Manifest(
+    manifest = running_manifest(scenario)
+    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
+    return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
+
+
+def running_manifest(scenario: Scenario, **extra) -> Manifest:
+    """The manifest of a run starting now on this host (`extra`: further fields, e.g. a measured app)."""
+    return Manifest(
         scenario=scenario.model_dump(mode="json"),
         seed=scenario.seed,
         runner=scenario.runner,
         versions=package_versions(),
         host=host_facts(),
         status="running",
+        **extra,
     )
-    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-    return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
 
 
 def started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
