@@ -166,3 +166,23 @@ def test_refusals_name_the_app_option(tmp_path, monkeypatch):
         load_flower_apps(str(tmp_path / "folder"))
     done = run_cli("run", "--app", str(EXAMPLE), cwd=tmp_path)  # the default scenario states no samples_per_gb
     assert done.returncode == 2 and "samples_per_gb" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_apps_replies_may_name_their_own_metrics_within_bounds():
+    import numpy as np
+    from flwr.app import ArrayRecord, ConfigRecord, MetricRecord, RecordDict
+
+    from simulator.flower.reply_check import MAX_APP_METRICS, reply_problem
+
+    sent = RecordDict({"arrays": ArrayRecord([np.zeros(3, dtype=np.float32)]), "config": ConfigRecord({"lr": 0.1})})
+
+    def reply(metrics: dict) -> RecordDict:
+        return RecordDict({"arrays": ArrayRecord([np.zeros(3, dtype=np.float32)]), "metrics": MetricRecord(metrics)})
+
+    own = reply({"num-examples": 5, "train_loss": 0.3})
+    assert reply_problem("train", sent, own, app_metrics=True) is None
+    assert "not one a train reply may carry" in reply_problem("train", sent, own)  # silocarbon's own contract
+    many = reply({"num-examples": 5, **{f"m{index}": 0.0 for index in range(MAX_APP_METRICS)}})
+    assert "at most" in reply_problem("train", sent, many, app_metrics=True)
+    listed = reply({"num-examples": 5, "rows": [1.0, 2.0]})
+    assert "only scalar numbers" in reply_problem("train", sent, listed, app_metrics=True)

@@ -243,6 +243,7 @@ def run_app_federation(
         apportion_host_energy=False,
         on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
         observer=observer,
+        app_metrics=True,
     )
     rounds = AppRounds(measured, scenario.training.round_timeout_s)
     context = Context(
