@@ -40,6 +40,11 @@ def test_the_example_app_end_to_end_writes_the_run_folder_and_lifecycle(tmp_path
         for phase in ("train", "evaluate")
     }
     assert {row.status for row in silo_rows} == {"ok"} and {row.energy_method for row in silo_rows} == {"modelled"}
+    # The app trains with its own loop: a train row made num-examples x the run config's local-epochs (1).
+    assert manifest["app"]["local_epochs"] == 1
+    trained = [row for row in ledger.rows if row.phase == "train" and row.silo != "server"]
+    assert all(row.sample_updates == row.num_examples > 0 for row in trained)
+    assert all(row.host_energy_kwh is not None for row in trained)  # the host's figure beside the attributed one
     central = [row for row in ledger.rows if row.approach == "cl"]
     assert [(row.round, row.phase) for row in central] == [(1, "train"), (1, "evaluate"), (2, "train"), (2, "evaluate")]
     # The twin trains on all the data: as many samples per round as the three silos together.
@@ -142,6 +147,7 @@ def test_a_plain_serverapp_keeps_its_rows_and_the_cold_start_stays_outside_the_w
         ("paris", 1, "train", True), ("virginia", 1, "train", True),
         ("paris", 2, "train", True), ("virginia", 2, "train", True),
     ]
+    assert {row.sample_updates for row in rows} == {10}  # num-examples x 1: the app states no local-epochs
     # The measurement record never reached the app, and nothing was dropped on the way.
     assert sys.modules["coldstart"].seen_by_server == [["arrays", "metrics"]] * 4
     first = rows[0].wall_s
@@ -186,3 +192,56 @@ def test_an_apps_replies_may_name_their_own_metrics_within_bounds():
     assert "at most" in reply_problem("train", sent, many, app_metrics=True)
     listed = reply({"num-examples": 5, "rows": [1.0, 2.0]})
     assert "only scalar numbers" in reply_problem("train", sent, listed, app_metrics=True)
+
+
+STOPPED_APP = """
+import numpy as np
+from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
+from flwr.clientapp import ClientApp
+from flwr.serverapp import Grid, ServerApp
+
+client = ClientApp()
+
+
+@client.train()
+def train(message, context):
+    metrics = MetricRecord({"num-examples": 10})
+    return Message(RecordDict({"arrays": message.content["arrays"], "metrics": metrics}), reply_to=message)
+
+
+server = ServerApp()
+
+
+@server.main()
+def main(grid: Grid, context: Context) -> None:
+    content = RecordDict({"arrays": ArrayRecord([np.zeros(4, dtype=np.float32)]),
+                          "config": ConfigRecord({"server-round": 1})})
+    grid.send_and_receive([grid.create_message(content, "train", node, "1") for node in grid.get_node_ids()])
+    raise KeyboardInterrupt  # as Ctrl-C would, during round 2
+"""
+
+
+def test_a_stopped_app_run_is_marked_interrupted_and_says_it_cannot_be_resumed(tmp_path, monkeypatch):
+    from simulator.app_pipeline import run_app
+    from simulator.results.run_lock import hold_run_folder
+    from simulator.stopping import RunInterrupted
+
+    (tmp_path / "stoppedapp.py").write_text(STOPPED_APP)
+    monkeypatch.chdir(tmp_path)
+    try:
+        apps = load_flower_apps("stoppedapp:client,stoppedapp:server")
+        scenario = tiny_scenario(
+            probes__energy=False, lifecycle__silos=[{"name": name, "samples_per_gb": 1e6} for name in ("paris", "virginia")]
+        )
+        with pytest.raises(RunInterrupted) as stopped:
+            run_app(apps, scenario, tmp_path / "runs")
+    finally:
+        sys.modules.pop("stoppedapp", None)
+    assert stopped.value.exit_status == 130 and "silocarbon run --app" in str(stopped.value)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "interrupted" and manifest["interruption"]["signal"] == "SIGINT"
+    journaled = Ledger.from_csv(run_dir / "fl_ledger.csv").rows
+    assert {(row.silo, row.round) for row in journaled if row.silo != "server"} == {("paris", 1), ("virginia", 1)}
+    with hold_run_folder(run_dir):  # the lock went with the run
+        pass

@@ -18,7 +18,15 @@ from flwr.app import ArrayRecord, Message, RecordDict
 
 from simulator.flower.app_loading import FlowerApps
 from simulator.flower.inline_grid import InlineGrid
-from simulator.flower.measured_app import NUM_EXAMPLES_KEY, AppRounds, RehearsedClientApp, SentRound, weighted_metric
+from simulator.flower.measured_app import (
+    NUM_EXAMPLES_KEY,
+    AppRounds,
+    RehearsedClientApp,
+    SentRound,
+    app_local_epochs,
+    weighted_metric,
+    with_app_sample_updates,
+)
 from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.probes.window import WorkWindow
 from simulator.progress import NULL_OBSERVER, RunObserver
@@ -56,6 +64,7 @@ def run_app_centralized(
         raise CentralizedTwinFailed("the ServerApp sent no train message, so there is no training to repeat centrally")
     grid = InlineGrid(RehearsedClientApp(apps.client, apps.client, warm_up), 1, run_config=apps.run_config)
     (node,) = grid.get_node_ids()
+    local_epochs = app_local_epochs(apps.run_config)
     arrays = dict(rounds.initial_arrays)  # the federation's initial model
     evaluate_rounds = {sent.round: sent for sent in rounds.evaluate}
     rows: list[LedgerRow] = []
@@ -65,7 +74,7 @@ def run_app_centralized(
     try:
         for step, sent in enumerate(rounds.train, start=1):
             reply, row = _measured_call(grid, node, sent, arrays, "train", scenario)
-            rows.append(row)
+            rows.append(with_app_sample_updates(row, local_epochs))
             returned = reply.content.array_records
             missing = [key for key in arrays if key not in returned]
             if missing:
@@ -118,5 +127,6 @@ def _measured_call(
         cpu_s=window.cpu_s,
         country=scenario.central.country,
         num_examples=examples,
+        sample_updates=window.sample_updates,  # counted where the app trains with silocarbon's loop
     )
     return reply, row

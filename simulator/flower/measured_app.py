@@ -23,7 +23,7 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +39,7 @@ from simulator.flower.instrumentation import make_measurement_mod
 from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.reply_check import array_layout
 from simulator.flower.client_app import PARTITION_ID_KEY
-from simulator.ledger import Ledger
+from simulator.ledger import Ledger, LedgerRow
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.records.run import FederationOutcome, RoundRecord
 from simulator.results.atomic import write_text_atomic
@@ -49,6 +49,8 @@ from simulator.scenario.schema import Scenario
 # Flower's convention for an app's number of rounds (quickstart apps read it); for progress bars only.
 ROUNDS_KEY = "num-server-rounds"
 NUM_EXAMPLES_KEY = "num-examples"
+# Flower's convention for an app's local epochs (quickstart apps read it from the run config).
+LOCAL_EPOCHS_KEY = "local-epochs"
 # How long the inline runner lets silo calls it stopped waiting for finish (as the scenario runners).
 STRAY_CALL_WAIT_S = 300.0
 
@@ -215,6 +217,20 @@ def weighted_metric(replies: Iterable[Message], fragment: str) -> float | None:
     return total / weight if weight > 0 else None
 
 
+def app_local_epochs(run_config: dict) -> int:
+    """The local epochs an app states in its run config (`local-epochs`, a whole number >= 1), else 1."""
+    value = run_config.get(LOCAL_EPOCHS_KEY, 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else 1
+
+
+def with_app_sample_updates(row: LedgerRow, local_epochs: int) -> LedgerRow:
+    """A train row whose window counted no sample updates (the app trains with its own loop, not
+    silocarbon's, which counts them as it goes): the `num-examples` it reported x its local epochs."""
+    if row.phase != "train" or row.status != "ok" or row.sample_updates > 0:
+        return row
+    return replace(row, sample_updates=row.num_examples * local_epochs)
+
+
 @dataclass(frozen=True)
 class AppFederation:
     outcome: FederationOutcome
@@ -233,6 +249,11 @@ def run_app_federation(
     run folder (fl_ledger.csv after every exchange, fl_history.json, final_model.pt)."""
     wall_start = time.perf_counter()
     names = scenario.silo_names
+    local_epochs = app_local_epochs(apps.run_config)
+
+    def app_ledger(rows: list[LedgerRow]) -> Ledger:
+        return Ledger([with_app_sample_updates(row, local_epochs) for row in rows])
+
     client = measured_client(apps, lambda context: names[int(context.node_config[PARTITION_ID_KEY])], warm_up)
     grid = InlineGrid(client, len(names), run_config=apps.run_config)
     measured = MeasuredGrid(
@@ -241,7 +262,7 @@ def run_app_federation(
         silo_countries={silo.name: silo.country for silo in scenario.silos},
         server_country=scenario.aggregator_country,
         apportion_host_energy=False,
-        on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
+        on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, app_ledger(rows).to_csv_text()),
         observer=observer,
         app_metrics=True,
     )
@@ -254,7 +275,7 @@ def run_app_federation(
         apps.server(rounds, context)
     finally:
         measured.close_server_window()
-        write_text_atomic(run_dir / FL_LEDGER, Ledger(measured.rows).to_csv_text())
+        write_text_atomic(run_dir / FL_LEDGER, app_ledger(measured.rows).to_csv_text())
         grid.wait_for_stray_calls(STRAY_CALL_WAIT_S)
         grid.close()
     observer.federation_finished()
@@ -265,7 +286,7 @@ def run_app_federation(
     outcome = FederationOutcome(
         final_state=rounds.final_arrays.to_torch_state_dict(),
         rounds=rounds.round_records(),
-        ledger=Ledger(measured.rows),
+        ledger=app_ledger(measured.rows),
         wall_s=time.perf_counter() - wall_start,
     )
     write_federation_outcome(run_dir, outcome)
