@@ -19,6 +19,7 @@ from flwr.clientapp import ClientApp
 from flwr.serverapp import ServerApp
 
 from simulator.errors import InputError
+from simulator.flower.flwr_internals import client_app_message_types, server_app_has_main
 from simulator.scenario.load import parse_override_value
 
 APP_OPTION = "--app"
@@ -78,8 +79,8 @@ def _from_app_folder(folder: Path) -> tuple[str, str, dict[str, Any]]:
         raise InputError(f"{APP_OPTION} '{folder}': no pyproject.toml there (a Flower app folder has one)") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise InputError(f"{APP_OPTION} '{folder}': {pyproject} cannot be read: {error}") from None
-    app = raw.get("tool", {}).get("flwr", {}).get("app", {})
-    components = app.get("components", {}) if isinstance(app, dict) else {}
+    app = _table(_table(_table(raw, "tool"), "flwr"), "app")
+    components = _table(app, "components")
     client_ref, server_ref = components.get("clientapp"), components.get("serverapp")
     if not isinstance(client_ref, str) or not isinstance(server_ref, str):
         raise InputError(
@@ -89,6 +90,11 @@ def _from_app_folder(folder: Path) -> tuple[str, str, dict[str, Any]]:
     if not isinstance(config, dict):
         raise InputError(f"{APP_OPTION} '{folder}': [tool.flwr.app.config] in {pyproject} is not a table")
     return client_ref, server_ref, _flattened(config)
+
+
+def _table(table: dict[str, Any], key: str) -> dict[str, Any]:
+    value = table.get(key, {})
+    return value if isinstance(value, dict) else {}
 
 
 def _flattened(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -104,17 +110,43 @@ def _flattened(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def _load(ref: str, kind: type, kind_name: str) -> Any:
     module_name, separator, attribute = ref.partition(":")
-    if not separator or not module_name or not attribute:
-        raise InputError(f"{APP_OPTION}: '{ref}' is not 'module:attribute'")
+    if not (separator and _dotted_name(module_name) and _dotted_name(attribute)):
+        raise InputError(f"{APP_OPTION}: {ref!r} is not 'module:attribute' (dotted Python names, no relative import)")
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise InputError(f"{APP_OPTION}: module '{module_name}' cannot be imported: {error}") from None
+    except (Exception, SystemExit) as error:  # the app's own code failed as it was imported (or exited)
+        raise InputError(
+            f"{APP_OPTION}: importing module '{module_name}' raised {type(error).__name__}: {error}"
+        ) from None
     value: Any = module
     for part in attribute.split("."):
-        if not hasattr(value, part):
-            raise InputError(f"{APP_OPTION}: '{ref}': module '{module_name}' has no attribute '{attribute}'")
-        value = getattr(value, part)
+        try:
+            value = getattr(value, part)
+        except AttributeError:
+            raise InputError(f"{APP_OPTION}: '{ref}': module '{module_name}' has no attribute '{attribute}'") from None
+        except Exception as error:  # a module-level __getattr__ or a property of the app's own
+            raise InputError(f"{APP_OPTION}: '{ref}': reading '{part}' raised {type(error).__name__}: {error}") from None
     if not isinstance(value, kind):
         raise InputError(f"{APP_OPTION}: '{ref}' is a {type(value).__name__}, not a Flower {kind_name}")
+    problem = _legacy_problem(value)
+    if problem is not None:
+        raise InputError(f"{APP_OPTION}: '{ref}' {problem}")
     return value
+
+
+def _dotted_name(text: str) -> bool:
+    return bool(text) and all(part.isidentifier() for part in text.split("."))
+
+
+def _legacy_problem(app: ClientApp | ServerApp) -> str | None:
+    """Why the app cannot be measured: the measured grid speaks Flower's Message API (Flower >= 1.21),
+    not the legacy one (a `client_fn` ClientApp, a ServerApp built from a strategy or `server_fn`)."""
+    if isinstance(app, ServerApp):
+        if not server_app_has_main(app):
+            return "has no main function: write it with @app.main() (Flower's Message API), not a legacy strategy or server_fn"
+        return None
+    if not any(name.startswith("train.") for name in client_app_message_types(app)):
+        return "registers no train function: write it with @app.train() (Flower's Message API), not a legacy client_fn"
+    return None
