@@ -11,6 +11,7 @@ for reference. Writes results/bench_lifecycle/bench_lifecycle.json.
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import time
@@ -60,7 +61,9 @@ def draws_and_intervals(plan, profile, factors) -> None:
                 interval(0.0, quantity)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench_lifecycle", description=__doc__.split("\n")[0])
+    parser.parse_args(argv)  # no options: --help explains and exits before anything is timed
     scenario = fifty_silo_scenario()
     profile, factors = default_profile(), load_factors()
     features = dataset_features_for_lifecycle(scenario)

@@ -10,6 +10,7 @@ measured GPU energy is above zero.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from simulator.probes.nvml import NvmlGpuProbe
 RESULTS = Path("results") / "gpu_check"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.gpu_check", description=__doc__.split("\n")[0])
+    parser.parse_args(argv)  # no options: --help explains and exits before anything runs
     import torch
 
     if not torch.cuda.is_available():
