@@ -10,7 +10,6 @@ measured GPU energy is above zero.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -25,8 +24,12 @@ RESULTS = Path("results") / "gpu_check"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m experiments.gpu_check", description=__doc__.split("\n")[0])
-    parser.parse_args(argv)  # no options: --help explains and exits before anything runs
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m experiments.gpu_check", description=__doc__.split("\n")[0],
+        epilog="No --seeds: a check that NVML reads the GPU's energy on this machine (exit 1 if it does not), "
+               "not a measurement to compare.").parse_args(argv)
     import torch
 
     if not torch.cuda.is_available():

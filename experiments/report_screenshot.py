@@ -36,7 +36,10 @@ def screenshot(report_html: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m experiments.report_screenshot", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m experiments.report_screenshot", description=__doc__.splitlines()[0],
+        epilog="No --seeds: a picture of one run's report for the README, not a measurement to compare.",
+    )
     parser.add_argument("run_dir", nargs="?", type=Path, help="a run folder (default: run the default scenario)")
     parser.add_argument("--out", type=Path, default=Path("docs/report.png"), help="PNG to write")
     args = parser.parse_args(argv)
