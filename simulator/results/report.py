@@ -32,6 +32,7 @@ from simulator.results.breakdown import (
     method_uses,
     silo_totals,
 )
+from simulator.results.faults import FaultEvent, fault_events, fault_summary
 from simulator.results.lifecycle_view import LifecycleView, lifecycle_view
 from simulator.results.run_view import RunView, read_run
 
@@ -84,6 +85,8 @@ class ReportContext:
     lifecycle: LifecycleView | None
     factors: list[Factor]
     figures: list[ReportFigure]
+    faults: list[FaultEvent]
+    faults_summary: str
     draw_command: str = ""  # where figures were not drawn: the command that draws them
 
     def drawn(self, file_name: str) -> bool:
@@ -132,6 +135,7 @@ def build_context(run: RunView, draw_figures: bool = True) -> ReportContext:
         drawn(lambda: _figures().bytes_bars(round_bytes)),
     ))
     methods = method_uses(run.ledger.rows)
+    faults = fault_events(run.ledger.rows)
     return ReportContext(
         run=run,
         silos=silos,
@@ -143,6 +147,8 @@ def build_context(run: RunView, draw_figures: bool = True) -> ReportContext:
         lifecycle=lifecycle,
         factors=lifecycle_factors() if lifecycle is not None else [],
         figures=report_figures,
+        faults=faults,
+        faults_summary=fault_summary(faults) if faults else "",
         draw_command="" if draw_figures else f"silocarbon report {shlex.quote(str(run.path))}",
     )
 
