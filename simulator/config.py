@@ -8,6 +8,7 @@ overrides through one strict path, and validates it into a typed `Scenario`. Eve
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -64,9 +65,20 @@ class DataConfig(_Section):
         raise ValueError(f"unknown dataset '{value}'; allowed: {allowed}")
 
 
+# The input shape of one sample for models built for a fixed input; synthetic data takes this shape
+# (`load_dataset(..., input_shape=...)`). resnet18: a CIFAR-10-sized colour image (channels, height,
+# width); transformer: 64 tokens of 16 values each, flattened.
+MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"resnet18": (3, 32, 32), "transformer": (64 * 16,)}
+
+
 class ModelConfig(_Section):
-    name: Literal["logreg", "mlp", "cnn"] = "mlp"
+    name: Literal["logreg", "mlp", "cnn", "resnet18", "transformer"] = "mlp"
     hidden_units: int = Field(64, ge=1)
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The model's own input shape (None: the model adapts to whatever the dataset holds)."""
+        return MODEL_INPUT_SHAPES.get(self.name)
 
 
 class TrainingConfig(_Section):
@@ -307,6 +319,19 @@ class Scenario(_Section):
             raise ValueError(f"key 'faults.min_silos': {self.faults.min_silos} exceeds the {len(names)} silos")
         return self
 
+    @model_validator(mode="after")
+    def _synthetic_in_the_model_shape_fits_in_memory(self) -> "Scenario":
+        shape = self.model.input_shape
+        if shape is not None and self.data.dataset == "synthetic":
+            values = self.data.synthetic_samples * math.prod(shape)
+            if values > MAX_SYNTHETIC_VALUES:
+                raise ValueError(
+                    f"key 'data.synthetic_samples': {self.data.synthetic_samples} samples of model "
+                    f"'{self.model.name}' ({math.prod(shape)} values each) are {values} values; at most "
+                    f"{MAX_SYNTHETIC_VALUES} (about {MAX_SYNTHETIC_VALUES * 8 / 1e9:.1f} GB while generated)"
+                )
+        return self
+
     @property
     def silo_names(self) -> list[str]:
         return [silo.name for silo in self.silos]
@@ -387,9 +412,28 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[s
 
 def validate_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as error:
         raise InputError(f"{origin}: {describe_validation_error(error)}") from None
+    _check_synthetic_features_fit_the_model(scenario, raw, origin)
+    return scenario
+
+
+def _check_synthetic_features_fit_the_model(scenario: Scenario, raw: dict[str, Any], origin: str) -> None:
+    """Synthetic data takes the input shape of a model that has one; a stated feature count that
+    differs from it is refused rather than silently ignored. Checked on the file's own keys (a
+    scenario read back from JSON states every key)."""
+    shape = scenario.model.input_shape
+    stated = (raw.get("data") or {}).get("synthetic_features") if isinstance(raw.get("data"), dict) else None
+    if shape is None or scenario.data.dataset != "synthetic" or stated is None:
+        return
+    size = math.prod(shape)
+    if stated != size:
+        raise InputError(
+            f"{origin}: key 'data.synthetic_features': model '{scenario.model.name}' takes "
+            f"{' x '.join(map(str, shape))} = {size} values per sample, and synthetic data takes the model's "
+            f"input shape; leave data.synthetic_features out (got {stated!r})"
+        )
 
 
 def describe_validation_error(error: ValidationError) -> str:

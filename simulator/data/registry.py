@@ -7,6 +7,7 @@ for users who are online (see `simulator.data.online`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +32,9 @@ class Dataset:
         return int(self.features.shape[1])
 
 
-def load_dataset(config: DataConfig, seed: int) -> Dataset:
+def load_dataset(config: DataConfig, seed: int, input_shape: tuple[int, ...] | None = None) -> Dataset:
+    """The scenario's dataset. `input_shape`: the model's own input shape (`ModelConfig.input_shape`),
+    which synthetic data then takes (a 3-long shape makes images)."""
     name = config.dataset
     if name == "digits":
         from sklearn.datasets import load_digits
@@ -51,6 +54,9 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
         bunch = load_wine()
         return Dataset("wine", bunch.data.astype(np.float32), bunch.target.astype(np.int64), 3, None, True)
     if name == "synthetic":
+        if input_shape is not None:
+            return synthetic_dataset(config.synthetic_samples, math.prod(input_shape), config.synthetic_classes, seed,
+                                     image_shape=_image_shape(input_shape))
         return synthetic_dataset(
             config.synthetic_samples, config.synthetic_features, config.synthetic_classes, seed
         )
@@ -65,8 +71,15 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
     raise InputError(f"key 'data.dataset': unknown dataset '{name}'")
 
 
-def synthetic_dataset(samples: int, num_features: int, num_classes: int, seed: int) -> Dataset:
-    """A seeded classification problem of any size (for scaling studies)."""
+def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    return (shape[0], shape[1], shape[2]) if len(shape) == 3 else None
+
+
+def synthetic_dataset(
+    samples: int, num_features: int, num_classes: int, seed: int, image_shape: tuple[int, int, int] | None = None
+) -> Dataset:
+    """A seeded classification problem of any size (for scaling studies); with `image_shape`, the
+    features are read as images of that shape (channels x height x width)."""
     from sklearn.datasets import make_classification
 
     informative = max(2, min(num_features, num_features // 2 + 1))
@@ -85,4 +98,4 @@ def synthetic_dataset(samples: int, num_features: int, num_classes: int, seed: i
         class_sep=1.5,
         random_state=seed,
     )
-    return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, None, True)
+    return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, image_shape, True)

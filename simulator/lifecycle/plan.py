@@ -7,6 +7,7 @@ plan is evaluated at the central values, at the bounds, or on 10,000 draws at on
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -106,7 +107,7 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
         if entry.samples_per_gb is not None:
             samples_per_gb, samples_source = entry.samples_per_gb, f"scenario ({key}.samples_per_gb)"
         else:
-            derived = derived or samples_per_gb_for_dataset(scenario.data, scenario.seed, key)
+            derived = derived or samples_per_gb_for_dataset(scenario.data, scenario.seed, key, scenario.model.input_shape)
             samples_per_gb, samples_source = derived
         volumes = monthly_volumes_gb(entry.data_gb * volume_scale, entry.monthly_growth, lifetime)
         retained = retained_volumes_gb(volumes, central_config.retention_months)
@@ -154,13 +155,15 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
     )
 
 
-def samples_per_gb_for_dataset(data: "DataConfig", seed: int, key: str) -> tuple[float, str]:
+def samples_per_gb_for_dataset(
+    data: "DataConfig", seed: int, key: str, input_shape: tuple[int, ...] | None = None
+) -> tuple[float, str]:
     """1e9 / (features x 4 B + 8 B): the dataset's samples stored as float32 features + int64 label.
 
     Online datasets are read through their loader (from its cache after a run); where that fails,
     the refusal names the key that avoids it."""
     try:
-        features = _dataset_features(data, seed)
+        features = _dataset_features(data, seed, input_shape)
     except InputError as error:
         raise InputError(f"key '{key}.samples_per_gb': not given, and the dataset cannot be read to derive it ({error})") from None
     sample_bytes = features * FEATURE_BYTES + LABEL_BYTES
@@ -168,11 +171,13 @@ def samples_per_gb_for_dataset(data: "DataConfig", seed: int, key: str) -> tuple
 
 
 @lru_cache(maxsize=16)
-def _dataset_features(data: "DataConfig", seed: int) -> int:
+def _dataset_features(data: "DataConfig", seed: int, input_shape: tuple[int, ...] | None) -> int:
     # Cached: the break-even sweep builds a plan for every point.
     from simulator.data.registry import load_dataset
 
-    return load_dataset(data, seed).num_features
+    if data.dataset == "synthetic" and input_shape is not None:
+        return math.prod(input_shape)  # synthetic data in the model's input shape: nothing to generate
+    return load_dataset(data, seed, input_shape).num_features
 
 
 def _central_pue(scenario: "Scenario") -> float | None:
