@@ -117,6 +117,8 @@ def median_profile(profiles: list):
             values[field.name] = ", ".join(sorted({part for item in items for part in item.split(", ")}))
         elif field.name == "source":
             values[field.name] = f"median of {len(profiles)} measured runs ({'; '.join(items)})"
+        elif any(item is None for item in items):  # an optional figure some runs lack
+            values[field.name] = None
         else:
             values[field.name] = float(median(items))
     return EnergyProfile(**values)

@@ -19,7 +19,8 @@ from pathlib import Path
 from simulator.errors import InputError
 from simulator.ledger import APPROACH_CL, APPROACH_FL, LEDGER_COLUMNS, SERVER_SILO, Ledger, LedgerRow
 
-DEFAULT_PROFILE_FILE = "energy_profile_default.toml"
+PROFILE_FILE_PREFIX = "energy_profile_"
+DEFAULT_PROFILE_FILE = f"{PROFILE_FILE_PREFIX}default.toml"
 _BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "bundled_configs"
 
 
@@ -35,6 +36,10 @@ class EnergyProfile:
     energy_method: str
     # Where the profile comes from: a run folder, or the default profile and its provenance.
     source: str
+    # Bytes of one stored training sample of the data the profile was measured on (features as
+    # float32 plus an int64 label), where a profile file states it; None for a run's own ledger (its
+    # scenario's dataset says it). Lets a planner count samples per GB of the profile's own samples.
+    sample_bytes: float | None = None
 
 
 def profile_from_ledger(ledger: Ledger, source: str) -> EnergyProfile:
@@ -76,11 +81,51 @@ def profile_from_run_dir(run_dir: str | Path) -> EnergyProfile:
 
 def default_profile() -> EnergyProfile:
     """The documented default profile (no training needed); its `source` says where it came from."""
-    path = _BUNDLED_CONFIGS / DEFAULT_PROFILE_FILE
-    with path.open("rb") as handle:
-        raw = tomllib.load(handle)
-    names = [field.name for field in fields(EnergyProfile)]
-    return EnergyProfile(**{name: raw[name] for name in names})
+    return read_profile_file(_BUNDLED_CONFIGS / DEFAULT_PROFILE_FILE, "default profile")
+
+
+def shipped_profile_names() -> tuple[str, ...]:
+    """Names of the profile files shipped in configs/ (energy_profile_<name>.toml)."""
+    return tuple(sorted(path.stem[len(PROFILE_FILE_PREFIX):] for path in _BUNDLED_CONFIGS.glob(f"{PROFILE_FILE_PREFIX}*.toml")))
+
+
+def load_profile(name_or_path: str, key: str = "lifecycle.profile") -> EnergyProfile:
+    """A shipped profile by name (`default`, `resnet18`, `transformer`, ...: configs/energy_profile_<name>.toml)
+    or a profile file by path (the same layout); `key` names the setting in errors."""
+    if name_or_path in shipped_profile_names():
+        return read_profile_file(_BUNDLED_CONFIGS / f"{PROFILE_FILE_PREFIX}{name_or_path}.toml", key)
+    path = Path(name_or_path).expanduser()
+    if path.suffix != ".toml" or not path.is_file():
+        raise InputError(
+            f"key '{key}': '{name_or_path}' is neither a shipped profile ({' | '.join(shipped_profile_names())}) "
+            "nor an existing .toml profile file"
+        )
+    return read_profile_file(path, key)
+
+
+def read_profile_file(path: Path, key: str) -> EnergyProfile:
+    """A profile TOML: every EnergyProfile field (numbers >= 0, `energy_method` and `source` text);
+    `sample_bytes` may be left out. Other keys (provenance notes) are allowed and ignored."""
+    where = f"key '{key}': profile file '{path.name}'"
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise InputError(f"{where} cannot be read ({error})") from None
+    values: dict = {}
+    for field in fields(EnergyProfile):
+        if field.name not in raw:
+            if field.name == "sample_bytes":
+                continue
+            raise InputError(f"{where} lacks '{field.name}'; a profile names {', '.join(f.name for f in fields(EnergyProfile))}")
+        value = raw[field.name]
+        if field.name in ("energy_method", "source"):
+            if not isinstance(value, str) or not value.strip():
+                raise InputError(f"{where}: '{field.name}' must be non-empty text")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise InputError(f"{where}: '{field.name}' must be a finite number >= 0 (got {value!r})")
+        values[field.name] = value if field.name in ("energy_method", "source") else float(value)
+    return EnergyProfile(**values)
 
 
 def _energy(rows: list[LedgerRow], source: str) -> float:

@@ -8,13 +8,17 @@ evaluation) or numpy arrays (one value per Monte Carlo draw).
 Symbols: I = grid intensity (gCO2e/kWh) of a site, I_link = (I_silo + I_central) / 2 for bytes between
 a silo and the central site (the network's energy is spent along the path; no PUE on it: per-GB
 network factors already include their facilities), PUE = the site's, H = 730 hours per month,
-o = wire_overhead_fraction, k_net = network_kwh_per_gb. The FL aggregator runs at the central site.
+o = wire_overhead_fraction, k_net = network_kwh_per_gb (or network_access_kwh_per_gb where the scenario's
+[lifecycle] network = "access"). The FL aggregator runs at the central site.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from simulator.lifecycle.factors import FactorSet
 from simulator.lifecycle.grid import co2_kg_for
@@ -67,6 +71,14 @@ def total(amounts) -> Amount:
     for amount in amounts:
         result = result + amount
     return result
+
+
+def largest(values):
+    """max() of floats, or the element-wise maximum where the values are arrays (a swept plan)."""
+    values = list(values)
+    if all(isinstance(value, int | float) for value in values):
+        return max(values)
+    return functools.reduce(np.maximum, values)
 
 
 # --- Site-level formulas --------------------------------------------------------------------------
@@ -147,9 +159,21 @@ def link_intensity(silo: SiloPlan, central: SitePlan) -> float:
     return (silo.site.intensity_g_per_kwh + central.intensity_g_per_kwh) / 2.0
 
 
+def network_factor_name(plan: LifecyclePlan) -> str:
+    """The per-GB network factor of the path between silos and the central site: core (between data
+    centres, the cross-silo case) or access (through access networks, as in cross-device settings)."""
+    return "network_access_kwh_per_gb" if plan.network == "access" else "network_kwh_per_gb"
+
+
+def unused_factors(plan: LifecyclePlan) -> tuple[str, ...]:
+    """Factors the plan's stages never read (the other network path's factor)."""
+    return ("network_kwh_per_gb",) if plan.network == "access" else ("network_access_kwh_per_gb",)
+
+
 def _silo_link(plan: LifecyclePlan, f: FactorSet, silo: SiloPlan, gb) -> Amount:
     return network_transfer(
-        gb, f.network_kwh_per_gb, f.wire_overhead_fraction, link_intensity(silo, plan.central), egress_price(plan, f)
+        gb, getattr(f, network_factor_name(plan)), f.wire_overhead_fraction, link_intensity(silo, plan.central),
+        egress_price(plan, f),
     )
 
 
@@ -257,8 +281,28 @@ def fl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, m
     device kWh = server kWh per silo-round x rounds x silos + vCPUs x W_idle x T / 3.6e6;
     compute(device kWh, T / 3600 h, PUE_c, I_c, CPU price).
     """
+    return fl_training_runs(plan, profile, f, [(month, None)])
+
+
+def fl_training_runs(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, trainings) -> Amount:
+    """The sum of fl_training_run(month) x weight over (month, weight) pairs (weight None: 1).
+
+    Every term is linear in the sample updates, so the sum is taken over the updates first: per silo
+    U_s = sum_m w_m u_s(m), and T = sum_m w_m max_s u_s(m) x FL s per sample update for the server;
+    then the formulas of fl_training_run with u_s -> U_s and the server's per-round energy x the
+    number of trainings (one pass per silo instead of one per silo and month)."""
+    trainings = list(trainings)
+    if not trainings:
+        return ZERO
     runs = plan.runs_per_training
-    updates = [silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos]
+    per_month = [
+        ([silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos], weight)
+        for month, weight in trainings
+    ]
+    updates = [
+        _weighted_sum((month_updates[index], weight) for month_updates, weight in per_month)
+        for index in range(len(plan.silos))
+    ]
     silos = total(
         compute(
             u * runs * profile.fl_kwh_per_sample_update,
@@ -269,9 +313,12 @@ def fl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, m
         )
         for silo, u in zip(plan.silos, updates)
     )
-    wait_s = max(updates) * profile.fl_wall_s_per_sample_update
+    wait_s = _weighted_sum((largest(month_updates), weight) for month_updates, weight in per_month) * (
+        profile.fl_wall_s_per_sample_update
+    )
+    count = _weighted_sum((1.0, weight) for _, weight in trainings)
     server_kwh = (
-        profile.server_kwh_per_silo_round * plan.rounds * len(plan.silos)
+        profile.server_kwh_per_silo_round * plan.rounds * len(plan.silos) * count
         + plan.server_vcpus * f.server_watts_per_vcpu_idle * wait_s / J_PER_KWH
     )
     server = compute(
@@ -284,11 +331,31 @@ def fl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, m
     return silos + server
 
 
+def _weighted_sum(pairs):
+    """sum of value x weight over (value, weight) pairs; weight None counts once, unmultiplied."""
+    result = 0.0
+    for value, weight in pairs:
+        result = result + (value if weight is None else value * weight)
+    return result
+
+
 def cl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, month: int) -> Amount:
     """One CL training at `month`, times (1 + tuning trials) runs, on the pooled window:
     u = sum_s u_s (the same sample updates as FL); compute(u x kWh per CL sample update,
     u x CL s per sample update / 3600 h, PUE_c, I_c, central price)."""
-    updates = sum(silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos)
+    return cl_training_runs(plan, profile, f, [(month, None)])
+
+
+def cl_training_runs(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, trainings) -> Amount:
+    """The sum of cl_training_run(month) x weight over (month, weight) pairs (weight None: 1), taken
+    over the sample updates first (the formula is linear in them)."""
+    trainings = list(trainings)
+    if not trainings:
+        return ZERO
+    updates = _weighted_sum(
+        (sum(silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos), weight)
+        for month, weight in trainings
+    )
     runs = plan.runs_per_training
     return compute(
         updates * runs * profile.cl_kwh_per_sample_update,
@@ -312,9 +379,18 @@ def training_cl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Am
 # --- Stage 5: communication of model updates -----------------------------------------------------------
 
 
-def trainings_over_life(plan: LifecyclePlan) -> int:
+def trainings_over_life(plan: LifecyclePlan):
     """Training runs over the life = number of training months x (1 + tuning trials)."""
+    if plan.training_weights is not None:  # a plan swept over lifetimes: the trainings within each
+        return sum(plan.training_weights) * plan.runs_per_training
     return len(plan.training_months) * plan.runs_per_training
+
+
+def retrainings(plan: LifecyclePlan):
+    """(month, weight) of every training but the first; weight None unless the plan is swept over
+    lifetimes (then 1 where the month falls within a point's lifetime, else 0)."""
+    weights = plan.training_weights or (None,) * len(plan.training_months)
+    return list(zip(plan.training_months[1:], weights[1:]))
 
 
 def communication_fl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amount:
@@ -364,13 +440,13 @@ def inference(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amou
 
 def deployment_fl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amount:
     """inference + sum of fl_training_run(month) over the retraining months (all but month 0)."""
-    retraining = total(fl_training_run(plan, profile, f, month) for month in plan.training_months[1:])
+    retraining = fl_training_runs(plan, profile, f, retrainings(plan))
     return inference(plan, profile, f) + retraining
 
 
 def deployment_cl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amount:
     """inference + sum of cl_training_run(month) over the retraining months (all but month 0)."""
-    retraining = total(cl_training_run(plan, profile, f, month) for month in plan.training_months[1:])
+    retraining = cl_training_runs(plan, profile, f, retrainings(plan))
     return inference(plan, profile, f) + retraining
 
 

@@ -1,0 +1,162 @@
+"""Measure the energy profile of a representative model (resnet18, transformer) and write it as a
+profile file that the lifecycle model (`[lifecycle] profile = "<model>"`) and the planner
+(`silocarbon plan --profile <model>`) use without training anything.
+
+    python -m experiments.model_profiles                      # both models, 3 rounds each
+    python -m experiments.model_profiles --models resnet18 --rounds 2 --write-configs
+
+Each model trains for real in the embedded default scenario (3 silos, FedAvg, inline runner, one torch
+thread) on synthetic data in the model's input shape, FL and its centralized twin, energy from
+CodeCarbon. A few rounds are enough: the profile is energy *per sample update*, which the number of
+rounds does not change. The profile pools FL and CL (the same model doing the same sample updates on
+the same CPU; see configs/energy_profile_default.toml for why) and states the separate figures, the
+command, the machine, the date and the load average next to them.
+
+Writes results/model_profiles/energy_profile_<model>.toml (and, with --write-configs, the same file
+into configs/, where the package ships it) and results/model_profiles/profiles.csv/.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from experiments.output import RESULTS_ROOT, ExperimentOutput
+from experiments.variants import measure
+from simulator.config import load_scenario
+
+NAME = "model_profiles"
+MODELS = ("resnet18", "transformer")
+ROUNDS = 3
+# Synthetic samples per model (80 % train): enough sample updates for windows well above CodeCarbon's
+# ~0.5 s quantisation, few enough for minutes on 2 CPU cores (ResNet-18: about 40 ms per sample update).
+SAMPLES = {"resnet18": 600, "transformer": 1200}
+FEATURE_BYTES, LABEL_BYTES = 4, 8  # float32 features, int64 label (as the lifecycle model counts a sample)
+CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+def profile_scenario(model: str, rounds: int):
+    return load_scenario(None, [
+        f"name=profile-{model}", f"model.name={model}", "data.dataset=synthetic", 'data.partition="iid"',
+        f"data.synthetic_samples={SAMPLES[model]}", "data.synthetic_classes=10", f"training.rounds={rounds}",
+    ])
+
+
+def profile_text(model: str, scenario, run, command: str, load_before: tuple, load_after: tuple, wall_s: float) -> str:
+    from simulator.models import build_model
+    from simulator.data.registry import load_dataset
+    from simulator.results.host import cpu_model
+
+    profile = run.profile
+    dataset = load_dataset(scenario.data, scenario.seed, scenario.model.input_shape)
+    parameters = sum(p.numel() for p in build_model(scenario.model, dataset, scenario.seed).parameters())
+    sample_bytes = dataset.num_features * FEATURE_BYTES + LABEL_BYTES
+    ledger_rows = _ledger_counts(run.run_dir)
+    pooled_kwh = ledger_rows["energy_kwh"] / ledger_rows["samples"]
+    pooled_s = ledger_rows["wall_s"] / ledger_rows["samples"]
+    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    shape = " x ".join(map(str, scenario.model.input_shape)) + " values"
+    lines = [
+        f"# Energy profile of `{model}` ({parameters:,} parameters, {parameters * 4 / 1e6:.1f} MB of float32),",
+        "# measured on CPU with experiments/model_profiles.py (a few rounds are enough: the profile is energy per",
+        "# sample update).",
+        "#",
+        f"# Command: {command}",
+        f"# Scenario: the embedded default (3 silos, FedAvg, inline runner, 1 torch thread), model.name = {model},",
+        f"#   synthetic data in the model's input shape ({shape}), {SAMPLES[model]} samples (80 % train), 10 classes,",
+        f"#   {scenario.training.rounds} rounds, batch size {scenario.training.batch_size}.",
+        f"# Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, no GPU, no RAPL; shared with other jobs.",
+        f"# Date: {date} (UTC). Load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after;",
+        f"#   the measurement took {wall_s:.0f} s.",
+        f"# Energy: CodeCarbon offline tracker, {profile.energy_method} (TDP x load model for the CPU, plus RAM),",
+        "#   machine mode: on a shared host the CPU figure follows the whole machine's load, so other jobs' work",
+        "#   leaks into it; a figure for comparison, not a meter reading. Rerun this script to re-measure.",
+        f"# Measured separately: FL {profile.fl_kwh_per_sample_update:.4e} and CL {profile.cl_kwh_per_sample_update:.4e}",
+        f"#   kWh per sample update; FL {profile.fl_wall_s_per_sample_update:.4e} and CL {profile.cl_wall_s_per_sample_update:.4e}",
+        "#   s per sample update. The figure below pools them (FL silo rows + CL rows over their training",
+        f"#   samples: {ledger_rows['energy_kwh']:.4e} kWh over {ledger_rows['samples']:,} sample updates), as the default",
+        "#   profile does: the same model does the same work on the same CPU.",
+        f"# Run folder: {run.run_dir.name} (FL accuracy {run.fl_accuracy:.3f}, CL {run.cl_accuracy:.3f} on synthetic data).",
+        "",
+        f"fl_kwh_per_sample_update = {pooled_kwh:.4e}",
+        f"cl_kwh_per_sample_update = {pooled_kwh:.4e}",
+        f"fl_wall_s_per_sample_update = {pooled_s:.4e}",
+        f"cl_wall_s_per_sample_update = {pooled_s:.4e}",
+        f"server_kwh_per_silo_round = {profile.server_kwh_per_silo_round:.4e}",
+        f"bytes_per_silo_round = {profile.bytes_per_silo_round:.1f}",
+        f"# One stored sample: {dataset.num_features} float32 values + an int64 label.",
+        f"sample_bytes = {float(sample_bytes):.1f}",
+        f'energy_method = "{profile.energy_method}"',
+        f'source = "energy profile of {model} (configs/energy_profile_{model}.toml): {scenario.training.rounds} rounds of the '
+        f'default scenario on synthetic {shape} data, CodeCarbon {profile.energy_method} energy, pooled FL and CL figure '
+        f'per sample update, {os.cpu_count()}-CPU shared machine, load {load_before[0]:.1f}, {date}"',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ledger_counts(run_dir: Path) -> dict:
+    from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger
+
+    ledger = Ledger.from_csv(run_dir / "ledger.csv")
+    rows = [r for r in ledger.select(approach=APPROACH_FL) if r.silo != SERVER_SILO] + ledger.select(approach=APPROACH_CL)
+    return {
+        "energy_kwh": math.fsum(r.energy_kwh for r in rows if r.energy_kwh is not None),
+        "wall_s": math.fsum(r.wall_s for r in rows),
+        "samples": sum(r.num_examples for r in rows if r.phase == "train"),
+    }
+
+
+def _load(values: tuple) -> str:
+    return "/".join(f"{value:.2f}" for value in values)
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    parser = argparse.ArgumentParser(prog="python -m experiments.model_profiles", description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to measure")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="FL rounds (CL trains the same sample updates)")
+    parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives model_profiles/")
+    parser.add_argument("--write-configs", action="store_true", help="also write the profiles into configs/")
+    args = parser.parse_args(argv)
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    output = ExperimentOutput(NAME, args.results)
+    command = "python -m experiments.model_profiles " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    rows, written = [], []
+    for model in args.models:
+        scenario = profile_scenario(model, args.rounds)
+        print(f"Measuring {model}: {args.rounds} rounds, {SAMPLES[model]} synthetic samples, 3 silos + CL ...", flush=True)
+        load_before, started = os.getloadavg(), time.perf_counter()
+        run = measure(scenario, output.folder / "runs")
+        wall_s, load_after = time.perf_counter() - started, os.getloadavg()
+        text = profile_text(model, scenario, run, command.strip(), load_before, load_after, wall_s)
+        file_name = f"energy_profile_{model}.toml"
+        output.text(file_name, text)
+        if args.write_configs:
+            (CONFIGS / file_name).write_text(text)
+            written.append(CONFIGS / file_name)
+        rows.append({"model": model, "FL kWh per sample update": run.profile.fl_kwh_per_sample_update,
+                     "CL kWh per sample update": run.profile.cl_kwh_per_sample_update,
+                     "FL s per sample update": run.profile.fl_wall_s_per_sample_update,
+                     "payload bytes per silo-round": run.profile.bytes_per_silo_round,
+                     "load average before": load_before[0], "load average after": load_after[0],
+                     "measurement s": wall_s, "run folder": run.run_dir.name})
+        print(f"  {model}: FL {run.profile.fl_kwh_per_sample_update:.3g} / CL {run.profile.cl_kwh_per_sample_update:.3g} "
+              f"kWh per sample update, {run.profile.bytes_per_silo_round:,.0f} payload bytes per silo-round ({wall_s:.0f} s)")
+    output.table(pd.DataFrame(rows), "profiles", "Measured energy profiles of the representative models (CPU)")
+    output.print_written()
+    for path in written:
+        print(f"  and {path}")
+    return written
+
+
+if __name__ == "__main__":
+    main()
