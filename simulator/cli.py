@@ -136,7 +136,7 @@ def estimate(
     from simulator.lifecycle.estimate import estimate as run_estimate
     from simulator.terminal import print_lifecycle
 
-    print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws, factors))
+    print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws, factors), decision_table=True)
 
 
 @app.command()
@@ -145,12 +145,14 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     from simulator.config import OFFLINE_DATASETS, load_scenario
     from simulator.data import build_federated_data
     from simulator.lifecycle import build_plan
+    from simulator.lifecycle.profile import scenario_profile
 
     loaded = load_scenario(scenario, set_ or [])
     _check_strategy(loaded)
     if loaded.data.dataset in OFFLINE_DATASETS:  # online datasets would need a download to split
         build_federated_data(loaded)
     build_plan(loaded)  # the [lifecycle] section, as `run` checks it before training
+    scenario_profile(loaded)  # a [lifecycle] profile that names nothing
     print(
         f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
         f"strategy {loaded.strategy.name}, runner {loaded.runner}"

@@ -15,7 +15,7 @@ from simulator.data import build_federated_data
 from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
 from simulator.lifecycle import LifecycleResult, build_plan, evaluate_lifecycle
-from simulator.lifecycle.profile import lifecycle_profile_of_run
+from simulator.lifecycle.profile import lifecycle_profile_of_run, scenario_profile
 from simulator.probes.startup import start_host_probe
 from simulator.probes.energy import install_host_probe
 from simulator.probes.idle import IdleBaseline, energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
@@ -53,6 +53,7 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
         build_plan(scenario)  # refuses a bad [lifecycle] section (e.g. a missing trace) before training
+        scenario_profile(scenario)  # and a [lifecycle] profile that names nothing
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
         versions, host = package_versions(), host_facts()
@@ -127,7 +128,7 @@ def _finish_run(
         run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, manifest["host"], manifest["versions"])
     )
     summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle)
-    lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name))
+    lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name, scenario_profile(scenario)))
     summary["lifecycle"] = lifecycle.to_json()
     write_json_atomic(run_dir / SUMMARY, summary)
     manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),

@@ -1,7 +1,8 @@
 """`silocarbon estimate`: the lifecycle model from a scenario, without training anything.
 
 The energy profile comes from a saved run folder (`--ledger RUN_DIR`, its ledger.csv) or, without
-one, from the documented default profile; the result says which. `--factors FILE` replaces the
+one, from the profile the scenario names (`[lifecycle] profile`: a shipped model profile such as
+`resnet18`, or a file), else the documented default profile; the result says which. `--factors FILE` replaces the
 shipped factors file (same layout, every factor present).
 """
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.model import LifecycleResult, evaluate_lifecycle
-from simulator.lifecycle.profile import default_profile, profile_from_run_dir
+from simulator.lifecycle.profile import profile_from_run_dir, scenario_profile
 
 
 def estimate(
@@ -24,5 +25,5 @@ def estimate(
     from simulator.config import load_scenario
 
     scenario = load_scenario(scenario_path, overrides)
-    profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else default_profile()
+    profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else scenario_profile(scenario)
     return evaluate_lifecycle(scenario, profile, load_factors(factors_path), draws=draws)

@@ -138,10 +138,17 @@ def _energy(rows: list[LedgerRow], source: str) -> float:
     return math.fsum(row.energy_kwh for row in rows)  # type: ignore[misc]
 
 
-def lifecycle_profile_of_run(ledger: Ledger, run_name: str) -> EnergyProfile:
-    """The profile `silocarbon run` uses: its own ledger, or the default profile when the run
-    recorded no energy (probes.energy = false), saying so in its source."""
+def scenario_profile(scenario) -> EnergyProfile:
+    """The profile a scenario names (`[lifecycle] profile`: a shipped name or a file), else the
+    default profile: what `estimate` uses without a measured ledger."""
+    name = scenario.lifecycle.profile
+    return load_profile(name) if name is not None else default_profile()
+
+
+def lifecycle_profile_of_run(ledger: Ledger, run_name: str, fallback: EnergyProfile | None = None) -> EnergyProfile:
+    """The profile `silocarbon run` uses: its own ledger, or `fallback` (default: the default
+    profile) when the run recorded no energy (probes.energy = false), saying so in its source."""
     if all(row.energy_kwh is not None for row in ledger.rows):
         return profile_from_ledger(ledger, f"run folder {run_name}")
-    fallback = default_profile()
+    fallback = fallback or default_profile()
     return replace(fallback, source=f"{fallback.source} (run {run_name} recorded no energy)")

@@ -54,6 +54,23 @@ class SensitivityLine:
 
 
 @dataclass(frozen=True)
+class DecisionLine:
+    """One input of the decision sensitivity (simulator.lifecycle.decision.DecisionFlip), as saved."""
+
+    quantity: str  # co2_kg | cost_usd
+    input: str
+    unit: str
+    central: float
+    low: float | None
+    high: float | None
+    margin_central: float  # CL - FL (positive: FL costs less)
+    margin_low: float | None
+    margin_high: float | None
+    flip_value: float | None
+    flips_within_range: bool
+
+
+@dataclass(frozen=True)
 class LifecycleView:
     currency: str
     stages: tuple[StageFigures, ...]
@@ -70,6 +87,7 @@ class LifecycleView:
     scaling_rule: str
     profile_source: str
     profile_energy_method: str
+    decision: tuple[DecisionLine, ...] = ()
 
     @property
     def total_fl_co2_kg(self) -> float:
@@ -136,9 +154,29 @@ def lifecycle_view(raw: dict | None) -> LifecycleView | None:
             scaling_rule=str(raw.get("scaling_rule", "")),
             profile_source=str(profile.get("source", "")),
             profile_energy_method=str(profile.get("energy_method", "")),
+            decision=tuple(_decision_line(entry) for entry in raw.get("decision", [])),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise InputError(f"summary.json: the 'lifecycle' part lacks an expected field ({error})") from None
+
+
+def _decision_line(raw: dict) -> DecisionLine:
+    def number(key: str) -> float | None:
+        return None if raw.get(key) is None else float(raw[key])
+
+    return DecisionLine(
+        quantity=str(raw["quantity"]),
+        input=str(raw["input"]),
+        unit=str(raw["unit"]),
+        central=float(raw["central"]),
+        low=number("low"),
+        high=number("high"),
+        margin_central=float(raw["margin_central"]),
+        margin_low=number("margin_low"),
+        margin_high=number("margin_high"),
+        flip_value=number("flip_value"),
+        flips_within_range=bool(raw["flips_within_range"]),
+    )
 
 
 def _interval(raw: dict) -> Interval:

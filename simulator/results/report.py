@@ -35,6 +35,8 @@ from simulator.results.run_view import RunView, read_run
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 FIGURE_DIR = "report_files"
+DECISION_FIGURE = "decision_sensitivity.png"
+LIFECYCLE_FIGURES = ("lifecycle_stages.png", DECISION_FIGURE)  # shown inside the lifecycle section
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 METHOD_MEANINGS = {
@@ -102,6 +104,15 @@ def build_context(run: RunView) -> ReportContext:
             "Each bar stacks the lifecycle stages of one approach (central values); the tables below give "
             "the [low, high] interval of every figure.",
             figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL"),
+        ))
+    if lifecycle is not None and any(line.margin_low is not None for line in lifecycle.decision):
+        report_figures.append(ReportFigure(
+            DECISION_FIGURE,
+            "What could flip the FL-vs-CL decision",
+            "One input at a time over its published range, the others central: each bar runs from CL - FL at "
+            "the input's low bound to CL - FL at its high bound; the black line is the decision boundary, so an "
+            "orange bar crossing it flips the decision within the range (at the value written beside it).",
+            figures.decision_tornado(lifecycle.decision, f"{run.scenario_name}: decision sensitivity"),
         ))
     report_figures.append(ReportFigure(
         "silo_energy_co2.png",
