@@ -10,7 +10,9 @@
    the verdict from them: (a) training energy and cost of FL and CL are comparable; (b) CL's data
    transfer and storage add significant CO2 that training-only accounting misses; (c) the gap grows
    with data volume, retention and the number of silos, read two ways: (c1) the CO2 that training-only
-   accounting misses grows, (c2) CL's lifecycle CO2 minus FL's grows.
+   accounting misses grows, (c2) CL's lifecycle CO2 minus FL's grows; (d) the planner's portfolio on the
+   shipped inventory emits less CO2 (d1) and, separately, costs less (d2) than centralizing everything
+   (experiments/portfolio_claim.py: intervals, verdicts and the cost lines that decide).
 
 The federation is measured three times (`--repeats`) and the lifecycle model uses the median profile:
 on a shared host one run's energy per sample update can be several times another's.
@@ -31,6 +33,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from experiments.claims import Claim, Evidence, grows, share, within_factor
 from experiments.output import RESULTS_ROOT, ExperimentOutput
+from experiments.portfolio_claim import portfolio_findings
 from experiments.variants import (
     measure_repeated,
     profile_rows,
@@ -237,6 +240,8 @@ def main(argv: list[str] | None = None) -> list[Claim]:
     output.figure(gap_figure(sweeps), "gap_growth")
 
     claims = [claim_a(result), claim_b(result), *claim_c(sweeps)]
+    print("Planning the shipped inventory (claim d) ...")
+    claims += portfolio_findings(output).claims  # (d1) CO2, (d2) money: experiments/portfolio_claim.py
     header = (f"Findings on {scenario.name} ({len(scenario.silos)} silos, {total_initial_data_gb(scenario):g} GB, "
               f"{scenario.lifecycle.lifetime_months} months); energy profile from {profile.source} "
               f"({profile.energy_method}; this host is shared, so energy figures carry its noise)")
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> list[Claim]:
     print(text)
     output.text("findings.md", "# " + header + "\n\n```\n" + "\n\n".join(c.text() for c in claims) + "\n```\n")
     output.table(pd.DataFrame([{"claim": c.key, "statement": c.statement, "criterion": c.criterion,
-                                "verdict": c.verdict} for c in claims]), "claims", "Verdicts")
+                                "verdict": getattr(c.verdict, "value", c.verdict)} for c in claims]), "claims", "Verdicts")
     output.print_written()
     return claims
 

@@ -229,11 +229,16 @@ def plan(
         Optional[Path],
         typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile (default: the documented default profile)."),
     ] = None,
+    profile: Annotated[
+        Optional[str],
+        typer.Option("--profile", help="A shipped energy profile (default, resnet18, transformer) or a profile file.",
+                     show_default=False),
+    ] = None,
 ) -> None:
     """For every application in the inventory: federate or centralize, with lifecycle CO2 and cost."""
     from simulator.planner.command import run_plan_command
 
-    run_plan_command(inventory, csv_path, ledger)
+    run_plan_command(inventory, csv_path, ledger, profile)
 
 
 deploy_app = typer.Typer(

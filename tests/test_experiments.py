@@ -91,16 +91,17 @@ def test_claim_c_verdicts_follow_the_sweeps():
 def test_paper_findings_end_to_end(tiny_enterprise_file, tmp_path, capsys):
     claims = paper_findings.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"),
                                   "--repeats", "2"])
-    assert [c.key for c in claims] == ["a", "b", "c1", "c2"]
+    assert [c.key for c in claims] == ["a", "b", "c1", "c2", "d1", "d2"]
+    assert {str(getattr(c.verdict, "value", c.verdict)) for c in claims[4:]} <= {"SUPPORTED", "REFUTED", "INCONCLUSIVE"}
     folder = tmp_path / "results" / "paper_findings"
     assert len(pd.read_csv(tmp_path / "results" / "paper_findings" / "measurements.csv")) == 2
     for name in ("findings.md", "claims.csv", "claims.md", "stages.csv", "stages.md", "gap_sweeps.csv",
-                 "gap_sweeps.md", "stages.png", "gap_growth.png"):
+                 "gap_sweeps.md", "stages.png", "gap_growth.png", "portfolio_costs.csv", "portfolio_plan.csv"):
         assert (folder / name).stat().st_size > 0, name
     printed = capsys.readouterr().out
-    assert printed.count("verdict: ") == 4 and "kWh" in printed and "kg CO2e" in printed
+    assert printed.count("verdict: ") == 6 and "kWh" in printed and "kg CO2e" in printed
     verdicts = pd.read_csv(folder / "claims.csv")
-    assert list(verdicts["verdict"]) == [c.verdict for c in claims]
+    assert list(verdicts["verdict"]) == [getattr(c.verdict, "value", c.verdict) for c in claims]
     sweeps = pd.read_csv(folder / "gap_sweeps.csv")
     assert set(sweeps["variable"]) == {"data volume", "retention", "silos"}
 

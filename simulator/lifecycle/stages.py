@@ -186,9 +186,19 @@ def data_transfer_fl(plan: LifecyclePlan, f: FactorSet) -> Amount:
 
 
 def data_transfer_cl(plan: LifecyclePlan, f: FactorSet) -> Amount:
-    """CL copies every silo's data to the central site as it arrives:
-    sum over silos of network_transfer(GB = V_s(L-1), I_link(s)), V_s(L-1) = V0_s (1 + g_s)^(L-1)."""
-    return total(_silo_link(plan, f, silo, silo.shipped_gb) for silo in plan.silos)
+    """CL copies every silo's data to the central site as it arrives, and its pipeline lands it there:
+    sum over silos of network_transfer(GB = V_s(L-1), I_link(s)), V_s(L-1) = V0_s (1 + g_s)^(L-1),
+    + ingest(sum over silos of V_s(L-1)) at the central site (see `ingest`)."""
+    shipped = total(_silo_link(plan, f, silo, silo.shipped_gb) for silo in plan.silos)
+    return shipped + ingest(sum(silo.shipped_gb for silo in plan.silos), plan.central, f)
+
+
+def ingest(gb, site: SitePlan, f: FactorSet) -> Amount:
+    """The central copy's data pipeline: one pass over every arriving GB (parse, check, write into
+    the lake's format) at ingest_gb_per_vcpu_hour; like _scan: vCPU-hours = GB / ingest rate, device
+    kWh = vCPU-hours x W_max / 1000, instance hours = vCPU-hours / 2, at the site's PUE, I and CPU price.
+    FL has no such stage: preparing data where it lives is alike in both approaches."""
+    return _cpu_pass(gb, f.ingest_gb_per_vcpu_hour, site, f)
 
 
 # --- Stage 2: data storage ------------------------------------------------------------------------
@@ -237,7 +247,12 @@ def silo_primary_storage(plan: LifecyclePlan, f: FactorSet) -> Amount:
 def _scan(gb, site: SitePlan, f: FactorSet) -> Amount:
     """vCPU-hours = GB / scan rate; device kWh = vCPU-hours x W_max / 1000; instance hours =
     vCPU-hours / 2 (a 2-vCPU CPU instance); then compute(..., the site's PUE and I, CPU price)."""
-    vcpu_hours = gb / f.scan_gb_per_vcpu_hour
+    return _cpu_pass(gb, f.scan_gb_per_vcpu_hour, site, f)
+
+
+def _cpu_pass(gb, gb_per_vcpu_hour, site: SitePlan, f: FactorSet) -> Amount:
+    """One CPU pass over `gb` at `gb_per_vcpu_hour` (the formula of _scan)."""
+    vcpu_hours = gb / gb_per_vcpu_hour
     device_kwh = vcpu_hours * f.server_watts_per_vcpu_max / WH_PER_KWH
     return compute(
         device_kwh,
@@ -291,14 +306,10 @@ def fl_training_runs(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, 
     U_s = sum_m w_m u_s(m), and T = sum_m w_m max_s u_s(m) x FL s per sample update for the server;
     then the formulas of fl_training_run with u_s -> U_s and the server's per-round energy x the
     number of trainings (one pass per silo instead of one per silo and month)."""
-    trainings = list(trainings)
-    if not trainings:
+    per_month = _updates_per_month(plan, trainings)
+    if not per_month:
         return ZERO
     runs = plan.runs_per_training
-    per_month = [
-        ([silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos], weight)
-        for month, weight in trainings
-    ]
     updates = [
         _weighted_sum((month_updates[index], weight) for month_updates, weight in per_month)
         for index in range(len(plan.silos))
@@ -313,22 +324,41 @@ def fl_training_runs(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, 
         )
         for silo, u in zip(plan.silos, updates)
     )
+    return silos + _fl_server(plan, profile, f, per_month)
+
+
+def fl_aggregator(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, trainings) -> Amount:
+    """The FL server's part of fl_training_runs (for cost breakdowns): it aggregates every round and
+    waits, as a billed instance, while the slowest silo trains."""
+    per_month = _updates_per_month(plan, trainings)
+    return _fl_server(plan, profile, f, per_month) if per_month else ZERO
+
+
+def _updates_per_month(plan: LifecyclePlan, trainings) -> list:
+    """[(sample updates of every silo at the month, weight)] for (month, weight) pairs."""
+    return [
+        ([silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos], weight)
+        for month, weight in trainings
+    ]
+
+
+def _fl_server(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, per_month) -> Amount:
+    runs = plan.runs_per_training
     wait_s = _weighted_sum((largest(month_updates), weight) for month_updates, weight in per_month) * (
         profile.fl_wall_s_per_sample_update
     )
-    count = _weighted_sum((1.0, weight) for _, weight in trainings)
+    count = _weighted_sum((1.0, weight) for _, weight in per_month)
     server_kwh = (
         profile.server_kwh_per_silo_round * plan.rounds * len(plan.silos) * count
         + plan.server_vcpus * f.server_watts_per_vcpu_idle * wait_s / J_PER_KWH
     )
-    server = compute(
+    return compute(
         server_kwh * runs,
         wait_s * runs / SECONDS_PER_HOUR,
         site_pue(plan.central, f),
         plan.central.intensity_g_per_kwh,
         f.price_cpu_instance_usd_per_hour,
     )
-    return silos + server
 
 
 def _weighted_sum(pairs):

@@ -59,6 +59,7 @@ HORIZON_MONTHS = 12  # the plan covers the first year of operation, initial copi
 MONTHS_PER_YEAR = 12
 GB_PER_TB = 1000.0
 BYTES_PER_MB = 1e6
+BYTES_PER_GB = 1e9
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 0
 # The profile's samples-per-GB comes from the dataset its energy was measured on (the default profile:
@@ -75,8 +76,8 @@ ASSUMPTIONS = (
     "(lifecycle stage 'exploration and analytics'); no model is trained",
     "ML application: retrains_per_year trainings a year (the first at month 0), each with the lifecycle "
     "default tuning trials and `rounds` FL rounds; one FL round moves the model down and up per silo",
-    "training energy per sample update: the energy profile's (see 'profile'); samples per GB: derived "
-    "from the profile's dataset",
+    "training energy per sample update: the energy profile's (see 'profile'); samples per GB: of the "
+    "profile's own samples (its stated bytes per sample, else derived from its dataset)",
     "each dataset's central copy keeps its own retention; datasets at the central site are not copied",
     "serving (inference) is the same for both alternatives and is left out",
     "company totals: every dataset is copied at most once to the central lake, shared by all "
@@ -184,7 +185,7 @@ class PlanInput:
 
 
 def application_plan_input(snapshot: InventorySnapshot, application: Application, profile: EnergyProfile) -> PlanInput:
-    scenario = application_scenario(snapshot, application)
+    scenario = application_scenario(snapshot, application, profile_samples_per_gb(profile))
     plan = build_plan(scenario)
     silos = []
     for silo, dataset_name in zip(plan.silos, application.datasets):
@@ -203,12 +204,15 @@ def application_plan_input(snapshot: InventorySnapshot, application: Application
     return PlanInput(scenario, plan, application_profile(application, profile))
 
 
-def application_scenario(snapshot: InventorySnapshot, application: Application) -> Scenario:
-    """The lifecycle scenario of one application (its datasets as silos)."""
+def application_scenario(
+    snapshot: InventorySnapshot, application: Application, samples_per_gb: float | None = None
+) -> Scenario:
+    """The lifecycle scenario of one application (its datasets as silos); `samples_per_gb`: of the
+    energy profile's own samples (default: the default profile's dataset, digits)."""
     assert snapshot.central is not None
     central = snapshot.site(snapshot.central.site)
     datasets = [snapshot.dataset(name) for name in application.datasets]
-    samples_per_gb = _profile_samples_per_gb()
+    samples_per_gb = samples_per_gb or _profile_samples_per_gb()
     silo_names = [silo_name(dataset.name) for dataset in datasets]
     analytics = application.kind == "analytics"
     raw = {
@@ -267,6 +271,14 @@ def application_profile(application: Application, profile: EnergyProfile) -> Ene
 
 def silo_name(dataset: str) -> str:
     return f"{dataset}-data" if dataset == RESERVED_SILO_NAME else dataset
+
+
+def profile_samples_per_gb(profile: EnergyProfile) -> float:
+    """Samples per GB of the data the profile was measured on: 1e9 / its stated bytes per sample, or
+    (a run's ledger, which states none) derived from the default profile's dataset."""
+    if profile.sample_bytes:
+        return BYTES_PER_GB / profile.sample_bytes
+    return _profile_samples_per_gb()
 
 
 @lru_cache(maxsize=1)
