@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shlex
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,10 +41,10 @@ FEATURE_BYTES, LABEL_BYTES = 4, 8  # float32 features, int64 label (as the lifec
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
-def profile_scenario(model: str, rounds: int):
+def profile_scenario(model: str, rounds: int, samples: int | None = None):
     return load_scenario(None, [
         f"name=profile-{model}", f"model.name={model}", "data.dataset=synthetic", 'data.partition="iid"',
-        f"data.synthetic_samples={SAMPLES[model]}", "data.synthetic_classes=10", f"training.rounds={rounds}",
+        f"data.synthetic_samples={samples or SAMPLES[model]}", "data.synthetic_classes=10", f"training.rounds={rounds}",
     ])
 
 
@@ -63,7 +61,7 @@ def profile_text(model: str, scenario, run, command: str, load_before: tuple, lo
     pooled_kwh = ledger_rows["energy_kwh"] / ledger_rows["samples"]
     pooled_s = ledger_rows["wall_s"] / ledger_rows["samples"]
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    shape = " x ".join(map(str, scenario.model.input_shape)) + " values"
+    shape = " x ".join(map(str, scenario.model.input_shape))
     lines = [
         f"# Energy profile of `{model}` ({parameters:,} parameters, {parameters * 4 / 1e6:.1f} MB of float32),",
         "# measured on CPU with experiments/model_profiles.py (a few rounds are enough: the profile is energy per",
@@ -71,7 +69,7 @@ def profile_text(model: str, scenario, run, command: str, load_before: tuple, lo
         "#",
         f"# Command: {command}",
         f"# Scenario: the embedded default (3 silos, FedAvg, inline runner, 1 torch thread), model.name = {model},",
-        f"#   synthetic data in the model's input shape ({shape}), {SAMPLES[model]} samples (80 % train), 10 classes,",
+        f"#   synthetic data in the model's input shape ({shape} values), {scenario.data.synthetic_samples} samples (80 % train), 10 classes,",
         f"#   {scenario.training.rounds} rounds, batch size {scenario.training.batch_size}.",
         f"# Machine: {cpu_model()}, {os.cpu_count()} logical CPUs, no GPU, no RAPL; shared with other jobs.",
         f"# Date: {date} (UTC). Load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after;",
@@ -84,7 +82,8 @@ def profile_text(model: str, scenario, run, command: str, load_before: tuple, lo
         "#   s per sample update. The figure below pools them (FL silo rows + CL rows over their training",
         f"#   samples: {ledger_rows['energy_kwh']:.4e} kWh over {ledger_rows['samples']:,} sample updates), as the default",
         "#   profile does: the same model does the same work on the same CPU.",
-        f"# Run folder: {run.run_dir.name} (FL accuracy {run.fl_accuracy:.3f}, CL {run.cl_accuracy:.3f} on synthetic data).",
+        f"# Run folder: {run.run_dir.name} (FL accuracy {run.fl_accuracy:.3f}, CL {run.cl_accuracy:.3f} on synthetic data",
+        "#   after a few rounds: the profile is energy per sample update, which does not depend on accuracy).",
         "",
         f"fl_kwh_per_sample_update = {pooled_kwh:.4e}",
         f"cl_kwh_per_sample_update = {pooled_kwh:.4e}",
@@ -96,7 +95,7 @@ def profile_text(model: str, scenario, run, command: str, load_before: tuple, lo
         f"sample_bytes = {float(sample_bytes):.1f}",
         f'energy_method = "{profile.energy_method}"',
         f'source = "energy profile of {model} (configs/energy_profile_{model}.toml): {scenario.training.rounds} rounds of the '
-        f'default scenario on synthetic {shape} data, CodeCarbon {profile.energy_method} energy, pooled FL and CL figure '
+        f'default scenario on synthetic data of {shape} values, CodeCarbon {profile.energy_method} energy, pooled FL and CL figure '
         f'per sample update, {os.cpu_count()}-CPU shared machine, load {load_before[0]:.1f}, {date}"',
         "",
     ]
@@ -124,16 +123,22 @@ def main(argv: list[str] | None = None) -> list[Path]:
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to measure")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="FL rounds (CL trains the same sample updates)")
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives model_profiles/")
+    parser.add_argument("--samples", type=int, default=None, help="synthetic samples (default: 600 for resnet18, 1200 for transformer)")
     parser.add_argument("--write-configs", action="store_true", help="also write the profiles into configs/")
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
+    if args.samples is not None and args.samples < 20:
+        parser.error("--samples must be at least 20")
     output = ExperimentOutput(NAME, args.results)
-    command = "python -m experiments.model_profiles " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    # The command as a reader would rerun it (the results folder, a local path, is left out).
+    command = f"python -m experiments.model_profiles --models {' '.join(args.models)} --rounds {args.rounds}" + (
+        f" --samples {args.samples}" if args.samples else "") + (" --write-configs" if args.write_configs else "")
     rows, written = [], []
     for model in args.models:
-        scenario = profile_scenario(model, args.rounds)
-        print(f"Measuring {model}: {args.rounds} rounds, {SAMPLES[model]} synthetic samples, 3 silos + CL ...", flush=True)
+        scenario = profile_scenario(model, args.rounds, args.samples)
+        print(f"Measuring {model}: {args.rounds} rounds, {scenario.data.synthetic_samples} synthetic samples, 3 silos + CL ...",
+              flush=True)
         load_before, started = os.getloadavg(), time.perf_counter()
         run = measure(scenario, output.folder / "runs")
         wall_s, load_after = time.perf_counter() - started, os.getloadavg()

@@ -365,8 +365,10 @@ def regime_figure(panels: list[Panel], markers: dict, points: list[Anchor]):
                 axis.plot(payload, data_gb, marker="*" if key == "enterprise" else "^", color="gold", markersize=13,
                           markeredgecolor="black")
                 label = "enterprise" if key == "enterprise" else "Qiu-like"
+                # Placed towards the panel's middle, so the label stays inside it.
+                offset = (6, -24) if data_gb > 100 else (-70, 14)
                 axis.annotate(f"{label}: FL/CL {result.ratio:.2g}\n[{result.low:.2g}, {result.high:.2g}]",
-                              (payload, data_gb), xytext=(6, 6), textcoords="offset points", fontsize=7,
+                              (payload, data_gb), xytext=offset, textcoords="offset points", fontsize=7,
                               bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8})
     colorbar = figure.colorbar(mesh, ax=axes, shrink=0.6, pad=0.02)
     colorbar.set_label("log10(FL / CL lifecycle CO2): red, FL emits more; blue, CL emits more")

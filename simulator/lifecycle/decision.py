@@ -74,7 +74,13 @@ class _Row:
 
 def decision_flips(plan: LifecyclePlan, profile: EnergyProfile, factors: FactorSet[Factor]) -> tuple[DecisionFlip, ...]:
     """Every input that moves a quantity's margin: its margin at the range's ends and its flip value.
-    Ordered per quantity (CO2 first): inputs with a range by swing (the tornado), then the others."""
+    Ordered per quantity (CO2 first): inputs with a range by swing (the tornado), then the others.
+    Points that overflow (extreme scenarios, or a secant step far out) give no flip value."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _decision_flips(plan, profile, factors)
+
+
+def _decision_flips(plan: LifecyclePlan, profile: EnergyProfile, factors: FactorSet[Factor]) -> tuple[DecisionFlip, ...]:
     rows = _rows(plan, profile, factors)
     if not rows:
         return ()
@@ -90,8 +96,7 @@ def decision_flips(plan: LifecyclePlan, profile: EnergyProfile, factors: FactorS
     central_margin = dict(zip(QUANTITIES, margins[3 * count :]))
     scale = np.array([abs(central_margin[row.quantity]) for row in rows])
     tolerance = RELATIVE_TOLERANCE * np.maximum(np.maximum(np.abs(at_start), np.abs(at_end)), scale) + 1e-300
-    with np.errstate(divide="ignore", invalid="ignore"):
-        secant = ends - at_end * (ends - starts) / (at_end - at_start)
+    secant = ends - at_end * (ends - starts) / (at_end - at_start)
     # Linear in the input (the middle on the line through the ends): the secant's root is exact.
     linear = np.abs(at_middle - (at_start + at_end) / 2.0) <= tolerance
     # An input moves a quantity when its margin changes by more than rounding over [start, end]
@@ -189,12 +194,10 @@ def _secant(plan, profile, factors, rows, x0, d0, x1, d1, tolerance) -> np.ndarr
     for _ in range(SECANT_STEPS):
         if not active.any():
             break
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x_next = x_current - d_current * (x_current - x_previous) / (d_current - d_previous)
+        x_next = x_current - d_current * (x_current - x_previous) / (d_current - d_previous)
         active &= np.isfinite(x_next)
         x_next = np.where(active, x_next, x_current)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            d_next = _margins(plan, profile, factors, rows, x_next)
+        d_next = _margins(plan, profile, factors, rows, x_next)
         active &= np.isfinite(d_next)
         converged = active & (np.abs(d_next) <= tolerance)
         roots[converged] = x_next[converged]
