@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 
 import simulator  # noqa: F401  (telemetry off before anything else loads)
-from simulator.config import load_scenario, validate_scenario
+from simulator.data.registry import dataset_features_for_lifecycle
+from simulator.scenario.load import load_scenario, validate_scenario
 from simulator.lifecycle import build_plan, default_profile, evaluate_lifecycle, load_factors
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, with_value
@@ -73,19 +74,21 @@ def fifty_silo_scenario():
 # --- The sweeps point by point (the way they were computed before vectorising) ------------------------
 
 
-def point_by_point_break_even(scenario, profile, factors):
+def point_by_point_break_even(scenario, profile, factors, features=None):
     """One plan and one central evaluation per swept point, then the same crossing rule."""
     values = factor_values.central(factors)
-    base_plan = build_plan(scenario)
+    base_plan = build_plan(scenario, dataset_features=features)
     base_gb = sum(silo.volumes_gb[0] for silo in base_plan.silos)
     results = []
     if base_gb > 0:
-        points = [(scale * base_gb, central_totals(build_plan(scenario, volume_scale=scale), profile, values))
+        points = [(scale * base_gb, central_totals(build_plan(scenario, volume_scale=scale, dataset_features=features),
+                                                   profile, values))
                   for scale in VOLUME_SWEEP]
         for quantity in ("co2_kg", "cost_usd"):
             results.append(_crossing(quantity, "data_gb", "GB of initial data, all silos", *_differences(points, quantity),
                                      log_scale=True))
-    points = [(float(months), central_totals(build_plan(scenario, lifetime_months=months), profile, values))
+    points = [(float(months), central_totals(build_plan(scenario, lifetime_months=months, dataset_features=features),
+                                             profile, values))
               for months in lifetime_sweep(scenario.lifecycle.lifetime_months)]
     for quantity in ("co2_kg", "cost_usd"):
         results.append(_crossing(quantity, "lifetime_months", "months", *_differences(points, quantity), log_scale=False))
@@ -161,14 +164,19 @@ def draws_and_intervals(plan, profile, factors) -> None:
 
 
 def bench_scenario(label: str, scenario, profile, factors, repeats: int) -> dict:
-    plan = build_plan(scenario)
+    features = dataset_features_for_lifecycle(scenario)  # read once, as a run has it from its data
+    plan = build_plan(scenario, dataset_features=features)
     full_cpu: list[float] = []
-    full_s, _ = median_time(lambda: evaluate_lifecycle(scenario, profile, factors, draws=DRAWS), repeats, full_cpu)
+    full_s, _ = median_time(
+        lambda: evaluate_lifecycle(scenario, profile, factors, draws=DRAWS, dataset_features=features), repeats, full_cpu
+    )
     sweeps_s, vectorised = median_time(
-        lambda: (break_even_points(scenario, profile, factors, plan), sensitivity_ranking(plan, profile, factors)), repeats
+        lambda: (break_even_points(scenario, profile, factors, features, plan), sensitivity_ranking(plan, profile, factors)),
+        repeats,
     )
     reference_s, reference = median_time(
-        lambda: (point_by_point_break_even(scenario, profile, factors), point_by_point_sensitivity(plan, profile, factors)),
+        lambda: (point_by_point_break_even(scenario, profile, factors, features),
+                 point_by_point_sensitivity(plan, profile, factors)),
         repeats,
     )
     draws_s, _ = median_time(lambda: draws_and_intervals(plan, profile, factors), repeats)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from simulator.records.run import RunSummary
+
 RESULTS = Path("results") / "bench_overhead"
 # Sized (at --scale 1) so that FL + CL training takes more than 20 s on a 2-core machine (about 25 s
 # measured here with one torch thread per process): 3 silos,
@@ -61,17 +63,17 @@ def run_once(overrides: list[str], probes_on: bool, runs_dir: Path) -> dict:
     if completed.returncode != 0:
         raise SystemExit(f"bench_overhead: run failed ({completed.returncode}): {completed.stderr.strip()}")
     run_dir = Path(completed.stdout.strip().splitlines()[-1])
-    summary = json.loads((run_dir / "summary.json").read_text())
-    timing = summary["timing_s"]
+    summary = RunSummary.model_validate_json((run_dir / "summary.json").read_text())
+    timing = summary.timing_s
     return {
         "probes": "on" if probes_on else "off",
-        "end_to_end_s": timing["total"],
+        "end_to_end_s": timing.total,
         "process_s": process_s,
-        "training_s": timing["fl_silo_train"] + timing["cl_total"],
-        "probe_startup_s": timing["probe_startup"],
-        "probe_startup_blocking_s": timing["probe_startup_blocking"],
-        "probe_windows_s": timing["probe_windows"],
-        "fl_energy_kwh": summary["fl"]["energy_kwh"],
+        "training_s": timing.fl_silo_train + timing.cl_total,
+        "probe_startup_s": timing.probe_startup,
+        "probe_startup_blocking_s": timing.probe_startup_blocking,
+        "probe_windows_s": timing.probe_windows,
+        "fl_energy_kwh": summary.fl.energy_kwh,
     }
 
 

@@ -22,7 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import simulator  # noqa: F401  (telemetry off before Flower loads)
-from simulator.config import Scenario, bundled_scenario_path, load_scenario
+from simulator.scenario.schema import Scenario
+from simulator.scenario.load import bundled_config_path, load_scenario
 from simulator.errors import InputError
 from simulator.flower.runners import run_inline
 from simulator.ledger import APPROACH_FL, SERVER_SILO
@@ -30,13 +31,12 @@ from simulator.lifecycle.factors import load_factors
 from simulator.probes.energy import install_host_probe
 from simulator.probes.host_energy import HostEnergyProbe
 from simulator.training import warm_up_torch
+from simulator.units import BYTES_PER_GB, SECONDS_PER_HOUR
 
 SCENARIO_FILE = "strategies.toml"
 OUTPUT_DIR = Path("results") / "compare_strategies"
 TARGET_ACCURACY = 0.85  # fraction of the held-out test set
 SKEWS = {"iid": ("iid", None), "dirichlet-0.3": ("dirichlet", 0.3)}
-BYTES_PER_GB = 1e9
-SECONDS_PER_HOUR = 3600.0
 # Prices: central values of configs/factors.toml (each with its source there): internet egress on
 # every payload byte (silos of different organisations talk over the internet), and a 2-vCPU cloud
 # instance for each silo's and the server's measured busy time.
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     # 10-round run took 47 s with the default threads and 2.5 s with one).
     torch.set_num_threads(1)
     started = time.perf_counter()
-    base = load_scenario(bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(bundled_config_path(SCENARIO_FILE))
     prices = shipped_prices()
     variants = arguments.strategies.split(",")
     probe = HostEnergyProbe(base.probes.host_country)  # what `silocarbon run` measures with

@@ -7,7 +7,7 @@ model with the same seed; the script checks that their final models agree (to 1e
 What the figures mean: `s/round` is the ServerApp's wall time over all rounds divided by the number
 of rounds (start-up of processes excluded, shown separately); `silo s/round` is the silos' own
 measured work per round (sum over silos); wire bytes are the TCP payload through each silo's
-relay (see simulator/flower/byte_relay.py), payload bytes are Flower's record sizes from the ledger.
+relay (see simulator/deployment/byte_relay.py), payload bytes are Flower's record sizes from the ledger.
 The inline runner has no wire: its messages are copied in memory.
 """
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from simulator.config import load_scenario
-from simulator.flower.deployment import run_deployment
+from simulator.scenario.load import load_scenario
+from simulator.deployment.runner import run_deployment
 from simulator.flower.runners import run_inline
 from simulator.ledger import SERVER_SILO
 from simulator.probes.energy import NullEnergyProbe, install_host_probe

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import simulator  # noqa: F401  (telemetry off before Flower or Ray load)
-from simulator.config import load_scenario
+from simulator.scenario.load import load_scenario
 from simulator.ledger import APPROACH_CL, APPROACH_FL
 from simulator.pipeline import run_scenario
 from simulator.probes.energy import METHOD_MEASURED

@@ -28,8 +28,8 @@ import pandas as pd
 
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.variants import measure_repeated, profile_rows, with_grids
-from simulator.config import bundled_scenario_path, load_scenario
-from simulator.probes.intensity import country_intensity
+from simulator.scenario.load import bundled_config_path, load_scenario
+from simulator.country_intensity import country_intensity
 
 NAME = "intensity"
 SCENARIO_FILE = "enterprise.toml"
@@ -64,10 +64,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="measured runs whose median profile is used")
     args = parser.parse_args(argv)
 
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import evaluate_lifecycle
 
     output = ExperimentOutput(NAME, args.results)
-    base = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(args.scenario or bundled_config_path(SCENARIO_FILE))
     print(f"Measuring {base.name} {args.repeats} times ({len(base.silos)} silos, real training) ...")
     runs, profile = measure_repeated(base, output.folder / "runs", args.repeats)
     output.table(pd.DataFrame(profile_rows(runs)), "measurements",
@@ -75,7 +76,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows, shares = [], []
     for silo_grid, countries, central in placements(base):
         scenario = with_grids(base, countries, central)
-        result = evaluate_lifecycle(scenario, profile, draws=DRAWS)
+        result = evaluate_lifecycle(scenario, profile, draws=DRAWS,
+                                    dataset_features=dataset_features_for_lifecycle(scenario))
         fl, cl, ratio = result.fl.total.co2_kg, result.cl.total.co2_kg, result.ratio_cl_over_fl.co2_kg
         rows.append({
             "silos in": silo_grid,

@@ -29,7 +29,7 @@ import pandas as pd
 
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.variants import measure
-from simulator.config import load_scenario
+from simulator.scenario.load import load_scenario
 
 NAME = "model_profiles"
 MODELS = ("resnet18", "transformer")

@@ -25,6 +25,7 @@ stages.png, gap_growth.png, and the measured run folder under runs/.
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -42,7 +43,7 @@ from experiments.variants import (
     with_retention,
     with_silo_count,
 )
-from simulator.config import bundled_scenario_path, load_scenario
+from simulator.scenario.load import bundled_config_path, load_scenario
 from simulator.results.figures import StageValue, stacked_stage_bars
 
 NAME = "paper_findings"
@@ -212,16 +213,18 @@ def main(argv: list[str] | None = None) -> list[Claim]:
     parser.add_argument("--repeats", type=int, default=REPEATS, help="measured runs whose median profile is used")
     args = parser.parse_args(argv)
 
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import evaluate_lifecycle
 
     output = ExperimentOutput(NAME, args.results)
-    scenario = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
+    scenario = load_scenario(args.scenario or bundled_config_path(SCENARIO_FILE))
     print(f"Measuring {scenario.name} {args.repeats} times: {len(scenario.silos)} silos, {scenario.training.rounds} "
           f"rounds, {scenario.data.dataset} / {scenario.model.name} (FL and CL, real training) ...")
     runs, profile = measure_repeated(scenario, output.folder / "runs", args.repeats)
     output.table(pd.DataFrame(profile_rows(runs)), "measurements",
                  "Measured runs (energy profile per run; the lifecycle model uses their median)")
-    result = evaluate_lifecycle(scenario, profile)
+    features = dataset_features_for_lifecycle(scenario)
+    result = evaluate_lifecycle(scenario, profile, dataset_features=features)
     stages = stage_table(result)
     output.table(stages, "stages", f"{scenario.name}: FL vs CL per lifecycle stage ({result.interval})")
     panels = [
@@ -235,7 +238,7 @@ def main(argv: list[str] | None = None) -> list[Claim]:
     output.png(stacked_stage_bars(panels, f"{scenario.name}: lifecycle, FL vs CL"), "stages")
 
     print("Sweeping data volume, retention and silos ...")
-    sweeps = gap_sweeps(scenario, profile, evaluate_lifecycle)
+    sweeps = gap_sweeps(scenario, profile, partial(evaluate_lifecycle, dataset_features=features))
     output.table(sweeps, "gap_sweeps", "CL - FL lifecycle CO2 as data volume, retention and silos grow (central)")
     output.figure(gap_figure(sweeps), "gap_growth")
 

@@ -35,7 +35,7 @@ from experiments.claims import Band, Evidence
 from experiments.interval_claim import IntervalClaim
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.regimes import MEASUREMENT_SPREAD
-from simulator.config import bundled_scenario_path
+from simulator.scenario.load import bundled_config_path
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.model import Interval
@@ -43,7 +43,7 @@ from simulator.lifecycle.profile import EnergyProfile, default_profile, load_pro
 from simulator.lifecycle.stages import STAGE_TITLES, cl_stages, fl_aggregator, fl_stages, retrainings
 from simulator.planner.export import plan_csv_text
 from simulator.planner.inventory import Inventory, InventorySnapshot
-from simulator.planner.plan import (
+from simulator.planner.federate_or_centralize import (
     FEDERATE,
     HORIZON_MONTHS,
     MONTHS_PER_YEAR,
@@ -89,7 +89,7 @@ class PortfolioFindings:
 def shipped_inventory() -> InventorySnapshot:
     """The shipped inventory in an in-memory database, as `silocarbon inventory import` reads it."""
     with Inventory(":memory:") as store:
-        store.import_toml(bundled_scenario_path(INVENTORY_FILE))
+        store.import_toml(bundled_config_path(INVENTORY_FILE))
         return store.snapshot()
 
 

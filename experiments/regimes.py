@@ -48,11 +48,12 @@ from experiments.claims import Band, Evidence, Verdict, interval_verdict
 from experiments.interval_claim import IntervalClaim
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.variants import raw_of
-from simulator.config import Scenario, bundled_scenario_path, load_scenario, validate_scenario
+from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
+from simulator.scenario.schema import Scenario
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors
 from simulator.lifecycle.model import INTERVAL_PERCENTILES
-from simulator.lifecycle.plan import build_plan, with_volume_scales
+from simulator.lifecycle.quantities import build_plan, with_volume_scales
 from simulator.lifecycle.profile import EnergyProfile, load_profile
 from simulator.lifecycle.stages import cl_stages, fl_stages
 
@@ -389,7 +390,7 @@ def main(argv: list[str] | None = None) -> list[IntervalClaim]:
     if args.draws < 100:
         parser.error("--draws must be at least 100")
     output = ExperimentOutput(NAME, args.results)
-    base = load_scenario(bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(bundled_config_path(SCENARIO_FILE))
     factors = load_factors()
     points = anchors()
     print(f"Regime map: {len(SCHEDULES)} schedules x {len(NETWORK_KWH_PER_GB)} network factors, "

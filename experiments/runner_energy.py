@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 import simulator  # noqa: F401  (telemetry off before Flower or Ray load)
-from simulator.config import load_scenario
+from simulator.scenario.load import load_scenario
 from simulator.pipeline import run_scenario
 
 RESULTS = Path("results") / "runner_energy"

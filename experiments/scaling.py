@@ -35,7 +35,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.variants import lifecycle_silo, measure, median_profile, raw_of, with_silo_count
-from simulator.config import bundled_scenario_path, load_scenario, validate_scenario
+from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
 
 NAME = "scaling"
 SCENARIO_FILE = "enterprise.toml"
@@ -78,9 +78,10 @@ def lifecycle_scenario(base, count: int, total_gb: float):
 
 def silo_grid_intensity(base) -> float:
     """The enterprise silos' grid intensity (gCO2e/kWh), averaged with their initial data as weights."""
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import build_plan
 
-    silos = build_plan(base).silos
+    silos = build_plan(base, dataset_features=dataset_features_for_lifecycle(base)).silos
     weights = [silo.volumes_gb[0] for silo in silos]
     if sum(weights) <= 0:
         weights = [1.0] * len(silos)
@@ -96,10 +97,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="lifecycle runs use each silo count's own measured profile instead of the median")
     args = parser.parse_args(argv)
 
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import evaluate_lifecycle
 
     output = ExperimentOutput(NAME, args.results)
-    base = load_scenario(args.scenario or bundled_scenario_path(SCENARIO_FILE))
+    base = load_scenario(args.scenario or bundled_config_path(SCENARIO_FILE))
     counts = [count for count in SILO_COUNTS if count <= args.max_silos]
     measured_rows, grid_rows, break_even_rows, profiles = [], [], [], {}
     for count in counts:
@@ -124,7 +126,9 @@ def main(argv: list[str] | None = None) -> None:
     for count in counts:
         profile = profiles[count] if args.per_count_profile else pooled
         for total_gb in TOTAL_DATA_GB:
-            result = evaluate_lifecycle(lifecycle_scenario(base, count, total_gb), profile, draws=SWEEP_DRAWS)
+            variant = lifecycle_scenario(base, count, total_gb)
+            result = evaluate_lifecycle(variant, profile, draws=SWEEP_DRAWS,
+                                        dataset_features=dataset_features_for_lifecycle(variant))
             fl, cl = result.fl.total, result.cl.total
             grid_rows.append({
                 "silos": count, "total data GB": total_gb,

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.config import Scenario, validate_scenario
+from simulator.scenario.schema import Scenario
+from simulator.scenario.load import validate_scenario
 
 
 def raw_of(scenario: Scenario) -> dict:
@@ -84,7 +85,7 @@ def with_grids(scenario: Scenario, silo_countries: Sequence[str], central_countr
 
 def total_initial_data_gb(scenario: Scenario) -> float:
     """GB held by all silos at month 0 (a silo without lifecycle settings has the schema's default)."""
-    from simulator.lifecycle.schema import LifecycleSiloConfig
+    from simulator.scenario.lifecycle import LifecycleSiloConfig
 
     listed = {silo.name: silo.data_gb for silo in scenario.lifecycle.silos}
     return sum(listed.get(silo.name, LifecycleSiloConfig(name=silo.name).data_gb) for silo in scenario.silos)
@@ -174,4 +175,4 @@ def measure(scenario: Scenario, runs_root: Path) -> MeasuredRun:
     quiet_libraries()
     result = run_scenario(scenario, runs_root)
     profile = profile_from_ledger(result.ledger, f"run folder {result.run_dir.name}")
-    return MeasuredRun(result.run_dir, profile, result.summary["fl"]["accuracy"], result.summary["cl"]["accuracy"])
+    return MeasuredRun(result.run_dir, profile, result.summary.fl.accuracy, result.summary.cl.accuracy)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data import FederatedData
 from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
 from simulator.models import build_model

@@ -51,7 +51,7 @@ def run(
     """Train the scenario's federation and its centralized twin, measured; write a run folder."""
     from contextlib import nullcontext
 
-    from simulator.config import load_scenario
+    from simulator.scenario.load import load_scenario
     from simulator.probes.startup import start_host_probe
 
     loaded = load_scenario(scenario, set_ or [])
@@ -74,7 +74,7 @@ def run(
     else:
         print_run(result)
         if loaded.runner == "deployment":
-            from simulator.flower.deployment import deployment_summary_lines
+            from simulator.deployment.record import deployment_summary_lines
 
             print("\n".join(deployment_summary_lines(result.run_dir)))
         print(f"Report: {report.html}")
@@ -133,7 +133,7 @@ def estimate(
     ] = None,
 ) -> None:
     """Lifecycle model without training: FL vs CL per stage in kWh, kg CO2e and USD, with intervals."""
-    from simulator.lifecycle.estimate import estimate as run_estimate
+    from simulator.estimate import estimate as run_estimate
     from simulator.terminal import print_lifecycle
 
     print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws, factors), decision_table=True)
@@ -142,8 +142,10 @@ def estimate(
 @app.command()
 def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     """Check a scenario (schema, strategy parameters, the silo split) without training anything."""
-    from simulator.config import OFFLINE_DATASETS, load_scenario
+    from simulator.scenario.schema import OFFLINE_DATASETS
+    from simulator.scenario.load import load_scenario
     from simulator.data import build_federated_data
+    from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import build_plan
     from simulator.lifecycle.profile import scenario_profile
 
@@ -151,7 +153,8 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     _check_strategy(loaded)
     if loaded.data.dataset in OFFLINE_DATASETS:  # online datasets would need a download to split
         build_federated_data(loaded)
-    build_plan(loaded)  # the [lifecycle] section, as `run` checks it before training
+    # The [lifecycle] section, as `run` checks it before training.
+    build_plan(loaded, dataset_features=dataset_features_for_lifecycle(loaded))
     scenario_profile(loaded)  # a [lifecycle] profile that names nothing
     print(
         f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
@@ -209,7 +212,7 @@ def query(
     ] = None,
 ) -> None:
     """Federated analytics: statistics computed in the silos and merged, next to copying the data."""
-    from simulator.analytics.command import run_query_command
+    from simulator.query.command import run_query_command
 
     run_query_command(scenario, specs or [], set_ or [], ledger_csv)
 
@@ -258,8 +261,8 @@ def deploy_plan(
     certs: Annotated[str, typer.Option("--certs", help="Folder for `deploy certs`.")] = "certs",
 ) -> None:
     """Print the exact commands for a SuperLink and one SuperNode per silo on separate machines."""
-    from simulator.config import load_scenario
-    from simulator.deploy.plan import deployment_plan, render_plan
+    from simulator.scenario.load import load_scenario
+    from simulator.deployment.commands import deployment_plan, render_plan
 
     loaded = load_scenario(scenario)
     print(render_plan(deployment_plan(loaded, str(scenario), superlink_host, port, certs)), end="")
@@ -277,8 +280,8 @@ def deploy_certs(
     ] = None,
 ) -> None:
     """Write a CA, the SuperLink's TLS certificate and one SuperNode key pair per silo."""
-    from simulator.config import load_scenario
-    from simulator.deploy.certs import LOOPBACK_HOSTS, generate_credentials
+    from simulator.scenario.load import load_scenario
+    from simulator.deployment.certs import LOOPBACK_HOSTS, generate_credentials
 
     loaded = load_scenario(scenario)
     made = generate_credentials(folder, list(host or LOOPBACK_HOSTS), loaded.silo_names)

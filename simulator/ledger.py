@@ -12,11 +12,26 @@ import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from simulator.country_intensity import co2_kg, country_intensity
 from simulator.probes.energy import EnergyReading
-from simulator.probes.intensity import co2_kg, country_intensity
+from simulator.records.kinds import (
+    APPROACHES,
+    ENERGY_HARDWARE,
+    ENERGY_METHODS,
+    HARDWARE_DECLARED,
+    HARDWARE_HOST,
+    PHASES,
+    ROW_STATUSES,
+    Approach,
+    EnergyHardware,
+    EnergyMethod,
+    Phase,
+    RowStatus,
+    check_kind,
+)
 
-APPROACH_FL = "fl"
-APPROACH_CL = "cl"
+APPROACH_FL: Approach = "fl"
+APPROACH_CL: Approach = "cl"
 SERVER_SILO = "server"
 CENTRAL_SILO = "central"
 
@@ -25,46 +40,53 @@ LEDGER_COLUMNS: dict[str, str] = {
     "approach": "fl (federated) or cl (centralized)",
     "silo": "silo name; 'server' for the FL server, 'central' for the centralized site",
     "round": "FL round (1..rounds); for cl, the pooled epoch (1..rounds x local_epochs); 0 = set-up",
-    "phase": "train | evaluate | aggregate | wait | query",
+    "phase": " | ".join(PHASES),
     "wall_s": "wall-clock seconds of the window",
     "cpu_s": "CPU seconds used by the process doing the work during the window",
     "energy_kwh": "energy of the window in kWh (CPU + RAM + GPU); empty when absent",
     "energy_cpu_kwh": "CPU part, kWh; empty when absent",
     "energy_ram_kwh": "RAM part, kWh; empty when absent",
     "energy_gpu_kwh": "GPU part, kWh; empty when there is no GPU that could be read",
-    "energy_method": "measured | modelled | apportioned | absent",
+    "energy_method": " | ".join(ENERGY_METHODS),
     "country": "ISO 3166 alpha-3 code of the grid the energy is charged to",
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
     "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
     "bytes_up": "payload bytes silo -> server",
     "num_examples": "samples processed in the window",
-    "status": "ok | failed",
+    "status": " | ".join(ROW_STATUSES),
     "detail": "reason of a failure, or a note on how the row was obtained",
+    "energy_hardware": "host (this host's energy) | declared (modelled on the silo's declared hardware, not the host's)",
+}
+# Columns added after the first ledgers were written, with how an older ledger's row gets its value.
+_LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
+_ADDED_COLUMNS = {
+    "energy_hardware": lambda record: HARDWARE_DECLARED if record["detail"].startswith(_LEGACY_DECLARED_DETAIL) else HARDWARE_HOST,
 }
 
 
 @dataclass(frozen=True)
 class LedgerRow:
-    approach: str
+    approach: Approach
     silo: str
     round: int
-    phase: str
+    phase: Phase
     wall_s: float
     cpu_s: float
     energy_kwh: float | None
     energy_cpu_kwh: float | None
     energy_ram_kwh: float | None
     energy_gpu_kwh: float | None
-    energy_method: str
+    energy_method: EnergyMethod
     country: str
     intensity_g_per_kwh: float
     co2_kg: float | None
     bytes_down: int
     bytes_up: int
     num_examples: int
-    status: str = "ok"
+    status: RowStatus = "ok"
     detail: str = ""
+    energy_hardware: EnergyHardware = HARDWARE_HOST
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -72,20 +94,22 @@ assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
 
 def make_row(
     *,
-    approach: str,
+    approach: Approach,
     silo: str,
     round_number: int,
-    phase: str,
+    phase: Phase,
     energy: EnergyReading,
     cpu_s: float,
     country: str,
     bytes_down: int = 0,
     bytes_up: int = 0,
     num_examples: int = 0,
-    status: str = "ok",
+    status: RowStatus = "ok",
     detail: str = "",
+    energy_hardware: EnergyHardware = HARDWARE_HOST,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
+    intensity = country_intensity(country).intensity_g_per_kwh
     return LedgerRow(
         approach=approach,
         silo=silo,
@@ -99,13 +123,15 @@ def make_row(
         energy_gpu_kwh=energy.energy_gpu_kwh,
         energy_method=energy.method,
         country=country,
-        intensity_g_per_kwh=country_intensity(country).intensity_g_per_kwh,
-        co2_kg=co2_kg(energy.energy_kwh, country),
+        intensity_g_per_kwh=intensity,
+        # Absent energy gives absent CO2, never 0.
+        co2_kg=None if energy.energy_kwh is None else co2_kg(energy.energy_kwh, intensity),
         bytes_down=int(bytes_down),
         bytes_up=int(bytes_up),
         num_examples=int(num_examples),
         status=status,
         detail=detail,
+        energy_hardware=energy_hardware,
     )
 
 
@@ -165,7 +191,7 @@ class Ledger:
     def from_csv(cls, path: Path) -> "Ledger":
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = [column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or [])]
+            missing = [column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or []) and column not in _ADDED_COLUMNS]
             if missing:
                 raise ValueError(f"{path}: not a silocarbon ledger; missing columns {', '.join(missing)}")
             return cls([_row_from_strings(record) for record in reader])
@@ -177,6 +203,13 @@ def _sum_present(values) -> float | None:
 
 
 _INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples"}
+_KIND_COLUMNS = {
+    "approach": APPROACHES,
+    "phase": PHASES,
+    "energy_method": ENERGY_METHODS,
+    "status": ROW_STATUSES,
+    "energy_hardware": ENERGY_HARDWARE,
+}
 _OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg"}
 _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 
@@ -184,8 +217,10 @@ _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 def _row_from_strings(record: dict[str, str]) -> LedgerRow:
     values: dict[str, object] = {}
     for column in LEDGER_COLUMNS:
-        text = record[column]
-        if column in _INT_COLUMNS:
+        text = record[column] if column in record else _ADDED_COLUMNS[column](record)
+        if column in _KIND_COLUMNS:
+            values[column] = check_kind(text, _KIND_COLUMNS[column], f"column {column}:")
+        elif column in _INT_COLUMNS:
             values[column] = int(text)
         elif column in _FLOAT_COLUMNS:
             values[column] = float(text)

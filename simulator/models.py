@@ -14,9 +14,9 @@ import math
 import torch
 from torch import nn
 
-from simulator.config import ModelConfig
-from simulator.data.registry import Dataset
+from simulator.data.dataset import Dataset
 from simulator.errors import InputError
+from simulator.scenario.schema import ModelConfig
 
 MODEL_NAMES = ("logreg", "mlp", "cnn", "resnet18", "transformer")
 

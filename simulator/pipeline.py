@@ -6,11 +6,11 @@ Nothing flows backwards: probes write ledger rows; the summary and the lifecycle
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.centralized import CentralizedOutcome, run_centralized
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data import build_federated_data
 from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
@@ -20,6 +20,15 @@ from simulator.probes.startup import start_host_probe
 from simulator.probes.energy import install_host_probe
 from simulator.probes.idle import IdleBaseline, energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.progress import NULL_OBSERVER, RunObserver
+from simulator.records.kinds import Approach
+from simulator.records.run import (
+    ApproachSummary,
+    FederationOutcome,
+    Manifest,
+    ResumeRecord,
+    RunSummary,
+    TimingSummary,
+)
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
@@ -29,7 +38,6 @@ from simulator.results.run_dir import (
     EMISSIONS,
     MANIFEST,
     SUMMARY,
-    FederationOutcome,
     new_run_dir,
     write_ledger,
 )
@@ -42,7 +50,7 @@ class RunResult:
     fl: FederationOutcome
     cl: CentralizedOutcome
     ledger: Ledger
-    summary: dict
+    summary: RunSummary
     lifecycle: LifecycleResult | None = None
 
 
@@ -52,20 +60,21 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
     try:
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
-        build_plan(scenario)  # refuses a bad [lifecycle] section (e.g. a missing trace) before training
+        # Refuses a bad [lifecycle] section (e.g. a missing trace) before training.
+        build_plan(scenario, dataset_features=data.dataset.num_features)
         scenario_profile(scenario)  # and a [lifecycle] profile that names nothing
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
         versions, host = package_versions(), host_facts()
-        manifest = {
-            "scenario": scenario.model_dump(mode="json"),
-            "seed": scenario.seed,
-            "runner": scenario.runner,
-            "versions": versions,
-            "host": host,
-            "status": "running",
-        }
-        write_json_atomic(run_dir / MANIFEST, manifest)
+        manifest = Manifest(
+            scenario=scenario.model_dump(mode="json"),
+            seed=scenario.seed,
+            runner=scenario.runner,
+            versions=versions,
+            host=host,
+            status="running",
+        )
+        write_json_atomic(run_dir / MANIFEST, manifest.to_json())
         return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
     finally:
         install_host_probe(None)
@@ -82,27 +91,28 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
     """Go on with a killed run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
     from datetime import datetime, timezone
 
-    from simulator.config import validate_scenario
+    from simulator.scenario.load import validate_scenario
     from simulator.results.checkpoint import read_checkpoint
     from simulator.results.integrity import STATUS_FAILED, STATUS_RUNNING, read_manifest, require_run_dir
 
     require_run_dir(run_dir, allowed=(STATUS_RUNNING, STATUS_FAILED), load_models=False)
     manifest = read_manifest(run_dir)
-    scenario = validate_scenario(manifest["scenario"], str(run_dir / MANIFEST))
+    scenario = validate_scenario(manifest.scenario, str(run_dir / MANIFEST))
     checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
     started = time.perf_counter()
     probe = _started_probe(scenario)
     try:
         data = build_federated_data(scenario)
         warm_up_torch(scenario.training.threads)
-        resumed = {
-            "at_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "after_round": checkpoint.completed_round if checkpoint is not None else 0,
-            "versions": package_versions(),
-        }
-        manifest.update(status="running", resumed=[*manifest.get("resumed", []), resumed])
-        manifest.pop("failure", None)
-        write_json_atomic(run_dir / MANIFEST, manifest)
+        resumed = ResumeRecord(
+            at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            after_round=checkpoint.completed_round if checkpoint is not None else 0,
+            versions=package_versions(),
+        )
+        manifest = manifest.updated(
+            status="running", resumed=[*(manifest.resumed or ()), resumed.to_json()], failure=None
+        )
+        write_json_atomic(run_dir / MANIFEST, manifest.to_json())
         return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
     finally:
         install_host_probe(None)
@@ -110,30 +120,31 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
 
 
 def _finish_run(
-    scenario: Scenario, data, run_dir: Path, manifest: dict, probe, started: float, observer: RunObserver
+    scenario: Scenario, data, run_dir: Path, manifest: Manifest, probe, started: float, observer: RunObserver
 ) -> RunResult:
     """FL (from round 1, or from the folder's checkpoint), then CL, then every result file."""
     idle = _idle_baseline(probe, scenario)
     try:
         fl = run_federated(scenario, run_dir, observer)
     except Exception as error:  # the folder says why it stopped; the caller reports the error
-        manifest.update(status="failed", failure=" ".join(f"{type(error).__name__}: {error}".split()))
-        write_json_atomic(run_dir / MANIFEST, manifest)
+        failed = manifest.updated(status="failed", failure=" ".join(f"{type(error).__name__}: {error}".split()))
+        write_json_atomic(run_dir / MANIFEST, failed.to_json())
         raise
     cl = run_centralized(scenario, data, observer)
     ledger = Ledger([*fl.ledger.rows, *cl.rows])
     write_ledger(run_dir, ledger)
     save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
     write_text_atomic(
-        run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, manifest["host"], manifest["versions"])
+        run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, manifest.host, manifest.versions)
     )
-    summary = build_summary(fl, cl, ledger, probe, time.perf_counter() - started, idle)
-    lifecycle = evaluate_lifecycle(scenario, lifecycle_profile_of_run(ledger, run_dir.name, scenario_profile(scenario)))
-    summary["lifecycle"] = lifecycle.to_json()
-    write_json_atomic(run_dir / SUMMARY, summary)
-    manifest.update(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
-                    available_energy_methods=list(probe.available_methods))
-    write_json_atomic(run_dir / MANIFEST, manifest)
+    total_wall_s = time.perf_counter() - started  # the run itself, before the lifecycle model's sweeps
+    profile = lifecycle_profile_of_run(ledger, run_dir.name, scenario_profile(scenario))
+    lifecycle = evaluate_lifecycle(scenario, profile, dataset_features=data.dataset.num_features)
+    summary = build_summary(fl, cl, ledger, probe, total_wall_s, idle, lifecycle)
+    write_json_atomic(run_dir / SUMMARY, summary.to_json())
+    manifest = manifest.updated(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
+                                available_energy_methods=list(probe.available_methods))
+    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
     return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
 
 
@@ -151,61 +162,47 @@ def build_summary(
     probe,
     total_wall_s: float,
     idle: IdleBaseline | None = None,
-) -> dict:
+    lifecycle: LifecycleResult | None = None,
+) -> RunSummary:
     idle_w = idle.power_w if idle is not None else None
 
-    def approach(totals: Totals, accuracy: float | None, wall_s: float, key: str) -> dict:
+    def approach(key: Approach, accuracy: float | None, wall_s: float) -> ApproachSummary:
+        totals: Totals = ledger.totals(key)
         rows = ledger.select(approach=key)
         covered_s = host_covered_wall_s(rows)
-        return {
-            "accuracy": accuracy,
-            "energy_kwh": totals.energy_kwh,
-            "co2_kg": totals.co2_kg,
-            "bytes_down": totals.bytes_down,
-            "bytes_up": totals.bytes_up,
-            "wall_s": wall_s,
-            "cpu_s": totals.cpu_s,
-            "energy_methods": sorted({row.energy_method for row in ledger.select(approach=key)}),
-            # The same energy less what the idle host would have drawn over the measured windows.
-            "energy_above_idle_kwh": energy_above_idle_kwh(totals.energy_kwh, idle_w, covered_s),
-            "idle_energy_kwh": None if idle_w is None else idle_energy_kwh(idle_w, covered_s),
-        }
+        return ApproachSummary(
+            accuracy=accuracy,
+            energy_kwh=totals.energy_kwh,
+            co2_kg=totals.co2_kg,
+            bytes_down=totals.bytes_down,
+            bytes_up=totals.bytes_up,
+            wall_s=wall_s,
+            cpu_s=totals.cpu_s,
+            energy_methods=tuple(sorted({row.energy_method for row in rows})),
+            energy_above_idle_kwh=energy_above_idle_kwh(totals.energy_kwh, idle_w, covered_s),
+            idle_energy_kwh=None if idle_w is None else idle_energy_kwh(idle_w, covered_s),
+        )
 
     fl_rows = ledger.select(approach=APPROACH_FL)
     silo_train_s = sum(row.wall_s for row in fl_rows if row.silo != SERVER_SILO and row.phase == "train")
     silo_eval_s = sum(row.wall_s for row in fl_rows if row.silo != SERVER_SILO and row.phase == "evaluate")
     server_s = sum(row.wall_s for row in fl_rows if row.silo == SERVER_SILO and row.phase != "wait")
-    return {
-        "units": {
-            "accuracy": "fraction of the held-out test set",
-            "energy_kwh": "kWh",
-            "energy_above_idle_kwh": "kWh (energy_kwh less the idle baseline over the measured windows)",
-            "idle_baseline": "W",
-            "co2_kg": "kg CO2e",
-            "bytes_down": "payload bytes server -> silos",
-            "bytes_up": "payload bytes silos -> server",
-            "wall_s": "s",
-            "cpu_s": "s",
-        },
-        "fl": approach(ledger.totals(APPROACH_FL), fl.accuracy, fl.wall_s, APPROACH_FL),
-        "cl": approach(ledger.totals(APPROACH_CL), cl.accuracy, cl.wall_s, APPROACH_CL),
-        "idle_baseline": None if idle is None else asdict(idle),
-        "fl_rounds": [
-            {"round": r.round, "accuracy": r.accuracy, "train_loss": r.train_loss, "eval_loss": r.eval_loss}
-            for r in fl.rounds
-        ],
-        "timing_s": {
-            "total": total_wall_s,
-            "fl_total": fl.wall_s,
-            "fl_silo_train": silo_train_s,
-            "fl_silo_evaluate": silo_eval_s,
-            "fl_server_aggregate": server_s,
-            # What the FL run cost beyond the silos' and the server's measured work: Flower's
-            # messaging, copying, sampling, and (for ray) the engine's start and stop.
-            "fl_flower_overhead": max(0.0, fl.wall_s - silo_train_s - silo_eval_s - server_s),
-            "probe_startup": probe.startup_s,
-            "probe_startup_blocking": probe.startup_wait_s,
-            "probe_windows": probe.window_overhead_s,
-            "cl_total": cl.wall_s,
-        },
-    }
+    return RunSummary(
+        fl=approach(APPROACH_FL, fl.accuracy, fl.wall_s),
+        cl=approach(APPROACH_CL, cl.accuracy, cl.wall_s),
+        idle_baseline=idle,
+        fl_rounds=tuple(fl.rounds),
+        timing_s=TimingSummary(
+            total=total_wall_s,
+            fl_total=fl.wall_s,
+            fl_silo_train=silo_train_s,
+            fl_silo_evaluate=silo_eval_s,
+            fl_server_aggregate=server_s,
+            fl_flower_overhead=max(0.0, fl.wall_s - silo_train_s - silo_eval_s - server_s),
+            probe_startup=probe.startup_s,
+            probe_startup_blocking=probe.startup_wait_s,
+            probe_windows=probe.window_overhead_s,
+            cl_total=cl.wall_s,
+        ),
+        lifecycle=lifecycle,
+    )

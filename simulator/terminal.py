@@ -32,36 +32,35 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 def print_run(result) -> None:
     summary = result.summary
-    fl, cl = summary["fl"], summary["cl"]
+    fl, cl = summary.fl, summary.cl
     table = Table(title=f"{result.scenario.name}: federated (FL) vs centralized (CL) training, measured")
     table.add_column("quantity")
     table.add_column("unit")
     table.add_column("FL", justify="right")
     table.add_column("CL", justify="right")
     rows = [
-        ("test accuracy", "fraction", f"{fl['accuracy']:.4f}", f"{cl['accuracy']:.4f}"),
-        ("energy", "kWh", _number(fl["energy_kwh"]), _number(cl["energy_kwh"])),
-        ("energy above idle baseline", "kWh", _number(fl.get("energy_above_idle_kwh")),
-         _number(cl.get("energy_above_idle_kwh"))),
-        ("CO2", "kg CO2e", _number(fl["co2_kg"]), _number(cl["co2_kg"])),
-        ("payload down (server -> silos)", "bytes", f"{fl['bytes_down']:,}", f"{cl['bytes_down']:,}"),
-        ("payload up (silos -> server)", "bytes", f"{fl['bytes_up']:,}", f"{cl['bytes_up']:,}"),
-        ("wall time", "s", f"{fl['wall_s']:.2f}", f"{cl['wall_s']:.2f}"),
-        ("energy method", "", ", ".join(fl["energy_methods"]), ", ".join(cl["energy_methods"])),
+        ("test accuracy", "fraction", f"{fl.accuracy:.4f}", f"{cl.accuracy:.4f}"),
+        ("energy", "kWh", _number(fl.energy_kwh), _number(cl.energy_kwh)),
+        ("energy above idle baseline", "kWh", _number(fl.energy_above_idle_kwh), _number(cl.energy_above_idle_kwh)),
+        ("CO2", "kg CO2e", _number(fl.co2_kg), _number(cl.co2_kg)),
+        ("payload down (server -> silos)", "bytes", f"{fl.bytes_down:,}", f"{cl.bytes_down:,}"),
+        ("payload up (silos -> server)", "bytes", f"{fl.bytes_up:,}", f"{cl.bytes_up:,}"),
+        ("wall time", "s", f"{fl.wall_s:.2f}", f"{cl.wall_s:.2f}"),
+        ("energy method", "", ", ".join(fl.energy_methods), ", ".join(cl.energy_methods)),
     ]
     for row in rows:
         table.add_row(*row)
     console.print(table)
-    timing = summary["timing_s"]
+    timing = summary.timing_s
     console.print(
-        f"FL wall {timing['fl_total']:.2f} s = silo training {timing['fl_silo_train']:.2f} s + silo evaluation "
-        f"{timing['fl_silo_evaluate']:.2f} s + server {timing['fl_server_aggregate']:.2f} s + Flower "
-        f"{timing['fl_flower_overhead']:.2f} s; probes: start-up {timing['probe_startup']:.2f} s "
-        f"(blocking {timing['probe_startup_blocking']:.2f} s), windows {timing['probe_windows']:.3f} s"
+        f"FL wall {timing.fl_total:.2f} s = silo training {timing.fl_silo_train:.2f} s + silo evaluation "
+        f"{timing.fl_silo_evaluate:.2f} s + server {timing.fl_server_aggregate:.2f} s + Flower "
+        f"{timing.fl_flower_overhead:.2f} s; probes: start-up {timing.probe_startup:.2f} s "
+        f"(blocking {timing.probe_startup_blocking:.2f} s), windows {timing.probe_windows:.3f} s"
     )
-    idle = summary.get("idle_baseline")
+    idle = summary.idle_baseline
     if idle is not None:
-        console.print(f"Idle baseline of this host: {_number(idle['power_w'])} W ({idle['method']}: {idle['how']})")
+        console.print(f"Idle baseline of this host: {_number(idle.power_w)} W ({idle.method}: {idle.how})")
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")

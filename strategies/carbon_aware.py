@@ -14,14 +14,14 @@ import csv
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from flwr.app import ArrayRecord, ConfigRecord, Message, MessageType, RecordDict
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
 from simulator.errors import InputError
-from simulator.flower.measured_grid import MeasuredGrid
-from simulator.probes.intensity import country_intensity
+from simulator.country_intensity import country_intensity
 from strategies.registry import FederationFacts, StrategySpec, register
 from strategies.sampling import sampling_arguments, train_sample_size
 
@@ -112,11 +112,19 @@ class CarbonAware(FedAvg):
         nodes = [node for node in sorted(grid.get_node_ids()) if _silo_of(grid, node) in (*chosen, None)]
         config["server-round"] = server_round
         record = RecordDict({self.arrayrecord_key: arrays, self.configrecord_key: config})
-        return self._construct_messages(record, nodes, MessageType.TRAIN)
+        # One message per chosen node, all carrying the same record, as FedAvg builds its own.
+        return [Message(content=record, message_type=MessageType.TRAIN, dst_node_id=node) for node in nodes]
+
+
+@runtime_checkable
+class SiloNamingGrid(Protocol):
+    """A grid that knows which silo a node is (the measured grid does, once a runner or a reply says)."""
+
+    def silo_of_node(self, node_id: int) -> str | None: ...
 
 
 def _silo_of(grid: Grid, node_id: int) -> str | None:
-    return grid.silo_of_node(node_id) if isinstance(grid, MeasuredGrid) else None
+    return grid.silo_of_node(node_id) if isinstance(grid, SiloNamingGrid) else None
 
 
 def build_carbon_aware(num_silos: int, facts: FederationFacts, fraction_train: float = 0.5,

@@ -25,11 +25,11 @@ from logging import INFO
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
-from flwr.clientapp.typing import ClientAppCallable
+from flwr.common import log
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
-from flwr.supercore import log
 
+from simulator.flower.flwr_internals import ClientAppCallable
 from strategies.compression_codec import (
     Quantized,
     Sparse,

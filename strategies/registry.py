@@ -11,11 +11,12 @@ import inspect
 import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from flwr.serverapp.strategy import Strategy
 
-from simulator.config import SiloConfig, StrategyConfig
+from simulator.scenario.schema import SiloConfig, StrategyConfig
 from simulator.errors import InputError
 
 
@@ -68,9 +69,9 @@ def registered_strategies() -> dict[str, StrategySpec]:
 
 
 def _load_strategy_modules() -> None:
-    import strategies
-
-    for module in pkgutil.iter_modules(strategies.__path__):
+    # The modules beside this one, found by path: importing the `strategies` package here would
+    # make it and its registry import each other.
+    for module in pkgutil.iter_modules([str(Path(__file__).resolve().parent)]):
         if module.name not in ("registry",):
             importlib.import_module(f"strategies.{module.name}")
 

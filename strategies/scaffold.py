@@ -19,6 +19,7 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, Re
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import FedAvg
 
+from simulator.flower.flwr_internals import check_replies
 from strategies.registry import StrategySpec, register
 from strategies.sampling import sampling_arguments
 
@@ -80,7 +81,7 @@ class Scaffold(FedAvg):
         replies = list(replies)
         deltas = [_arrays(r.content.pop(CONTROL_DELTA_KEY)) for r in replies
                   if not r.has_error() and CONTROL_DELTA_KEY in r.content]
-        valid, _ = self._check_and_log_replies(replies, is_train=True)
+        valid, _ = check_replies(self, replies, is_train=True)
         if not valid or self.control is None:
             return None, None
         models = [_arrays(r.content[self.arrayrecord_key]) for r in valid]

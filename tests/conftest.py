@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import simulator  # noqa: F401  (telemetry off before Flower or Ray load)
-from simulator.config import Scenario, validate_scenario
+from simulator.scenario.schema import Scenario
+from simulator.scenario.load import validate_scenario
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from conftest import run_cli, tiny_scenario, tiny_scenario_dict
 from simulator.analytics.aggregates import ALL_GROUP, finish, local_partials, merge_all, partial_to_record
 from simulator.analytics.exact import exact_sum, exact_sum_of_squares
-from simulator.analytics.server_query import run_queries_inline
-from simulator.analytics.spec import parse_spec
-from simulator.config import validate_scenario
+from simulator.query.server_query import run_queries_inline
+from simulator.scenario.query_spec import parse_spec
+from simulator.scenario.load import validate_scenario
 from simulator.data import build_federated_data
 from simulator.errors import InputError
 from simulator.flower.payload import payload_bytes
@@ -245,7 +245,7 @@ def test_query_command_runs_scenario_queries_and_refuses_bad_specs(tmp_path):
 
 
 def test_query_energy_is_measured_per_silo_and_the_centralized_copy_is_counted():
-    from simulator.analytics.command import compare_queries
+    from simulator.query.command import compare_queries
 
     scenario = tiny_scenario()  # probes on: CodeCarbon's offline tracker, modelled CPU on this host
     comparison = compare_queries(scenario, [parse_spec("variance:feature_10 by label")])

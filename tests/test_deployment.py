@@ -19,12 +19,13 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 from flwr.cli.supernode.register import try_load_public_key
 
-from simulator.deploy.certs import generate_credentials
-from simulator.deploy.plan import deployment_plan, render_plan
+from simulator.deployment.certs import generate_credentials
+from simulator.deployment.commands import deployment_plan, render_plan
 from simulator.errors import InputError
-from simulator.flower.byte_relay import WireCount
-from simulator.flower.deployment import DEPLOYMENT_FILE, LOG_DIR, run_deployment, wire_of_silos
-from simulator.flower.deployment_processes import DeploymentError, running_pids
+from simulator.deployment.byte_relay import WireCount
+from simulator.deployment.record import DEPLOYMENT_FILE, wire_of_silos
+from simulator.deployment.runner import LOG_DIR, run_deployment
+from simulator.deployment.processes import DeploymentError, running_pids
 from simulator.flower.runners import run_inline
 from simulator.ledger import Ledger, LedgerRow, make_row
 from simulator.probes.energy import absent_reading

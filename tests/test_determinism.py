@@ -25,8 +25,8 @@ def test_same_seed_gives_same_weights_and_ledger(tmp_path):
     for name, tensor in first.cl.model.state_dict().items():
         assert torch.equal(tensor, second.cl.model.state_dict()[name]), name
     assert _without_measured(first.ledger.rows) == _without_measured(second.ledger.rows)
-    assert first.summary["fl"]["accuracy"] == second.summary["fl"]["accuracy"]
-    assert first.summary["cl"]["accuracy"] == second.summary["cl"]["accuracy"]
+    assert first.summary.fl.accuracy == second.summary.fl.accuracy
+    assert first.summary.cl.accuracy == second.summary.cl.accuracy
 
 
 def test_another_seed_gives_other_weights(tmp_path):

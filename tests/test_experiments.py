@@ -12,7 +12,7 @@ import pytest
 from conftest import tiny_scenario, tiny_scenario_dict
 from experiments import intensity, paper_findings, scaling
 from experiments.variants import median_profile, total_initial_data_gb, with_data_scale, with_grids, with_retention, with_silo_count
-from simulator.config import validate_scenario
+from simulator.scenario.load import validate_scenario
 from simulator.lifecycle import default_profile, evaluate_lifecycle
 
 

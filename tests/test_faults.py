@@ -10,7 +10,7 @@ import pytest
 
 from simulator.flower.faults import dropout_draw, drops_out, straggle_delay_s
 from simulator.flower.round_loop import FederationStopped, answering_silos_needed
-from simulator.config import SiloFaults
+from simulator.scenario.schema import SiloFaults
 from simulator.pipeline import run_scenario
 from simulator.results.run_dir import MANIFEST
 from tests.conftest import run_cli, tiny_scenario

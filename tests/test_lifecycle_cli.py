@@ -8,9 +8,10 @@ import json
 import pytest
 from conftest import REPO_ROOT, run_cli, tiny_scenario, tiny_scenario_dict
 
+from simulator.data.registry import dataset_features_for_lifecycle
 from simulator.errors import InputError
 from simulator.lifecycle import evaluate_lifecycle, load_factors, profile_from_run_dir
-from simulator.lifecycle.grid import read_trace
+from simulator.lifecycle.site_intensity import read_trace
 from simulator.pipeline import run_scenario
 
 TRACE = REPO_ROOT / "tests" / "data" / "intensity_trace_synthetic.csv"
@@ -46,8 +47,10 @@ def test_estimate_from_the_saved_ledger_reproduces_the_run(tiny_run, tmp_path):
     assert "data transfer" in done.stdout and "CL / FL" in done.stdout
     total = tiny_run.lifecycle.cl.total.co2_kg.central
     assert f"{total:.3g}" in done.stdout
-    again = evaluate_lifecycle(tiny_run.scenario, profile_from_run_dir(tiny_run.run_dir))
-    assert again.to_json() == tiny_run.summary["lifecycle"]  # same scenario, seed and ledger: same figures
+    again = evaluate_lifecycle(
+        tiny_run.scenario, profile_from_run_dir(tiny_run.run_dir), dataset_features=dataset_features_for_lifecycle(tiny_run.scenario)
+    )
+    assert again == tiny_run.summary.lifecycle  # same scenario, seed and ledger: same figures
 
 
 def test_estimate_without_a_ledger_says_it_uses_the_default_profile(tmp_path):
@@ -95,7 +98,7 @@ def _main_in_process(capsys, *args: str) -> tuple[int, str]:
 
 def test_unknown_lifecycle_silo_is_refused():
     raw = tiny_scenario_dict(lifecycle={"silos": [{"name": "tokyo"}]})
-    from simulator.config import validate_scenario
+    from simulator.scenario.load import validate_scenario
 
     with pytest.raises(InputError, match=r"lifecycle\.silos\.0\.name.*tokyo.*paris, virginia"):
         validate_scenario(raw, "tiny")
@@ -106,7 +109,7 @@ def test_an_hourly_trace_replaces_the_yearly_intensity():
     assert trace.hours == 24
     assert trace.mean_g_per_kwh == pytest.approx(111.5, rel=1e-12)  # 100, 101, ..., 123 g/kWh
     scenario = tiny_scenario(lifecycle={"central": {"intensity_trace": str(TRACE)}}, central={"country": "USA", "pue": 1.1})
-    result = evaluate_lifecycle(scenario, draws=100, sweeps=False)
+    result = evaluate_lifecycle(scenario, draws=100, sweeps=False, dataset_features=dataset_features_for_lifecycle(scenario))
     training = result.cl.stage("training")
     assert training.co2_kg.central == pytest.approx(training.energy_kwh.central * 111.5 / 1000, rel=1e-12)
     assert "hourly trace" in result.sites[0].intensity_source

@@ -12,8 +12,10 @@ from conftest import tiny_scenario
 from test_lifecycle_stages import PROFILE
 
 from simulator.lifecycle import evaluate_lifecycle
-from simulator.lifecycle.grid import site_intensity
+from simulator.lifecycle.site_intensity import site_intensity
 from simulator.lifecycle.stages import compute
+
+DIGITS_FEATURES = 64  # scikit-learn's digits: 8 x 8 pixels
 
 COUNTRIES = ["FRA", "DEU", "USA", "SWE", "POL", "IND", "JPN", "GBR"]
 
@@ -36,7 +38,7 @@ def test_a_stage_of_the_result_matches_codecarbon_for_its_energy(country):
     """CL training runs at the central site: its kWh (PUE included) x the country's intensity is
     exactly CodeCarbon's figure for that kWh in that country."""
     scenario = tiny_scenario(central={"country": country, "pue": 1.2})
-    result = evaluate_lifecycle(scenario, PROFILE, draws=100, sweeps=False)
+    result = evaluate_lifecycle(scenario, PROFILE, draws=100, sweeps=False, dataset_features=DIGITS_FEATURES)
     training = result.cl.stage("training")
     assert training.energy_kwh.central > 0
     assert training.co2_kg.central == pytest.approx(codecarbon_kg(training.energy_kwh.central, country), rel=1e-12)
@@ -48,7 +50,7 @@ def test_a_named_region_uses_codecarbons_regional_figure(country, region):
         silos=[{"name": "paris", "country": "FRA", "share": 0.6}, {"name": "site", "country": country, "region": region, "share": 0.4}],
         lifecycle={"served_at": "silos", "silos": [{"name": "site", "data_gb": 10, "samples_per_gb": 1e5}]},
     )
-    result = evaluate_lifecycle(scenario, PROFILE, draws=100, sweeps=False)
+    result = evaluate_lifecycle(scenario, PROFILE, draws=100, sweeps=False, dataset_features=DIGITS_FEATURES)
     site = next(s for s in result.sites if s.site == "site")
     assert site.intensity_g_per_kwh != pytest.approx(
         site_intensity("x", country, None, None, "k").intensity_g_per_kwh, rel=1e-3
@@ -67,4 +69,4 @@ def test_an_unknown_region_is_refused_naming_the_key():
         silos=[{"name": "paris", "country": "FRA", "share": 0.6}, {"name": "va", "country": "USA", "region": "atlantis", "share": 0.4}]
     )
     with pytest.raises(InputError, match=r"silos\.1\.region.*atlantis"):
-        build_plan(scenario)
+        build_plan(scenario, dataset_features=DIGITS_FEATURES)

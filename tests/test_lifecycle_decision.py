@@ -11,6 +11,7 @@ from test_lifecycle_break_even import clean_silos_heavy_updates
 from test_lifecycle_stages import PROFILE, worked_scenario
 
 from experiments.bench_lifecycle import point_by_point_break_even, point_by_point_sensitivity, same_results
+from simulator.data.registry import dataset_features_for_lifecycle
 from simulator.lifecycle import build_plan, evaluate_lifecycle, load_factors
 from simulator.lifecycle.decision import ENERGY_SCALE, PAYLOAD
 from simulator.lifecycle.factors import central, with_value
@@ -25,10 +26,10 @@ def scenarios():
 @pytest.mark.parametrize("index", range(3))
 def test_vectorised_sweeps_equal_the_point_by_point_ones(index):
     scenario, profile = scenarios()[index]
-    factors = load_factors()
-    plan = build_plan(scenario)
+    factors, features = load_factors(), dataset_features_for_lifecycle(scenario)
+    plan = build_plan(scenario, dataset_features=features)
     assert same_results(
-        break_even_points(scenario, profile, factors, plan), point_by_point_break_even(scenario, profile, factors),
+        break_even_points(scenario, profile, factors, features, plan), point_by_point_break_even(scenario, profile, factors, features),
         sensitivity_ranking(plan, profile, factors), point_by_point_sensitivity(plan, profile, factors),
     )
 
@@ -43,14 +44,14 @@ def margin_at(scenario, profile, flip, value) -> float:
                           cl_kwh_per_sample_update=profile.cl_kwh_per_sample_update * value)
     else:
         values = with_value(values, flip.input, value)
-    fl, cl = central_totals(build_plan(scenario), profile, values)
+    fl, cl = central_totals(build_plan(scenario, dataset_features=dataset_features_for_lifecycle(scenario)), profile, values)
     return float(getattr(cl, flip.quantity)) - float(getattr(fl, flip.quantity))
 
 
 @pytest.mark.parametrize("index", range(3))
 def test_every_flip_value_is_where_the_decision_flips(index):
     scenario, profile = scenarios()[index]
-    result = evaluate_lifecycle(scenario, profile, draws=100)
+    result = evaluate_lifecycle(scenario, profile, draws=100, dataset_features=dataset_features_for_lifecycle(scenario))
     flips = [flip for flip in result.decision if flip.flip_value is not None]
     assert flips, "each of these scenarios has inputs that could flip a decision"
     for flip in flips:
@@ -76,7 +77,8 @@ def test_the_network_factor_flips_the_co2_decision_within_its_range_when_updates
 
 
 def test_inputs_that_do_not_move_a_quantity_are_left_out():
-    result = evaluate_lifecycle(tiny_scenario(), PROFILE, draws=100)
+    scenario = tiny_scenario()
+    result = evaluate_lifecycle(scenario, PROFILE, draws=100, dataset_features=dataset_features_for_lifecycle(scenario))
     inputs = {(flip.quantity, flip.input) for flip in result.decision}
     assert ("co2_kg", "price_storage_object_usd_per_gb_month") not in inputs  # a price moves money only
     assert ("cost_usd", "price_storage_object_usd_per_gb_month") in inputs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import REPO_ROOT
 
-from simulator.config import load_scenario
+from simulator.scenario.load import load_scenario
 from simulator.lifecycle import evaluate_lifecycle
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import tiny_scenario
 
 from simulator.lifecycle import EnergyProfile, evaluate_lifecycle, load_factors
-from simulator.probes.intensity import country_intensity
+from simulator.country_intensity import country_intensity
 
 REL = 1e-9
 H = 730.0  # hours per month

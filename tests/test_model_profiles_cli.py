@@ -44,7 +44,7 @@ def test_a_profile_that_names_nothing_is_refused_naming_the_key(tmp_path, value)
     ("content", "named"),
     [
         ("fl_kwh_per_sample_update = 1.0\n", "lacks"),
-        ("not toml [", "cannot be read"),
+        ("not toml [", "not valid TOML"),
         ("\n".join(f"{k} = -1.0" for k in ("fl_kwh_per_sample_update", "cl_kwh_per_sample_update",
                                               "fl_wall_s_per_sample_update", "cl_wall_s_per_sample_update",
                                               "server_kwh_per_silo_round", "bytes_per_silo_round"))

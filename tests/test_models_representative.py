@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from simulator.config import DataConfig, ModelConfig
+from simulator.scenario.schema import DataConfig, ModelConfig
 from simulator.data.online import arrays_from_image_samples
 from simulator.data.registry import load_dataset
 from simulator.errors import InputError

@@ -52,5 +52,5 @@ def test_round_bytes_follow_from_parameter_count(tmp_path):
     totals = result.ledger.totals(APPROACH_FL)
     assert totals.bytes_down == 2 * silos * (train_down + eval_down)
     assert totals.bytes_up == 2 * silos * (train_up + eval_up)
-    assert result.summary["fl"]["bytes_down"] == totals.bytes_down
-    assert result.summary["cl"]["bytes_down"] == 0 and result.summary["cl"]["bytes_up"] == 0
+    assert result.summary.fl.bytes_down == totals.bytes_down
+    assert result.summary.cl.bytes_down == 0 and result.summary.cl.bytes_up == 0

@@ -11,14 +11,15 @@ from dataclasses import replace
 import pytest
 
 from conftest import REPO_ROOT, run_cli
-from simulator.config import validate_scenario
+from simulator.scenario.load import validate_scenario
+from simulator.data.registry import dataset_features_for_lifecycle
 from simulator.errors import InputError
 from simulator.lifecycle import default_profile, evaluate_lifecycle
 from simulator.lifecycle.profile import EnergyProfile
 from simulator.planner.entries import Application, Central, Dataset, Site
 from simulator.planner.export import CSV_COLUMNS, plan_csv_text, plan_section_html, plan_section_markdown
 from simulator.planner.inventory import Inventory
-from simulator.planner.plan import CENTRALIZE, DEFAULT_DRAWS, FEDERATE, plan_inventory, training_schedule
+from simulator.planner.federate_or_centralize import CENTRALIZE, DEFAULT_DRAWS, FEDERATE, plan_inventory, training_schedule
 
 SHIPPED = REPO_ROOT / "configs" / "enterprise_inventory.toml"
 
@@ -85,7 +86,9 @@ def test_ml_application_totals_are_the_lifecycle_models(shipped_plan):
         rounds=10,
     )
     profile = replace(default_profile(), bytes_per_silo_round=2 * 250e6)
-    expected = evaluate_lifecycle(scenario, profile, draws=DEFAULT_DRAWS, sweeps=False)
+    expected = evaluate_lifecycle(
+        scenario, profile, draws=DEFAULT_DRAWS, sweeps=False, dataset_features=dataset_features_for_lifecycle(scenario)
+    )
     assert application.federated.total == expected.fl.total
     assert application.centralized.total == expected.cl.total
     assert application.federated.stages == expected.fl.stages
@@ -102,7 +105,9 @@ def test_analytics_application_totals_are_the_lifecycle_models(shipped_plan):
         rounds=1,
     )
     no_model = EnergyProfile(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, "none", "no model")
-    expected = evaluate_lifecycle(scenario, no_model, draws=DEFAULT_DRAWS, sweeps=False)
+    expected = evaluate_lifecycle(
+        scenario, no_model, draws=DEFAULT_DRAWS, sweeps=False, dataset_features=dataset_features_for_lifecycle(scenario)
+    )
     assert application.federated.total == expected.fl.total
     assert application.centralized.total == expected.cl.total
     # The copy's transfer and storage are what federating saves here.

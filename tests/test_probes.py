@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from codecarbon.output_methods.emissions_data import EmissionsData
 
-from simulator.config import validate_scenario
+from simulator.scenario.load import validate_scenario
 from simulator.errors import InputError
 from simulator.pipeline import run_scenario
 from simulator.probes.apportion import SiloWork, apportion
@@ -28,7 +28,8 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.probes.idle import energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
 from simulator.probes.nvml import NvmlGpuProbe
 from simulator.probes.process import ProcessProbe
-from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
+from simulator.probes.silo_hardware import modelled_reading
+from simulator.scenario.hardware import HardwareProfile
 from simulator.results.host import gpu_names
 from tests.conftest import tiny_scenario, tiny_scenario_dict
 
@@ -134,14 +135,17 @@ def test_idle_arithmetic_hand_worked():
 
 
 def test_host_time_covered_counts_a_concurrent_exchange_once():
-    def row(silo, method, wall_s, energy=1.0, detail=""):
+    def row(silo, method, wall_s, energy=1.0, hardware="host", detail=""):
         return type("Row", (), {"silo": silo, "energy_method": method, "wall_s": wall_s, "energy_kwh": energy,
-                                "detail": detail})
+                                "energy_hardware": hardware, "detail": detail})
 
     rows = [row("a", METHOD_APPORTIONED, 3.0), row("b", METHOD_APPORTIONED, 2.5), row("server", METHOD_APPORTIONED, 4.0),
             row("server", METHOD_MODELLED, 0.5), row("c", METHOD_ABSENT, 9.0, None),
-            row("d", METHOD_MODELLED, 7.0, detail=MODELLED_DETAIL_PREFIX + " for 1.4 s")]
+            row("d", METHOD_MODELLED, 7.0, hardware="declared", detail="for 1.4 s on the declared hardware")]
     assert host_covered_wall_s(rows) == 4.5
+    # The typed field decides, not the wording of the row's note.
+    worded = row("e", METHOD_MODELLED, 1.0, detail="modelled on the silo's declared hardware, said a note")
+    assert host_covered_wall_s([*rows, worded]) == 5.5
 
 
 # -- scenario schema --------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from experiments import portfolio_claim, regimes
 from experiments.claims import Verdict
 from experiments.output import ExperimentOutput
-from simulator.config import bundled_scenario_path, load_scenario
+from simulator.scenario.load import bundled_config_path, load_scenario
 from simulator.lifecycle import evaluate_lifecycle, load_factors
 from simulator.lifecycle.profile import default_profile
 
@@ -30,7 +30,7 @@ def test_energy_per_sample_passes_through_every_measured_profile():
 
 @pytest.mark.parametrize(("row", "column", "i", "j"), [(1, 0, 12, 1), (2, 2, 0, 14), (0, 3, 6, 7)])
 def test_a_map_cell_equals_the_lifecycle_model_of_that_cell(row, column, i, j):
-    base = load_scenario(bundled_scenario_path(regimes.SCENARIO_FILE))
+    base = load_scenario(bundled_config_path(regimes.SCENARIO_FILE))
     factors, points = load_factors(), regimes.anchors()
     schedule, network = regimes.SCHEDULES[row], regimes.NETWORK_KWH_PER_GB[column]
     item = regimes.panel(base, schedule, network, factors, points, draws=100, seed=0)

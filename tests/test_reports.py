@@ -266,9 +266,13 @@ def test_cli_run_writes_the_report_and_runs_lists_it(tmp_path):
     assert bad_report.returncode == 2 and "does not exist" in bad_report.stderr
 
 
-def test_lifecycle_part_absent_or_damaged():
+def test_lifecycle_part_absent_or_damaged(tmp_path):
+    from simulator.records.run import RunSummary, record_from_json
     from simulator.results.lifecycle_view import lifecycle_view
 
-    assert lifecycle_view(None) is None and lifecycle_view({}) is None  # a run from before the model
-    with pytest.raises(InputError, match="'lifecycle' part lacks an expected field"):
-        lifecycle_view({"fl": {"stages": []}})
+    approach = {"accuracy": 0.5, "energy_kwh": None, "co2_kg": None, "bytes_down": 0, "bytes_up": 0, "wall_s": 1.0}
+    before_the_model = record_from_json(RunSummary, {"fl": approach, "cl": approach}, tmp_path / "summary.json")
+    assert before_the_model.lifecycle is None and lifecycle_view(before_the_model.lifecycle) is None
+    with pytest.raises(InputError, match=r"summary.json lacks an expected field .*key 'lifecycle\.scenario'"):
+        record_from_json(RunSummary, {"fl": approach, "cl": approach, "lifecycle": {"fl": {"stages": []}}},
+                         tmp_path / "summary.json")

@@ -11,7 +11,7 @@ from flwr.app import ArrayRecord, ConfigRecord
 from flwr.serverapp.strategy import FedAvg
 
 from conftest import run_cli, tiny_scenario
-from simulator.config import StrategyConfig
+from simulator.scenario.schema import StrategyConfig
 from simulator.data.registry import load_dataset
 from simulator.errors import InputError
 from simulator.flower.client_app import make_client_app

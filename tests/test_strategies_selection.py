@@ -8,7 +8,7 @@ import pytest
 from conftest import tiny_scenario
 from simulator.errors import InputError
 from simulator.flower.runners import run_inline
-from simulator.probes.intensity import country_intensity
+from simulator.country_intensity import country_intensity
 from strategies.carbon_aware import choose_silos, read_hourly_trace, simulated_hour
 from strategies.scaffold import server_control_update, server_model_update, silo_control_update
 

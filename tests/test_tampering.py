@@ -7,7 +7,7 @@ import numpy as np
 from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data import build_federated_data
 from simulator.flower.client_app import make_client_app
 from simulator.flower.inline_grid import InlineGrid

@@ -17,7 +17,7 @@ from datasketches import kll_doubles_sketch
 from flwr.app import ConfigRecord
 
 from simulator.analytics.exact import exact_sum, exact_sum_of_squares
-from simulator.analytics.spec import FEATURE_PREFIX, LABEL_COLUMN, QuerySpec
+from simulator.scenario.query_spec import FEATURE_PREFIX, LABEL_COLUMN, QuerySpec
 
 # KLL accuracy parameter. DataSketches states the single-sided normalized rank error for k = 200 as
 # about 1.33 % (the 99th percentile of the maximum error measured in its trials): a reported

@@ -14,7 +14,7 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from flwr.clientapp import ClientApp
 
 from simulator.analytics.aggregates import Partial, local_partials, partial_from_record, partial_to_record
-from simulator.analytics.spec import parse_spec
+from simulator.scenario.query_spec import parse_spec
 from simulator.data.federated import SiloData
 
 QUERY_RECORD = "query"  # the server's request: {"spec": text, "server-round": query number}

@@ -12,9 +12,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data.partition import partition, split_train_test
-from simulator.data.registry import Dataset, load_dataset
+from simulator.data.dataset import Dataset
+from simulator.data.registry import load_dataset
 
 
 @dataclass(frozen=True)

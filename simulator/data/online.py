@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from simulator.data.registry import Dataset
+from simulator.data.dataset import Dataset
 from simulator.errors import InputError
 
 # Column names tried, in order, for the image/feature and label columns of a Hugging Face dataset.

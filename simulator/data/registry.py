@@ -8,28 +8,13 @@ for users who are online (see `simulator.data.online`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
-from simulator.config import DataConfig
+from simulator.data.dataset import Dataset
 from simulator.errors import InputError
-
-
-@dataclass(frozen=True)
-class Dataset:
-    name: str
-    features: np.ndarray  # float32, shape (n, d) flattened
-    labels: np.ndarray  # int64, shape (n,)
-    num_classes: int
-    # (channels, height, width) when the features are a flattened image; the CNN uses it.
-    image_shape: tuple[int, int, int] | None = None
-    # Whether features still need standardizing (tabular sets) or are already on a fixed scale.
-    needs_standardizing: bool = False
-
-    @property
-    def num_features(self) -> int:
-        return int(self.features.shape[1])
+from simulator.scenario.schema import DataConfig, Scenario
 
 
 def load_dataset(config: DataConfig, seed: int, input_shape: tuple[int, ...] | None = None) -> Dataset:
@@ -99,3 +84,31 @@ def synthetic_dataset(
         random_state=seed,
     )
     return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, image_shape, True)
+
+
+@lru_cache(maxsize=16)
+def dataset_features(config: DataConfig, seed: int, input_shape: tuple[int, ...] | None = None) -> int:
+    """The dataset's number of features (cached: a sweep may ask for every point). Synthetic data in
+    a model's input shape has as many as the shape holds: nothing is generated to count them."""
+    if config.dataset == "synthetic" and input_shape is not None:
+        return math.prod(input_shape)
+    return load_dataset(config, seed, input_shape).num_features
+
+
+def dataset_features_for_lifecycle(scenario: Scenario) -> int | None:
+    """The feature count the lifecycle model derives a silo's samples per GB from, read only where a
+    silo's [lifecycle] entry does not state samples_per_gb; None where every silo states it.
+
+    Online datasets are read through their loader (from its cache after a run); where that fails,
+    the refusal names the key that avoids it."""
+    stated = {silo.name for silo in scenario.lifecycle.silos if silo.samples_per_gb is not None}
+    deriving = [silo.name for silo in scenario.silos if silo.name not in stated]
+    if not deriving:
+        return None
+    try:
+        return dataset_features(scenario.data, scenario.seed, scenario.model.input_shape)
+    except InputError as error:
+        raise InputError(
+            f"key 'lifecycle.silos.{deriving[0]}.samples_per_gb': not given, and the dataset cannot be read "
+            f"to derive it ({error})"
+        ) from None

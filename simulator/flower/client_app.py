@@ -12,7 +12,7 @@ from flwr.app import ArrayRecord, Context, Message, MetricRecord, RecordDict
 from flwr.clientapp import ClientApp
 
 from simulator.analytics.silo_query import register_query_handler
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data import build_federated_data
 from simulator.flower.faults import make_crash_mod, make_fault_gate_mod
 from simulator.flower.instrumentation import make_measurement_mod

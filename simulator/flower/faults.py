@@ -19,9 +19,10 @@ from collections.abc import Callable
 
 import numpy as np
 from flwr.app import Context, Message
-from flwr.clientapp.typing import ClientAppCallable, Mod
 
-from simulator.config import Scenario, SiloFaults
+from simulator.flower.flwr_internals import ClientAppCallable, Mod
+
+from simulator.scenario.schema import Scenario, SiloFaults
 from simulator.flower.payload import MEASUREMENT_KEY
 
 # A hung silo stays silent (unless `hang_s` says otherwise) for this multiple of the round timeout:

@@ -7,8 +7,9 @@ the round timeout gives none (the server stops waiting; a late reply is dropped)
 in and out, as serialization would, so a silo can never alter the server's arrays in place.
 
 What this relies on in Flower 1.42 (pinned in pyproject, covered by tests/test_inline_grid.py):
-`Grid`'s abstract methods, `TaskIdentity`, `Message(content|error, reply_to=...)`, `Metadata._message_id`, and the
-node config key `partition-id` that Flower's simulation also sets.
+`Grid`'s abstract methods, `Message(content|error, reply_to=...)`, the node config key `partition-id` that
+Flower's simulation also sets, and, through simulator.flower.flwr_internals (its contract tests in
+tests/test_flwr_internals.py), the process's task identity, an empty `Run` and message ids.
 """
 
 from __future__ import annotations
@@ -22,12 +23,17 @@ from collections.abc import Iterable
 
 from flwr.app import Context, Error, Message, RecordDict
 from flwr.clientapp import ClientApp
-from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
 from flwr.serverapp import Grid
-from flwr.supercore.run import Run
-from flwr.supercore.task_identity import TaskIdentity
 
 from simulator.flower.client_app import PARTITION_ID_KEY
+from simulator.flower.flwr_internals import (
+    ERROR_CLIENT_APP_RAISED,
+    ERROR_NODE_UNAVAILABLE,
+    SUPERLINK_NODE_ID,
+    empty_run,
+    set_message_id,
+    set_task_identity,
+)
 
 FIRST_NODE_ID = 101  # deterministic node ids; 1 is Flower's SuperLink
 
@@ -39,7 +45,7 @@ class InlineGrid(Grid):
 
     def __init__(self, client_app: ClientApp, num_silos: int, run_config: dict | None = None, run_id: int = 1):
         self._client_app = client_app
-        self._run = Run.create_empty(run_id=run_id)
+        self._run = empty_run(run_id)
         self._contexts = {
             FIRST_NODE_ID + index: Context(
                 run_id=run_id,
@@ -54,19 +60,17 @@ class InlineGrid(Grid):
         self._stray_calls: list[_SiloWorker] = []  # threads of calls the server gave up on
         self._workers: dict[int, _SiloWorker] = {}
         # Messages take their sender from the process's task identity, as Flower's simulation sets it.
-        TaskIdentity.task_id = 1
-        TaskIdentity.run_id = run_id
-        TaskIdentity.node_id = SUPERLINK_NODE_ID
+        set_task_identity(task_id=1, run_id=run_id, node_id=SUPERLINK_NODE_ID)
 
     @property
     def node_to_partition(self) -> dict[int, int]:
         return {node_id: int(ctx.node_config[PARTITION_ID_KEY]) for node_id, ctx in self._contexts.items()}
 
-    def set_run(self, run: Run) -> None:
+    def set_run(self, run) -> None:  # type: ignore[no-untyped-def]
         self._run = run
 
     @property
-    def run(self) -> Run:
+    def run(self):  # type: ignore[no-untyped-def]
         return self._run
 
     def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
@@ -82,7 +86,7 @@ class InlineGrid(Grid):
         ids = []
         for message in messages:
             message_id = str(uuid.uuid4())
-            message.metadata.__dict__["_message_id"] = message_id
+            set_message_id(message, message_id)
             reply = self._deliver(message, timeout)
             if reply is not None:
                 self._replies[message_id] = reply
@@ -97,7 +101,7 @@ class InlineGrid(Grid):
         """
         context = self._contexts.get(message.metadata.dst_node_id)
         if context is None:
-            return Message(Error(ErrorCode.NODE_UNAVAILABLE, f"unknown node {message.metadata.dst_node_id}"),
+            return Message(Error(ERROR_NODE_UNAVAILABLE, f"unknown node {message.metadata.dst_node_id}"),
                            reply_to=message)
         incoming = copy.deepcopy(message)
         outcome: list[Message | Exception] = []
@@ -124,7 +128,7 @@ class InlineGrid(Grid):
         result = outcome[0]
         if isinstance(result, Exception):
             return Message(
-                Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, f"{type(result).__name__}: {result}"), reply_to=message
+                Error(ERROR_CLIENT_APP_RAISED, f"{type(result).__name__}: {result}"), reply_to=message
             )
         return copy.deepcopy(result)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flwr.app import ConfigRecord, Context, Message, RecordDict
-from flwr.clientapp.typing import ClientAppCallable, Mod
 
+from simulator.flower.flwr_internals import ClientAppCallable, Mod
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
 from simulator.probes.window import WorkWindow
 

@@ -13,16 +13,18 @@ import time
 from collections.abc import Callable, Iterable
 
 from flwr.app import ConfigRecord, Error, Message, RecordDict
-from flwr.common.constant import ErrorCode
 from flwr.serverapp import Grid
 
+from simulator.flower.flwr_internals import ERROR_CLIENT_APP_RAISED
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
 from simulator.flower.reply_check import reply_problem
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
 from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
-from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX, HardwareProfile, modelled_reading
+from simulator.probes.silo_hardware import modelled_reading
+from simulator.scenario.hardware import HardwareProfile
 from simulator.probes.window import WorkWindow
+from simulator.records.kinds import HARDWARE_DECLARED, HARDWARE_HOST, EnergyHardware
 from simulator.progress import NULL_OBSERVER, RunObserver
 
 # Model exchanges: a reply may carry only the arrays the server sent and scalar metrics.
@@ -300,21 +302,19 @@ class MeasuredGrid(Grid):
         if profile is None or row.status != "ok":
             return row
         detail = (
-            f"{MODELLED_DETAIL_PREFIX} for {row.wall_s / profile.relative_speed:.4g} s "
+            f"modelled on the silo's declared hardware for {row.wall_s / profile.relative_speed:.4g} s "
             f"(measured {row.wall_s:.4g} s / relative speed {profile.relative_speed:g}); {profile.sources}"
         )
-        return _with_energy(row, modelled_reading(profile, row.wall_s), detail)
+        return _with_energy(row, modelled_reading(profile, row.wall_s), detail, HARDWARE_DECLARED)
 
 def _error_reply(reply: Message, sent: dict[int, Message], reason: str) -> Message:
     original = sent[reply.metadata.src_node_id] if reply.metadata.src_node_id in sent else reply
-    return Message(Error(ErrorCode.CLIENT_APP_RAISED_EXCEPTION, reason), reply_to=original)
+    return Message(Error(ERROR_CLIENT_APP_RAISED, reason), reply_to=original)
 
 
-def _scaled(value: float | None, share: float) -> float | None:
-    return None if value is None else value * share
-
-
-def _with_energy(row: LedgerRow, reading: EnergyReading, detail: str) -> LedgerRow:
+def _with_energy(
+    row: LedgerRow, reading: EnergyReading, detail: str, energy_hardware: EnergyHardware = HARDWARE_HOST
+) -> LedgerRow:
     return make_row(
         approach=row.approach,
         silo=row.silo,
@@ -329,6 +329,7 @@ def _with_energy(row: LedgerRow, reading: EnergyReading, detail: str) -> LedgerR
         num_examples=row.num_examples,
         status=row.status,
         detail="; ".join(part for part in (row.detail, detail) if part),
+        energy_hardware=energy_hardware,
     )
 
 

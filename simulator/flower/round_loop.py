@@ -21,7 +21,7 @@ from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord
 from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
-from simulator.results.run_dir import RoundRecord
+from simulator.records.run import RoundRecord
 
 SAMPLING_STREAM = 11  # keeps the server's sampling seeds apart from the silos' batch-order seeds
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.flower.client_app import make_client_app
 from simulator.flower.faults import release_waiting_silos
 from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.server_app import run_federation
 from simulator.progress import NULL_OBSERVER, RunObserver
-from simulator.results.run_dir import FederationOutcome
+from simulator.records.run import FederationOutcome
 
 # How long the inline runner lets silo calls it stopped waiting for finish before it returns.
 STRAY_CALL_WAIT_S = 300.0
@@ -63,7 +63,7 @@ def run_federated(scenario: Scenario, run_dir: Path, observer: RunObserver = NUL
     if scenario.runner == "ray":
         return run_ray(scenario, run_dir, observer)
     if scenario.runner == "deployment":
-        from simulator.flower.deployment import run_deployment
+        from simulator.deployment.runner import run_deployment
 
         return run_deployment(scenario, run_dir).federation
     from simulator.errors import InputError

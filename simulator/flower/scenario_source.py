@@ -9,7 +9,8 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from simulator.config import Scenario, load_scenario, validate_scenario
+from simulator.scenario.schema import Scenario
+from simulator.scenario.load import load_scenario, validate_scenario
 
 SCENARIO_PATH_KEY = "scenario-path"
 SCENARIO_TOML_KEY = "scenario-toml"

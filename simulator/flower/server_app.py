@@ -12,7 +12,7 @@ from pathlib import Path
 from flwr.app import ArrayRecord, ConfigRecord, Context
 from flwr.serverapp import Grid, ServerApp
 
-from simulator.config import Scenario
+from simulator.scenario.schema import Scenario
 from simulator.data.registry import load_dataset
 from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.reply_check import array_layout
@@ -25,13 +25,8 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import write_text_atomic
 from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
-from simulator.results.run_dir import (
-    FL_LEDGER,
-    FederationOutcome,
-    RoundRecord,
-    new_run_dir,
-    write_federation_outcome,
-)
+from simulator.records.run import FederationOutcome, RoundRecord
+from simulator.results.run_dir import FL_LEDGER, new_run_dir, write_federation_outcome
 from strategies.registry import build_strategy, client_train_config
 
 

@@ -8,8 +8,6 @@ Public API:
     load_profile(name_or_path) -> EnergyProfile
     load_factors(path=None) -> FactorSet[Factor]
     build_plan(scenario) -> LifecyclePlan; the stage functions live in simulator.lifecycle.stages.
-
-No module of this package imports simulator.config at import time (config imports the schema).
 """
 
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
@@ -24,7 +22,7 @@ from simulator.lifecycle.model import (
     StageResult,
     evaluate_lifecycle,
 )
-from simulator.lifecycle.plan import LifecyclePlan, build_plan
+from simulator.lifecycle.quantities import LifecyclePlan, build_plan
 from simulator.lifecycle.profile import (
     EnergyProfile,
     default_profile,

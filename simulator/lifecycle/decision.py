@@ -21,7 +21,7 @@ import numpy as np
 
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet
-from simulator.lifecycle.plan import LifecyclePlan
+from simulator.lifecycle.quantities import LifecyclePlan
 from simulator.lifecycle.profile import EnergyProfile
 from simulator.lifecycle.stages import fl_stages, cl_stages, unused_factors
 

@@ -8,7 +8,6 @@ per Monte Carlo draw, so the stage formulas run unchanged on one value or on 10,
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -16,9 +15,9 @@ from typing import Generic, TypeVar
 import numpy as np
 
 from simulator.errors import InputError
+from simulator.scenario.load import bundled_config_path, read_toml
 
 FACTORS_FILE_NAME = "factors.toml"
-_BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "bundled_configs"
 
 T = TypeVar("T")
 
@@ -67,19 +66,13 @@ FACTOR_NAMES: tuple[str, ...] = tuple(field.name for field in fields(FactorSet))
 
 
 def factors_path() -> Path:
-    return _BUNDLED_CONFIGS / FACTORS_FILE_NAME
+    return bundled_config_path(FACTORS_FILE_NAME)
 
 
 def load_factors(path: str | Path | None = None) -> FactorSet[Factor]:
     """Read and check a factors file (the shipped configs/factors.toml when `path` is None)."""
     source = Path(path) if path is not None else factors_path()
-    if not source.is_file():
-        raise InputError(f"factors file '{source}' does not exist")
-    try:
-        with source.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"factors file '{source}' is not valid TOML: {error}") from None
+    raw = read_toml(source, "factors")
     unknown = sorted(set(raw) - set(FACTOR_NAMES))
     if unknown:
         raise InputError(f"factors file '{source}': unknown factor '{unknown[0]}'; allowed: {', '.join(FACTOR_NAMES)}")

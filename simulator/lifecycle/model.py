@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.decision import DecisionFlip, decision_flips
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors
-from simulator.lifecycle.plan import LifecyclePlan, SiloPlan, SitePlan, build_plan, over_lifetimes, with_volume_scales
+from simulator.lifecycle.quantities import (
+    LifecyclePlan,
+    SiloPlan,
+    SitePlan,
+    build_plan,
+    over_lifetimes,
+    with_volume_scales,
+)
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.stages import (
     STAGE_TITLES,
@@ -30,9 +36,8 @@ from simulator.lifecycle.stages import (
     silo_primary_storage,
     unused_factors,
 )
+from simulator.scenario.schema import Scenario
 
-if TYPE_CHECKING:
-    from simulator.config import Scenario
 
 CURRENCY = "USD"
 INTERVAL_PERCENTILES = (5.0, 95.0)
@@ -157,21 +162,24 @@ class LifecycleResult:
 
 
 def evaluate_lifecycle(
-    scenario: "Scenario",
+    scenario: Scenario,
     profile: EnergyProfile | None = None,
     factors: FactorSet[Factor] | None = None,
     draws: int | None = None,
     sweeps: bool = True,
+    dataset_features: int | None = None,
 ) -> LifecycleResult:
     """The whole lifecycle model. `profile`: from a ledger (`profile_from_ledger`), default: the
     documented default profile. `factors`: default: configs/factors.toml. `draws`: default: the
     scenario's lifecycle.draws; the draws are seeded by the scenario's seed. `sweeps=False` leaves
     out the break-even sweep and the sensitivity ranking (empty tuples) for callers that evaluate
-    many variants and need only the stage figures; it also leaves out the decision sensitivity."""
+    many variants and need only the stage figures; it also leaves out the decision sensitivity.
+    `dataset_features`: the dataset's feature count, needed where a silo does not state
+    samples_per_gb (see `build_plan`)."""
     profile = profile or default_profile()
     factors = factors or load_factors()
     count = draws if draws is not None else scenario.lifecycle.draws
-    plan = build_plan(scenario)
+    plan = build_plan(scenario, dataset_features=dataset_features)
     central = factor_values.central(factors)
     sampled = factor_values.draw(factors, count, scenario.seed)
     fl_central, cl_central = fl_stages(plan, profile, central), cl_stages(plan, profile, central)
@@ -188,7 +196,7 @@ def evaluate_lifecycle(
             silo_primary_storage(plan, central),
             silo_primary_storage(plan, sampled),
         ),
-        break_even=break_even_points(scenario, profile, factors, plan) if sweeps else (),
+        break_even=break_even_points(scenario, profile, factors, dataset_features, plan) if sweeps else (),
         sensitivity=sensitivity_ranking(plan, profile, factors) if sweeps else (),
         profile=profile,
         sites=(_site_summary(plan.central), *(_site_summary(silo.site, silo) for silo in plan.silos)),
@@ -285,14 +293,18 @@ def central_totals(plan: LifecyclePlan, profile: EnergyProfile, values: FactorSe
 
 
 def break_even_points(
-    scenario: "Scenario", profile: EnergyProfile, factors: FactorSet[Factor], plan: LifecyclePlan | None = None
+    scenario: Scenario,
+    profile: EnergyProfile,
+    factors: FactorSet[Factor],
+    dataset_features: int | None = None,
+    plan: LifecyclePlan | None = None,
 ) -> tuple[BreakEven, ...]:
     """Where CL and FL cost the same CO2 and the same money (central factors), sweeping the data
     volume (every silo's data x 1e-4 .. 1e4, growth kept) and the lifetime (1 .. max(120, 2 L) months,
     about 60 points); between two swept points the crossing is interpolated linearly. Each sweep is
     one evaluation of the stages over all its points (`with_volume_scales`, `over_lifetimes`)."""
     values = factor_values.central(factors)
-    plan = plan or build_plan(scenario)
+    plan = plan or build_plan(scenario, dataset_features=dataset_features)
     base_gb = sum(silo.volumes_gb[0] for silo in plan.silos)
     results: list[BreakEven] = []
     if base_gb > 0:
@@ -304,7 +316,7 @@ def break_even_points(
                 log_scale=True,
             ))
     lifetimes = lifetime_sweep(scenario.lifecycle.lifetime_months)
-    fl, cl = central_totals(over_lifetimes(scenario, lifetimes), profile, values)
+    fl, cl = central_totals(over_lifetimes(scenario, lifetimes, dataset_features), profile, values)
     months = np.asarray(lifetimes, dtype=float)
     for quantity in ("co2_kg", "cost_usd"):
         results.append(_crossing(quantity, "lifetime_months", "months", months, _difference(cl, fl, quantity, months),

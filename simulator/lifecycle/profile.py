@@ -12,16 +12,15 @@ from the default scenario) stands in, and says so.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from simulator.errors import InputError
+from simulator.scenario.load import bundled_config_path, read_toml
 from simulator.ledger import APPROACH_CL, APPROACH_FL, LEDGER_COLUMNS, SERVER_SILO, Ledger, LedgerRow
 
 PROFILE_FILE_PREFIX = "energy_profile_"
 DEFAULT_PROFILE_FILE = f"{PROFILE_FILE_PREFIX}default.toml"
-_BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "bundled_configs"
 
 
 @dataclass(frozen=True)
@@ -81,19 +80,20 @@ def profile_from_run_dir(run_dir: str | Path) -> EnergyProfile:
 
 def default_profile() -> EnergyProfile:
     """The documented default profile (no training needed); its `source` says where it came from."""
-    return read_profile_file(_BUNDLED_CONFIGS / DEFAULT_PROFILE_FILE, "default profile")
+    return read_profile_file(bundled_config_path(DEFAULT_PROFILE_FILE), "default profile")
 
 
 def shipped_profile_names() -> tuple[str, ...]:
     """Names of the profile files shipped in configs/ (energy_profile_<name>.toml)."""
-    return tuple(sorted(path.stem[len(PROFILE_FILE_PREFIX):] for path in _BUNDLED_CONFIGS.glob(f"{PROFILE_FILE_PREFIX}*.toml")))
+    folder = bundled_config_path(DEFAULT_PROFILE_FILE).parent
+    return tuple(sorted(path.stem[len(PROFILE_FILE_PREFIX):] for path in folder.glob(f"{PROFILE_FILE_PREFIX}*.toml")))
 
 
 def load_profile(name_or_path: str, key: str = "lifecycle.profile") -> EnergyProfile:
     """A shipped profile by name (`default`, `resnet18`, `transformer`, ...: configs/energy_profile_<name>.toml)
     or a profile file by path (the same layout); `key` names the setting in errors."""
     if name_or_path in shipped_profile_names():
-        return read_profile_file(_BUNDLED_CONFIGS / f"{PROFILE_FILE_PREFIX}{name_or_path}.toml", key)
+        return read_profile_file(bundled_config_path(f"{PROFILE_FILE_PREFIX}{name_or_path}.toml"), key)
     path = Path(name_or_path).expanduser()
     if path.suffix != ".toml" or not path.is_file():
         raise InputError(
@@ -106,12 +106,8 @@ def load_profile(name_or_path: str, key: str = "lifecycle.profile") -> EnergyPro
 def read_profile_file(path: Path, key: str) -> EnergyProfile:
     """A profile TOML: every EnergyProfile field (numbers >= 0, `energy_method` and `source` text);
     `sample_bytes` may be left out. Other keys (provenance notes) are allowed and ignored."""
+    raw = read_toml(path, f"key '{key}': profile")
     where = f"key '{key}': profile file '{path.name}'"
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise InputError(f"{where} cannot be read ({error})") from None
     values: dict = {}
     for field in fields(EnergyProfile):
         if field.name not in raw:

@@ -21,15 +21,11 @@ from typing import Any
 import numpy as np
 
 from simulator.lifecycle.factors import FactorSet
-from simulator.lifecycle.grid import co2_kg_for
-from simulator.lifecycle.plan import BYTES_PER_GB, LifecyclePlan, SiloPlan, SitePlan
+from simulator.country_intensity import co2_kg
+from simulator.lifecycle.quantities import LifecyclePlan, SiloPlan, SitePlan
+from simulator.units import BYTES_PER_GB, GB_PER_TB, HOURS_PER_MONTH, JOULES_PER_KWH, SECONDS_PER_HOUR, WH_PER_KWH
 from simulator.lifecycle.profile import EnergyProfile
 
-HOURS_PER_MONTH = 730.0  # 8760 h / 12
-GB_PER_TB = 1000.0
-WH_PER_KWH = 1000.0
-SECONDS_PER_HOUR = 3600.0
-J_PER_KWH = 3.6e6
 # The priced CPU instance (m7g.large / t3.large in factors.toml) has 2 vCPUs.
 VCPUS_PER_CPU_INSTANCE = 2
 
@@ -92,7 +88,7 @@ def network_transfer(gb, kwh_per_gb, overhead_fraction, intensity_g_per_kwh, pri
     """
     wire_gb = gb * (1.0 + overhead_fraction)
     energy = wire_gb * kwh_per_gb
-    return Amount(energy, co2_kg_for(energy, intensity_g_per_kwh), wire_gb * price_usd_per_gb)
+    return Amount(energy, co2_kg(energy, intensity_g_per_kwh), wire_gb * price_usd_per_gb)
 
 
 def storage(gb_months, wh_per_tb_hour, replication, pue, intensity_g_per_kwh, price_usd_per_gb_month) -> Amount:
@@ -102,7 +98,7 @@ def storage(gb_months, wh_per_tb_hour, replication, pue, intensity_g_per_kwh, pr
     USD = GB-months x price per GB-month (list prices already include the provider's replication).
     """
     energy = gb_months / GB_PER_TB * HOURS_PER_MONTH * wh_per_tb_hour / WH_PER_KWH * replication * pue
-    return Amount(energy, co2_kg_for(energy, intensity_g_per_kwh), gb_months * price_usd_per_gb_month)
+    return Amount(energy, co2_kg(energy, intensity_g_per_kwh), gb_months * price_usd_per_gb_month)
 
 
 def compute(device_kwh, hours, pue, intensity_g_per_kwh, price_usd_per_hour) -> Amount:
@@ -111,7 +107,7 @@ def compute(device_kwh, hours, pue, intensity_g_per_kwh, price_usd_per_hour) -> 
     kWh = device kWh x PUE; kg CO2e = kWh x I / 1000; USD = instance hours x price per hour.
     """
     energy = device_kwh * pue
-    return Amount(energy, co2_kg_for(energy, intensity_g_per_kwh), hours * price_usd_per_hour)
+    return Amount(energy, co2_kg(energy, intensity_g_per_kwh), hours * price_usd_per_hour)
 
 
 # --- Site factors ---------------------------------------------------------------------------------
@@ -350,7 +346,7 @@ def _fl_server(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, per_mo
     count = _weighted_sum((1.0, weight) for _, weight in per_month)
     server_kwh = (
         profile.server_kwh_per_silo_round * plan.rounds * len(plan.silos) * count
-        + plan.server_vcpus * f.server_watts_per_vcpu_idle * wait_s / J_PER_KWH
+        + plan.server_vcpus * f.server_watts_per_vcpu_idle * wait_s / JOULES_PER_KWH
     )
     return compute(
         server_kwh * runs,

@@ -7,7 +7,7 @@ from pathlib import Path
 from simulator.errors import InputError
 from simulator.planner.export import plan_csv_text
 from simulator.planner.inventory import Inventory, inventory_path
-from simulator.planner.plan import EnterprisePlan, plan_inventory
+from simulator.planner.federate_or_centralize import EnterprisePlan, plan_inventory
 from simulator.planner.terminal import print_plan
 
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulator.errors import InputError
-from simulator.probes.intensity import known_country_codes
+from simulator.scenario.schema import CountryCode
 
 STORAGE_KINDS = ("hdd", "ssd", "object")
 APPLICATION_KINDS = ("analytics", "ml")
@@ -26,19 +26,11 @@ class Site(_Entry):
     """A data centre or silo: where data lives, and the grid and facility it runs on."""
 
     name: str = Field(pattern=NAME_PATTERN)
-    country: str  # ISO 3166 alpha-3, as CodeCarbon's bundled energy mix knows it
+    country: CountryCode  # ISO 3166 alpha-3, as CodeCarbon's bundled energy mix knows it
     region: str | None = None  # free text for people (e.g. "eu-west-3"); the grid is the country's
     pue: float = Field(ge=1.0, le=3.0)  # power usage effectiveness of the facility
     # hdd | ssd (block volumes) | object (object storage on HDD media): the lifecycle model's kinds.
     storage: Literal["hdd", "ssd", "object"] = "hdd"
-
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        code = value.upper()
-        if code not in known_country_codes():
-            raise ValueError(f"unknown country code '{value}'; use an ISO 3166 alpha-3 code (e.g. FRA, DEU, USA)")
-        return code
 
 
 class Dataset(_Entry):

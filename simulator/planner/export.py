@@ -14,7 +14,7 @@ import jinja2
 
 from simulator.lifecycle.model import Interval
 from simulator.lifecycle.stages import STAGES
-from simulator.planner.plan import ApplicationPlan, EnterprisePlan
+from simulator.planner.federate_or_centralize import ApplicationPlan, EnterprisePlan
 
 
 def interval_text(value: Interval, digits: int = 3) -> str:

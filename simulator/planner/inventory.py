@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import tomllib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.errors import InputError
+from simulator.scenario.load import read_toml
 from simulator.planner.entries import Application, Central, Dataset, Site, validated
 
 DEFAULT_INVENTORY = Path("silocarbon_inventory.sqlite")
@@ -250,13 +250,7 @@ def _names(db: sqlite3.Connection, table: str) -> set[str]:
 
 def read_inventory_toml(path: Path) -> tuple[str | None, list[Site | Dataset | Application | Central]]:
     """The entries of an inventory file, validated one by one, in the order they must be added."""
-    if not path.is_file():
-        raise InputError(f"inventory file '{path}' does not exist")
-    try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"inventory file '{path}' is not valid TOML: {error}") from None
+    raw = read_toml(path, "inventory")
     unknown = [key for key in raw if key not in TOML_SECTIONS]
     if unknown:
         raise InputError(f"inventory file '{path}': unknown section '{unknown[0]}'; allowed: {', '.join(TOML_SECTIONS)}")

@@ -14,23 +14,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from simulator.probes.base import OpenWindows, Probe, UnknownWindowError
+from simulator.records.kinds import METHOD_ABSENT, METHOD_APPORTIONED, METHOD_MEASURED, METHOD_MODELLED, EnergyMethod
+from simulator.units import WATTS_PER_KILOWATT
 
-KWH_PER_JOULE = 1 / 3.6e6  # exact: 1 kWh = 3.6e6 J
-
-METHOD_MEASURED = "measured"
-METHOD_MODELLED = "modelled"
-METHOD_APPORTIONED = "apportioned"
-METHOD_ABSENT = "absent"
 # Trust order when one figure combines components obtained differently: the total is only as good
 # as its weakest present part.
 _METHOD_RANK = {METHOD_MEASURED: 3, METHOD_APPORTIONED: 2, METHOD_MODELLED: 1}
 
-WATTS_PER_KILOWATT = 1000.0
 # CodeCarbon 3.3 machine mode without RAPL: CPU power = TDP x (0.1 + 0.9 x load^3); 0.1 at load 0.
 CODECARBON_IDLE_LOAD_FACTOR = 0.1
 
 
-def combined_method(*methods: str) -> str:
+def combined_method(*methods: EnergyMethod) -> EnergyMethod:
     """The method of a sum of components: absent only if every part is absent, else the weakest."""
     present = [m for m in methods if m != METHOD_ABSENT]
     if not present:
@@ -46,14 +41,14 @@ class EnergyReading:
     energy_cpu_kwh: float | None
     energy_ram_kwh: float | None
     energy_gpu_kwh: float | None
-    method: str
+    method: EnergyMethod
 
     @property
     def energy_kwh(self) -> float | None:
         parts = [p for p in (self.energy_cpu_kwh, self.energy_ram_kwh, self.energy_gpu_kwh) if p is not None]
         return sum(parts) if parts else None
 
-    def scaled(self, fraction: float, method: str = METHOD_APPORTIONED) -> "EnergyReading":
+    def scaled(self, fraction: float, method: EnergyMethod = METHOD_APPORTIONED) -> "EnergyReading":
         """This reading's share `fraction` (0..1) of every component, relabelled."""
 
         def part(value: float | None) -> float | None:

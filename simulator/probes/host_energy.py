@@ -9,14 +9,10 @@ from __future__ import annotations
 import threading
 import time
 
-from simulator.probes.energy import (
-    CodeCarbonHostProbe,
-    EnergyReading,
-    KWH_PER_JOULE,
-    combined_method,
-)
+from simulator.probes.energy import CodeCarbonHostProbe, EnergyReading, combined_method
 from simulator.probes.idle import IdleBaseline, idle_mode_measures, modelled_baseline
 from simulator.probes.nvml import NvmlGpuProbe
+from simulator.units import KWH_PER_JOULE
 
 IDLE_WINDOW_KEY = "idle-baseline"
 

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.probes.energy import KWH_PER_JOULE, METHOD_APPORTIONED, METHOD_MEASURED, METHOD_MODELLED
-from simulator.probes.silo_hardware import MODELLED_DETAIL_PREFIX
+from simulator.records.kinds import (
+    HARDWARE_DECLARED,
+    METHOD_APPORTIONED,
+    METHOD_MEASURED,
+    METHOD_MODELLED,
+    EnergyMethod,
+)
+from simulator.units import KWH_PER_JOULE
 
 IDLE_MODES = ("auto", "measure", "model", "off")
 
@@ -24,7 +30,7 @@ class IdleBaseline:
     cpu_w: float | None
     ram_w: float | None
     gpu_w: float | None
-    method: str  # measured | modelled | absent
+    method: EnergyMethod  # measured | modelled | absent
     how: str
 
 
@@ -52,7 +58,7 @@ def host_covered_wall_s(rows) -> float:
         for row in rows
         if row.energy_kwh is not None
         and not (row.energy_method == METHOD_APPORTIONED and row.silo != "server")
-        and not row.detail.startswith(MODELLED_DETAIL_PREFIX)
+        and row.energy_hardware != HARDWARE_DECLARED
     )
 
 

@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass
 
 from simulator.probes.base import OpenWindows
-from simulator.probes.energy import KWH_PER_JOULE, METHOD_ABSENT, METHOD_MEASURED
+from simulator.probes.energy import METHOD_ABSENT, METHOD_MEASURED
+from simulator.units import JOULES_PER_MILLIJOULE, KWH_PER_JOULE, WATTS_PER_MILLIWATT
 
-JOULES_PER_MILLIJOULE = 1e-3
-WATTS_PER_MILLIWATT = 1e-3
 SOURCE_COUNTER = "nvml-energy-counter"
 SOURCE_SAMPLED = "nvml-power-sampling"
 # 10 Hz: NVML refreshes its power reading about every 20-100 ms depending on the board; faster

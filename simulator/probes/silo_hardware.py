@@ -1,56 +1,18 @@
-"""Hardware a silo stands for, when the host running the simulation does not have it.
+"""Energy of hardware a silo stands for, when the host running the simulation does not have it.
 
-A silo may declare a profile (`[silos.hardware]`: CPU power, GPU model and power, relative speed).
-Its energy is then modelled from that profile and the work measured on the host: the time the work
-would take there is the measured wall time divided by the relative speed, and each declared part
-draws its stated power for that time. Rows so obtained say `modelled`.
-
-Default powers, each with its source (see the project's factors reference):
-- GPU, power at full load: Cloud Carbon Footprint's GPU coefficients (from Teads), max W per GPU.
-- CPU, when given as vCPUs: Cloud Carbon Footprint's AWS max 3.5 W per vCPU (training keeps the CPU
-  busy, so the max of its min..max range applies).
+A silo may declare a profile (`[silos.hardware]`, resolved by `simulator.scenario.hardware`: CPU
+power, GPU model and power, relative speed). Its energy is then modelled from that profile and the
+work measured on the host: the time the work would take there is the measured wall time divided by
+the relative speed, and each declared part draws its stated power for that time. Rows so obtained
+say `modelled`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from simulator.probes.energy import KWH_PER_JOULE, METHOD_MODELLED, EnergyReading
-
-GPU_MAX_POWER_W: dict[str, float] = {
-    # Cloud Carbon Footprint coefficients (from Teads), max W per GPU
-    "T4": 71.0,
-    "V100": 306.0,
-    "A100": 407.0,
-    "A10G": 153.0,
-}
-GPU_POWER_SOURCE = "Cloud Carbon Footprint GPU coefficients (from Teads), max W"
-WATTS_PER_VCPU_BUSY = 3.5  # Cloud Carbon Footprint, AWS, max W per vCPU
-CPU_POWER_SOURCE = "Cloud Carbon Footprint, AWS, max 3.5 W per vCPU"
-# Start of the ledger `detail` of a row modelled on declared hardware: such a row's energy is not the
-# host's, so the host's idle baseline does not apply to it.
-MODELLED_DETAIL_PREFIX = "modelled on the silo's declared hardware"
-
-
-@dataclass(frozen=True)
-class HardwareProfile:
-    """Resolved powers of a silo's declared hardware, W, with where each figure came from."""
-
-    cpu_power_w: float
-    gpu_model: str | None
-    gpu_power_w: float | None
-    ram_power_w: float | None
-    relative_speed: float
-    sources: str
-
-
-def gpu_power_w(model: str) -> float:
-    """Full-load power of a known GPU model (case-insensitive), W."""
-    return GPU_MAX_POWER_W[model.upper()]
-
-
-def cpu_power_from_vcpus(vcpus: int) -> float:
-    return vcpus * WATTS_PER_VCPU_BUSY
+from simulator.probes.energy import EnergyReading
+from simulator.records.kinds import METHOD_MODELLED
+from simulator.scenario.hardware import HardwareProfile
+from simulator.units import KWH_PER_JOULE
 
 
 def host_has_gpu(profile: HardwareProfile, host_gpu_names: list[str], silo_uses_gpu: bool) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import pickle
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -20,7 +20,8 @@ import torch
 from simulator.errors import InputError
 from simulator.ledger import Ledger, LedgerRow
 from simulator.results.atomic import write_bytes_atomic
-from simulator.results.run_dir import FL_LEDGER, RoundRecord
+from simulator.records.run import RoundRecord
+from simulator.results.run_dir import FL_LEDGER
 
 CHECKPOINT = "checkpoint.pt"
 CHECKPOINT_FORMAT = 1
@@ -82,7 +83,7 @@ def write_checkpoint(run_dir: Path, checkpoint: Checkpoint) -> None:
         "random_state": checkpoint.random_state,
         "torch_rng_state": checkpoint.torch_rng_state,
         "ledger_rows": checkpoint.ledger_rows,
-        "rounds": [asdict(record) for record in checkpoint.rounds],
+        "rounds": [record.to_json() for record in checkpoint.rounds],
         "fl_wall_s": checkpoint.fl_wall_s,
         "strategy_problem": checkpoint.strategy_problem,
     }
@@ -107,7 +108,7 @@ def read_checkpoint(run_dir: Path) -> Checkpoint | None:
             random_state=_as_tuple(payload["random_state"]),
             torch_rng_state=payload["torch_rng_state"],
             ledger_rows=int(payload["ledger_rows"]),
-            rounds=tuple(RoundRecord(**record) for record in payload["rounds"]),
+            rounds=tuple(RoundRecord.model_validate(record) for record in payload["rounds"]),
             fl_wall_s=float(payload["fl_wall_s"]),
             strategy_problem=str(payload.get("strategy_problem", "")),
         )

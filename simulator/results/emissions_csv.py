@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from codecarbon.output_methods.emissions_data import EmissionsData
 
 from simulator.ledger import Ledger
-from simulator.probes.intensity import country_intensity
+from simulator.country_intensity import country_intensity
+from simulator.units import JOULES_PER_KWH
 
 CODECARBON_COLUMNS = [field.name for field in dataclasses.fields(EmissionsData)]
 
@@ -29,7 +30,7 @@ def emissions_csv_text(ledger: Ledger, run_id: str, host: dict, versions: dict) 
             # Mean power over the window, W = kWh * 3.6e6 J/kWh / s; empty when absent.
             if energy_kwh is None or duration <= 0:
                 return ""
-            return energy_kwh * 3.6e6 / duration
+            return energy_kwh * JOULES_PER_KWH / duration
 
         writer.writerow(
             {

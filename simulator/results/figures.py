@@ -19,7 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from simulator.results.breakdown import RoundBytes, SiloTotals  # noqa: E402
-from simulator.results.run_view import RoundAccuracy  # noqa: E402
+from simulator.records.run import RoundRecord  # noqa: E402
 
 FL_COLOUR = "#1f77b4"
 CL_COLOUR = "#d62728"
@@ -84,7 +84,7 @@ def silo_bars(silos: Sequence[SiloTotals]) -> bytes:
     return png_bytes(figure)
 
 
-def accuracy_curve(rounds: Sequence[RoundAccuracy], cl_accuracy: float | None) -> bytes:
+def accuracy_curve(rounds: Sequence[RoundRecord], cl_accuracy: float | None) -> bytes:
     """FL test accuracy after each round, with CL's final accuracy as a reference line."""
     figure, axis = plt.subplots(figsize=(6.4, 4.0))
     points = [(r.round, r.accuracy) for r in rounds if r.accuracy is not None]

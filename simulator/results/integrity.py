@@ -14,12 +14,14 @@ from pathlib import Path
 
 from simulator.errors import InputError
 from simulator.ledger import Ledger
+from simulator.records.kinds import RUN_STATUSES, RunStatus
+from simulator.records.run import Manifest, record_from_json
 from simulator.results.run_dir import CL_MODEL, EMISSIONS, FL_HISTORY, FL_LEDGER, FL_MODEL, LEDGER, MANIFEST, SUMMARY
 
-STATUS_COMPLETE = "complete"
-STATUS_RUNNING = "running"  # still going, or killed: `silocarbon resume` continues it
-STATUS_FAILED = "failed"
-STATUS_DAMAGED = "damaged"
+STATUS_COMPLETE: RunStatus = "complete"
+STATUS_RUNNING: RunStatus = "running"  # still going, or killed: `silocarbon resume` continues it
+STATUS_FAILED: RunStatus = "failed"
+STATUS_DAMAGED = "damaged"  # not a manifest status: what this check says of a folder it cannot use
 
 COMPLETE_RUN_FILES = (MANIFEST, LEDGER, SUMMARY, FL_MODEL, CL_MODEL, EMISSIONS, FL_HISTORY, FL_LEDGER)
 
@@ -56,7 +58,7 @@ def check_run_dir(path: Path, *, load_models: bool = False) -> RunFolderCheck:
             if (path / FL_LEDGER).exists():
                 _check_file(path, FL_LEDGER, load_models)
             return RunFolderCheck(path, STATUS_RUNNING, None, name)
-        raise _Damage(f"'{path / MANIFEST}' has status {status!r}; expected complete | running | failed")
+        raise _Damage(f"'{path / MANIFEST}' has status {status!r}; expected {' | '.join(RUN_STATUSES)}")
     except _Damage as damage:
         return RunFolderCheck(path, STATUS_DAMAGED, str(damage), None)
 
@@ -72,11 +74,12 @@ def require_run_dir(path: Path, *, allowed: tuple[str, ...] = (STATUS_COMPLETE,)
     return check
 
 
-def read_manifest(path: Path) -> dict:
+def read_manifest(path: Path) -> Manifest:
     try:
-        return _manifest(path)
+        raw = _manifest(path)
     except _Damage as damage:
         raise InputError(f"run folder '{path}' is unusable: {damage}") from None
+    return record_from_json(Manifest, raw, path / MANIFEST)
 
 
 def _manifest(path: Path) -> dict:

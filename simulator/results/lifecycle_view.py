@@ -1,16 +1,16 @@
-"""The lifecycle part of summary.json, read back into typed rows for the report and `compare`.
+"""The lifecycle results of a run, arranged for the report and `compare`: FL and CL side by side per stage.
 
-The lifecycle model (simulator.lifecycle) writes `LifecycleResult.to_json()` under
-summary["lifecycle"]; this module only reads that JSON (it computes nothing), so a report can be
-made from any saved run folder, also one written before a change to the model.
+The lifecycle model (simulator.lifecycle) writes `LifecycleResult` under summary["lifecycle"], and
+the run folder's reader gives it back as that same record; this module computes nothing, it only
+pairs each stage's FL and CL figures, so a report can be made from any saved run folder.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulator.errors import InputError
-from simulator.lifecycle.model import Interval
+from simulator.lifecycle.decision import DecisionFlip
+from simulator.lifecycle.model import BreakEven, Interval, LifecycleResult, Sensitivity, SiteSummary, StageResult
 from simulator.results.figures import StageValue
 
 
@@ -27,59 +27,15 @@ class StageFigures:
 
 
 @dataclass(frozen=True)
-class SiteIntensity:
-    site: str
-    country: str
-    intensity_g_per_kwh: float
-    source: str
-    pue: str
-    storage: str
-
-
-@dataclass(frozen=True)
-class BreakEvenLine:
-    quantity: str
-    variable: str
-    note: str
-
-
-@dataclass(frozen=True)
-class SensitivityLine:
-    factor: str
-    unit: str
-    low: float
-    high: float
-    fl_co2_swing_kg: float
-    cl_co2_swing_kg: float
-
-
-@dataclass(frozen=True)
-class DecisionLine:
-    """One input of the decision sensitivity (simulator.lifecycle.decision.DecisionFlip), as saved."""
-
-    quantity: str  # co2_kg | cost_usd
-    input: str
-    unit: str
-    central: float
-    low: float | None
-    high: float | None
-    margin_central: float  # CL - FL (positive: FL costs less)
-    margin_low: float | None
-    margin_high: float | None
-    flip_value: float | None
-    flips_within_range: bool
-
-
-@dataclass(frozen=True)
 class LifecycleView:
     currency: str
     stages: tuple[StageFigures, ...]
     total: StageFigures
     ratio_co2: Interval | None
     ratio_cost: Interval | None
-    sites: tuple[SiteIntensity, ...]
-    break_even: tuple[BreakEvenLine, ...]
-    sensitivity: tuple[SensitivityLine, ...]
+    sites: tuple[SiteSummary, ...]
+    break_even: tuple[BreakEven, ...]
+    sensitivity: tuple[Sensitivity, ...]
     lifetime_months: int
     trainings: int
     runs_per_training: int
@@ -87,7 +43,7 @@ class LifecycleView:
     scaling_rule: str
     profile_source: str
     profile_energy_method: str
-    decision: tuple[DecisionLine, ...] = ()
+    decision: tuple[DecisionFlip, ...] = ()  # the decision sensitivity (empty for older run folders)
 
     @property
     def total_fl_co2_kg(self) -> float:
@@ -105,92 +61,39 @@ class LifecycleView:
         ]
 
 
-def lifecycle_view(raw: dict | None) -> LifecycleView | None:
+def lifecycle_view(result: LifecycleResult | None) -> LifecycleView | None:
     """None when the run has no lifecycle results (a run made before the model existed)."""
-    if not raw:
+    if result is None:
         return None
-    try:
-        fl_stages = {stage["stage"]: stage for stage in raw["fl"]["stages"]}
-        cl_stages = {stage["stage"]: stage for stage in raw["cl"]["stages"]}
-        stages = tuple(_stage(fl_stages[name], cl_stages[name]) for name in fl_stages)
-        ratio = raw.get("ratio_cl_over_fl") or {}
-        profile = raw.get("profile") or {}
-        return LifecycleView(
-            currency=str(raw.get("currency", "USD")),
-            stages=stages,
-            total=_stage(raw["fl"]["total"], raw["cl"]["total"]),
-            ratio_co2=_interval(ratio["co2_kg"]) if ratio.get("co2_kg") else None,
-            ratio_cost=_interval(ratio["cost_usd"]) if ratio.get("cost_usd") else None,
-            sites=tuple(
-                SiteIntensity(
-                    site=str(site["site"]),
-                    country=str(site["country"]),
-                    intensity_g_per_kwh=float(site["intensity_g_per_kwh"]),
-                    source=str(site["intensity_source"]),
-                    pue="site kind factor" if site.get("pue") is None else f"{float(site['pue']):g}",
-                    storage=str(site.get("storage", "")),
-                )
-                for site in raw.get("sites", [])
-            ),
-            break_even=tuple(
-                BreakEvenLine(str(point["quantity"]), str(point["variable"]), str(point["note"]))
-                for point in raw.get("break_even", [])
-            ),
-            sensitivity=tuple(
-                SensitivityLine(
-                    factor=str(entry["factor"]),
-                    unit=str(entry["unit"]),
-                    low=float(entry["low"]),
-                    high=float(entry["high"]),
-                    fl_co2_swing_kg=float(entry["fl_co2_swing_kg"]),
-                    cl_co2_swing_kg=float(entry["cl_co2_swing_kg"]),
-                )
-                for entry in raw.get("sensitivity", [])
-            ),
-            lifetime_months=int(raw["lifetime_months"]),
-            trainings=int(raw["trainings"]),
-            runs_per_training=int(raw["runs_per_training"]),
-            interval=str(raw.get("interval", "")),
-            scaling_rule=str(raw.get("scaling_rule", "")),
-            profile_source=str(profile.get("source", "")),
-            profile_energy_method=str(profile.get("energy_method", "")),
-            decision=tuple(_decision_line(entry) for entry in raw.get("decision", [])),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        raise InputError(f"summary.json: the 'lifecycle' part lacks an expected field ({error})") from None
-
-
-def _decision_line(raw: dict) -> DecisionLine:
-    def number(key: str) -> float | None:
-        return None if raw.get(key) is None else float(raw[key])
-
-    return DecisionLine(
-        quantity=str(raw["quantity"]),
-        input=str(raw["input"]),
-        unit=str(raw["unit"]),
-        central=float(raw["central"]),
-        low=number("low"),
-        high=number("high"),
-        margin_central=float(raw["margin_central"]),
-        margin_low=number("margin_low"),
-        margin_high=number("margin_high"),
-        flip_value=number("flip_value"),
-        flips_within_range=bool(raw["flips_within_range"]),
+    cl_stages = {stage.stage: stage for stage in result.cl.stages}
+    return LifecycleView(
+        currency=result.currency,
+        stages=tuple(_stage(fl, cl_stages[fl.stage]) for fl in result.fl.stages),
+        total=_stage(result.fl.total, result.cl.total),
+        ratio_co2=result.ratio_cl_over_fl.co2_kg,
+        ratio_cost=result.ratio_cl_over_fl.cost_usd,
+        sites=result.sites,
+        break_even=result.break_even,
+        sensitivity=result.sensitivity,
+        lifetime_months=result.lifetime_months,
+        trainings=result.trainings,
+        runs_per_training=result.runs_per_training,
+        interval=result.interval,
+        scaling_rule=result.scaling_rule,
+        profile_source=result.profile.source,
+        profile_energy_method=result.profile.energy_method,
+        decision=result.decision,
     )
 
 
-def _interval(raw: dict) -> Interval:
-    return Interval(float(raw["central"]), float(raw["low"]), float(raw["high"]))
-
-
-def _stage(fl: dict, cl: dict) -> StageFigures:
+def _stage(fl: StageResult, cl: StageResult) -> StageFigures:
     return StageFigures(
-        stage=str(fl["stage"]),
-        title=str(fl.get("title", fl["stage"])),
-        fl_energy_kwh=_interval(fl["energy_kwh"]),
-        cl_energy_kwh=_interval(cl["energy_kwh"]),
-        fl_co2_kg=_interval(fl["co2_kg"]),
-        cl_co2_kg=_interval(cl["co2_kg"]),
-        fl_cost=_interval(fl["cost_usd"]),
-        cl_cost=_interval(cl["cost_usd"]),
+        stage=fl.stage,
+        title=fl.title,
+        fl_energy_kwh=fl.energy_kwh,
+        cl_energy_kwh=cl.energy_kwh,
+        fl_co2_kg=fl.co2_kg,
+        cl_co2_kg=cl.co2_kg,
+        fl_cost=fl.cost_usd,
+        cl_cost=cl.cost_usd,
     )

@@ -11,12 +11,10 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-from dataclasses import fields
-
 import jinja2
 
 from simulator.ledger import APPROACH_FL
-from simulator.lifecycle import load_factors
+from simulator.lifecycle.factors import FACTOR_NAMES, Factor, load_factors
 from simulator.results import figures
 from simulator.results.atomic import write_bytes_atomic, write_text_atomic
 from simulator.results.breakdown import (
@@ -61,17 +59,6 @@ class ReportFigure:
 
 
 @dataclass(frozen=True)
-class FactorRow:
-    name: str
-    value: float
-    low: float
-    high: float
-    unit: str
-    source: str
-    year: int
-
-
-@dataclass(frozen=True)
 class ReportFiles:
     html: Path
     markdown: Path
@@ -88,7 +75,7 @@ class ReportContext:
     intensities: list[GridIntensity]
     intensity_source: str
     lifecycle: LifecycleView | None
-    factors: list[FactorRow]
+    factors: list[Factor]
     figures: list[ReportFigure]
 
 
@@ -150,15 +137,10 @@ def build_context(run: RunView) -> ReportContext:
     )
 
 
-def lifecycle_factors() -> list[FactorRow]:
+def lifecycle_factors() -> list[Factor]:
     """The emission and price factors of this installation's configs/factors.toml, with sources."""
     factors = load_factors()
-    rows = []
-    for field in fields(factors):
-        factor = getattr(factors, field.name)
-        rows.append(FactorRow(factor.name, factor.central, factor.low, factor.high, factor.unit, factor.source,
-                              factor.year))
-    return rows
+    return [getattr(factors, name) for name in FACTOR_NAMES]
 
 
 def number(value: float | int | None, digits: int = 4) -> str:

@@ -6,12 +6,11 @@ FL part written by the ServerApp (fl_history.json). Every file is written atomic
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from simulator.ledger import APPROACH_FL, Ledger
+from simulator.records.run import FederationHistory, FederationOutcome
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 
 MANIFEST = "manifest.json"
@@ -39,44 +38,21 @@ def new_run_dir(runs_root: Path, scenario_name: str) -> Path:
     raise RuntimeError(f"could not create a run folder under {runs_root}")
 
 
-@dataclass(frozen=True)
-class RoundRecord:
-    round: int
-    train_loss: float | None
-    accuracy: float | None
-    eval_loss: float | None
-
-
-@dataclass(frozen=True)
-class FederationOutcome:
-    final_state: dict
-    rounds: list[RoundRecord]
-    ledger: Ledger
-    wall_s: float
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.rounds[-1].accuracy if self.rounds else None
-
-
 def write_federation_outcome(run_dir: Path, outcome: FederationOutcome) -> None:
     save_torch_atomic(run_dir / FL_MODEL, outcome.final_state)
     write_text_atomic(run_dir / FL_LEDGER, outcome.ledger.to_csv_text())
-    write_json_atomic(
-        run_dir / FL_HISTORY,
-        {"wall_s": outcome.wall_s, "rounds": [asdict(r) for r in outcome.rounds]},
-    )
+    write_json_atomic(run_dir / FL_HISTORY, outcome.history.to_json())
 
 
 def read_federation_outcome(run_dir: Path) -> FederationOutcome:
     import torch
 
-    history = json.loads((run_dir / FL_HISTORY).read_text())
+    history = FederationHistory.model_validate_json((run_dir / FL_HISTORY).read_text())
     return FederationOutcome(
         final_state=torch.load(run_dir / FL_MODEL, weights_only=True),
-        rounds=[RoundRecord(**r) for r in history["rounds"]],
+        rounds=list(history.rounds),
         ledger=Ledger.from_csv(run_dir / FL_LEDGER),
-        wall_s=float(history["wall_s"]),
+        wall_s=history.wall_s,
     )
 
 

@@ -13,6 +13,7 @@ from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
 from simulator.errors import InputError
+from simulator.records.run import Manifest, RunSummary, record_from_json
 from simulator.results.run_dir import LEDGER, MANIFEST, SUMMARY
 from simulator.results.run_view import read_json_file
 
@@ -74,49 +75,38 @@ def folder_signature(folder: Path) -> str:
 
 def indexed_run_from_folder(folder: Path, signature: str) -> IndexedRun:
     """The index line of one folder; `InputError` naming the folder when it is not a complete run."""
-    manifest = read_json_file(folder / MANIFEST)
-    if manifest.get("status") != "complete":
-        raise InputError(f"run folder '{folder}': status is '{manifest.get('status', '?')}', not complete")
-    summary = read_json_file(folder / SUMMARY)
+    raw_manifest = read_json_file(folder / MANIFEST)
+    if raw_manifest.get("status") != "complete":
+        raise InputError(f"run folder '{folder}': status is '{raw_manifest.get('status', '?')}', not complete")
+    manifest = record_from_json(Manifest, raw_manifest, folder / MANIFEST)
+    summary = record_from_json(RunSummary, read_json_file(folder / SUMMARY), folder / SUMMARY)
+    scenario = manifest.scenario
     try:
-        scenario = manifest["scenario"]
-        fl, cl = summary["fl"], summary["cl"]
         return IndexedRun(
             run_id=folder.name,
             path=str(folder),
             signature=signature,
             scenario_name=str(scenario.get("name", folder.name)),
-            status=str(manifest["status"]),
-            runner=str(manifest.get("runner", scenario.get("runner", "?"))),
+            status=manifest.status,
+            runner=manifest.runner,
             silos=len(scenario.get("silos", [])),
             rounds=int(scenario.get("training", {}).get("rounds", 0)),
             dataset=str(scenario.get("data", {}).get("dataset", "?")),
             model=str(scenario.get("model", {}).get("name", "?")),
             strategy=str(scenario.get("strategy", {}).get("name", "?")),
-            fl_accuracy=_float_or_none(fl.get("accuracy")),
-            cl_accuracy=_float_or_none(cl.get("accuracy")),
-            fl_energy_kwh=_float_or_none(fl.get("energy_kwh")),
-            cl_energy_kwh=_float_or_none(cl.get("energy_kwh")),
-            fl_co2_kg=_float_or_none(fl.get("co2_kg")),
-            cl_co2_kg=_float_or_none(cl.get("co2_kg")),
-            fl_payload_bytes=int(fl.get("bytes_down", 0)) + int(fl.get("bytes_up", 0)),
-            total_wall_s=_float_or_none(summary.get("timing_s", {}).get("total")),
-            lifecycle_fl_co2_kg=_lifecycle_total(summary, "fl"),
-            lifecycle_cl_co2_kg=_lifecycle_total(summary, "cl"),
+            fl_accuracy=summary.fl.accuracy,
+            cl_accuracy=summary.cl.accuracy,
+            fl_energy_kwh=summary.fl.energy_kwh,
+            cl_energy_kwh=summary.cl.energy_kwh,
+            fl_co2_kg=summary.fl.co2_kg,
+            cl_co2_kg=summary.cl.co2_kg,
+            fl_payload_bytes=summary.fl.bytes_down + summary.fl.bytes_up,
+            total_wall_s=summary.timing_s.total,
+            lifecycle_fl_co2_kg=None if summary.lifecycle is None else summary.lifecycle.fl.total.co2_kg.central,
+            lifecycle_cl_co2_kg=None if summary.lifecycle is None else summary.lifecycle.cl.total.co2_kg.central,
         )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise InputError(f"run folder '{folder}': {SUMMARY} or {MANIFEST} lacks an expected field ({error})") from None
-
-
-def _lifecycle_total(summary: dict, approach: str) -> float | None:
-    lifecycle = summary.get("lifecycle")
-    if not lifecycle:
-        return None
-    return float(lifecycle[approach]["total"]["co2_kg"]["central"])
-
-
-def _float_or_none(value) -> float | None:
-    return None if value is None else float(value)
+    except (TypeError, ValueError, AttributeError) as error:  # a scenario section of the wrong type
+        raise InputError(f"run folder '{folder}': {MANIFEST} lacks an expected field ({error})") from None
 
 
 class RunIndex:

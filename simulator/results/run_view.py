@@ -1,4 +1,5 @@
-"""A finished run folder, read back: what the report, the run index and `compare` look at.
+"""A finished run folder, read back into the records it was written from: what the report, the run
+index and `compare` look at.
 
 Reading is strict about what it needs (manifest.json, summary.json, ledger.csv) and says which file is
 missing or unreadable in one line (`InputError`), so a partial or corrupt folder is named, never a
@@ -8,53 +9,83 @@ traceback.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.errors import InputError
 from simulator.ledger import Ledger
+from simulator.lifecycle.model import LifecycleResult
+from simulator.records.run import (
+    ApproachSummary,
+    Manifest,
+    RoundRecord,
+    RunSummary,
+    TimingSummary,
+    record_from_json,
+)
 from simulator.results.run_dir import LEDGER, MANIFEST, SUMMARY
 
 
 @dataclass(frozen=True)
-class ApproachSummary:
-    """One approach's measured training totals, as summary.json holds them."""
-
-    accuracy: float | None
-    energy_kwh: float | None
-    co2_kg: float | None
-    bytes_down: int
-    bytes_up: int
-    wall_s: float
-    energy_methods: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class RoundAccuracy:
-    round: int
-    accuracy: float | None
-    train_loss: float | None
-    eval_loss: float | None
-
-
-@dataclass(frozen=True)
 class RunView:
+    """A run folder read back: its manifest, its summary and its ledger, as the records they were written as."""
+
     path: Path
-    run_id: str
-    scenario_name: str
-    status: str
-    runner: str
-    seed: int
-    scenario: dict
-    versions: dict
-    host: dict
-    fl: ApproachSummary
-    cl: ApproachSummary
-    rounds: tuple[RoundAccuracy, ...]
-    timing_s: dict
-    lifecycle: dict | None
+    manifest: Manifest
+    summary: RunSummary
     ledger: Ledger
+
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    @property
+    def scenario(self) -> dict:
+        return self.manifest.scenario
+
+    @property
+    def scenario_name(self) -> str:
+        return str(self.scenario.get("name", self.path.name))
+
+    @property
+    def status(self) -> str:
+        return self.manifest.status
+
+    @property
+    def runner(self) -> str:
+        return self.manifest.runner
+
+    @property
+    def seed(self) -> int:
+        return self.manifest.seed
+
+    @property
+    def versions(self) -> dict:
+        return self.manifest.versions
+
+    @property
+    def host(self) -> dict:
+        return self.manifest.host
+
+    @property
+    def fl(self) -> ApproachSummary:
+        return self.summary.fl
+
+    @property
+    def cl(self) -> ApproachSummary:
+        return self.summary.cl
+
+    @property
+    def rounds(self) -> tuple[RoundRecord, ...]:
+        return self.summary.fl_rounds
+
+    @property
+    def timing_s(self) -> TimingSummary:
+        return self.summary.timing_s
+
+    @property
+    def lifecycle(self) -> LifecycleResult | None:
+        return self.summary.lifecycle
 
     @property
     def silo_names(self) -> tuple[str, ...]:
@@ -91,51 +122,5 @@ def read_run(path: Path) -> RunView:
         ledger = Ledger.from_csv(ledger_path)
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as error:
         raise InputError(f"run folder '{path}': {LEDGER} cannot be read: {error}") from None
-    try:
-        scenario = dict(manifest["scenario"])
-        return RunView(
-            path=path,
-            run_id=path.name,
-            scenario_name=str(scenario.get("name", path.name)),
-            status=str(manifest.get("status", "unknown")),
-            runner=str(manifest.get("runner", scenario.get("runner", "?"))),
-            seed=int(manifest.get("seed", scenario.get("seed", 0))),
-            scenario=scenario,
-            versions=dict(manifest.get("versions", {})),
-            host=dict(manifest.get("host", {})),
-            fl=_approach(summary["fl"]),
-            cl=_approach(summary["cl"]),
-            rounds=tuple(
-                RoundAccuracy(
-                    round=int(item["round"]),
-                    accuracy=_optional_float(item.get("accuracy")),
-                    train_loss=_optional_float(item.get("train_loss")),
-                    eval_loss=_optional_float(item.get("eval_loss")),
-                )
-                for item in summary.get("fl_rounds", [])
-            ),
-            timing_s={str(k): float(v) for k, v in summary.get("timing_s", {}).items()},
-            lifecycle=summary.get("lifecycle"),
-            ledger=ledger,
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as error:  # e.g. "fl": 1 instead of an object
-        raise InputError(f"run folder '{path}': {SUMMARY} or {MANIFEST} lacks an expected field ({error})") from None
-
-
-def _approach(raw: dict) -> ApproachSummary:
-    return ApproachSummary(
-        accuracy=_optional_float(raw.get("accuracy")),
-        energy_kwh=_optional_float(raw.get("energy_kwh")),
-        co2_kg=_optional_float(raw.get("co2_kg")),
-        bytes_down=int(raw.get("bytes_down", 0)),
-        bytes_up=int(raw.get("bytes_up", 0)),
-        wall_s=float(raw.get("wall_s", 0.0)),
-        energy_methods=tuple(raw.get("energy_methods", ())),
-    )
-
-
-def _optional_float(value) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number
+    return RunView(path=path, manifest=record_from_json(Manifest, manifest, path / MANIFEST),
+                   summary=record_from_json(RunSummary, summary, path / SUMMARY), ledger=ledger)

@@ -17,13 +17,14 @@ from flwr.serverapp import Grid
 
 from simulator.analytics.aggregates import QueryResult, finish, local_partials, merge_all
 from simulator.analytics.silo_query import partials_of_reply, request_content
-from simulator.analytics.spec import QuerySpec, check_columns
-from simulator.config import Scenario
+from simulator.scenario.query_spec import QuerySpec, check_columns
+from simulator.scenario.schema import Scenario
 from simulator.data import FederatedData, build_federated_data
 from simulator.flower.client_app import make_client_app
 from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.measured_grid import MeasuredGrid
-from simulator.ledger import APPROACH_CL, CENTRAL_SILO, LedgerRow, make_row
+from simulator.ledger import APPROACH_CL, CENTRAL_SILO, Ledger, LedgerRow, make_row
+from simulator.lifecycle import LifecycleResult
 from simulator.probes.energy import CodeCarbonHostProbe, NullEnergyProbe, absent_reading, install_host_probe
 from simulator.probes.window import WorkWindow
 
@@ -46,6 +47,20 @@ class CentralizedQueryRun:
     results: tuple[QueryResult, ...]
     rows: tuple[LedgerRow, ...]  # approach cl: the copy (bytes only, round 0) and each pooled query
     copied_bytes: int  # raw bytes every silo would copy to the central site
+
+
+@dataclass(frozen=True)
+class QueryComparison:
+    scenario: Scenario
+    federated: FederatedQueryRun
+    centralized: CentralizedQueryRun
+    # The lifecycle model's view of the scenario's [lifecycle] section (its data volumes and lifetime):
+    # what copying the data costs (CL data transfer and storage) and analytics both ways.
+    lifecycle: LifecycleResult
+
+    @property
+    def ledger(self) -> Ledger:
+        return Ledger([*self.federated.rows, *self.centralized.rows])
 
 
 def query_federation(grid: Grid, specs: Sequence[QuerySpec], timeout_s: float | None = None) -> list[QueryResult]:

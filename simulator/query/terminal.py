@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.analytics.command import QueryComparison, agree, describe, rows_total
-from simulator.ledger import APPROACH_FL, SERVER_SILO
+from simulator.analytics.aggregates import GroupResult, QueryResult
+from simulator.query.server_query import QueryComparison
+from simulator.scenario.query_spec import QuerySpec
+from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow
 from simulator.lifecycle import load_factors
 from simulator.terminal import make_console
 
@@ -78,6 +82,37 @@ def print_lifecycle_alternative(comparison: QueryComparison) -> None:
         f"results per silo and query (factor analytics_result_bytes, [{factors.analytics_result_bytes.low:g}, "
         f"{factors.analytics_result_bytes.high:g}]); measured here: {measured:,.0f} bytes per silo and query.")
     )
+
+
+def describe(result: GroupResult, spec: QuerySpec) -> str:
+    """A group's result as text, with what each number is."""
+    if spec.kind == "count":
+        return f"{result.count} rows"
+    if result.count == 0:
+        return "no rows"
+    if spec.kind == "variance":
+        sample = "n/a" if result.sample_variance is None else f"{result.sample_variance:.10g}"
+        return f"population {result.value:.10g}; sample {sample}"
+    if spec.kind == "histogram":
+        assert result.histogram is not None
+        histogram = result.histogram
+        return f"bins {list(histogram.counts)}; below {histogram.below}, above {histogram.above}"
+    if spec.kind == "quantile":
+        values = ", ".join(f"q{q:g} = {value:.6g}" for q, value in result.quantiles)
+        return f"{values} (rank error +-{(result.rank_error or 0) * 100:.2f} %)"
+    return f"{result.value:.10g}"
+
+
+def agree(federated: QueryResult, centralized: QueryResult) -> list[bool]:
+    """Per group: whether the federated result equals the pooled one (quantiles: within the rank
+    error is the guarantee; equality is reported, not required)."""
+    pooled = {group.group: group for group in centralized.groups}
+    return [pooled.get(group.group) == group for group in federated.groups]
+
+
+def rows_total(rows: Sequence[LedgerRow], attribute: str) -> float | None:
+    values = [getattr(row, attribute) for row in rows if getattr(row, attribute) is not None]
+    return sum(values) if values else None
 
 
 def _interval(value) -> str:

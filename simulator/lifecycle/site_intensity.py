@@ -4,7 +4,7 @@ or the mean of an hourly trace.
 Order of precedence for a site: `intensity_trace` (mean of its hourly values), then
 `intensity_g_per_kwh`, then the region's value where the scenario names a region of a country for
 which CodeCarbon bundles regional figures (US states: eGRID; Canadian provinces: energy mix), then
-the country's value in CodeCarbon's bundled table (simulator/probes/intensity.py, which states its
+the country's value in CodeCarbon's bundled table (simulator/country_intensity.py, which states its
 data year). Regional figures come from CodeCarbon's own `Emissions` computation, so they are exactly
 what CodeCarbon would report.
 """
@@ -19,7 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from simulator.errors import InputError
-from simulator.probes.intensity import GRAMS_PER_KILOGRAM, country_intensity
+from simulator.country_intensity import country_intensity
+from simulator.units import GRAMS_PER_KILOGRAM
 
 TRACE_COLUMNS = ("timestamp", "intensity_g_per_kwh")
 # Countries whose regions CodeCarbon's bundled data names (and where it uses them offline).
@@ -41,11 +42,6 @@ class IntensityTrace:
     first_utc: datetime
     last_utc: datetime
     mean_g_per_kwh: float
-
-
-def co2_kg_for(energy_kwh, intensity_g_per_kwh):
-    """kg CO2e = kWh x gCO2e/kWh / 1000 (works on floats and numpy arrays)."""
-    return energy_kwh * intensity_g_per_kwh / GRAMS_PER_KILOGRAM
 
 
 def site_intensity(

@@ -11,8 +11,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from simulator.config import Scenario
-from simulator.deploy.certs import CA_CERT, SERVER_CERT, SERVER_KEY, SUPERNODE_KEYS_DIR
+from simulator.scenario.schema import Scenario
+from simulator.deployment.certs import CA_CERT, SERVER_CERT, SERVER_KEY, SUPERNODE_KEYS_DIR
 
 CONNECTION_NAME = "silocarbon"
 DEFAULT_SUPERLINK_PORT = 9093
@@ -118,7 +118,7 @@ def deployment_plan(
                     [
                         "python",
                         "-m",
-                        "simulator.flower.silo_worker",
+                        "simulator.deployment.silo_worker",
                         "--runtime-api-address",
                         f"127.0.0.1:{SUPERNODE_RUNTIME_PORT}",
                         "--insecure",

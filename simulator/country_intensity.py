@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-GRAMS_PER_KILOGRAM = 1000.0
+from simulator.units import GRAMS_PER_KILOGRAM
+
 ENERGY_MIX_FILE = Path("data") / "private_infra" / "global_energy_mix.json"
 
 
@@ -55,8 +56,7 @@ def country_intensity(country: str) -> CountryIntensity:
     )
 
 
-def co2_kg(energy_kwh: float | None, country: str) -> float | None:
-    """kg CO2e for an energy in kWh consumed in `country`; absent energy gives absent CO2."""
-    if energy_kwh is None:
-        return None
-    return energy_kwh * country_intensity(country).intensity_g_per_kwh / GRAMS_PER_KILOGRAM
+def co2_kg(energy_kwh, intensity_g_per_kwh):
+    """kg CO2e = kWh x gCO2e/kWh / 1000 (works on floats and numpy arrays); the one CO2 formula of
+    the project, for a ledger row's window as for a lifecycle stage."""
+    return energy_kwh * intensity_g_per_kwh / GRAMS_PER_KILOGRAM

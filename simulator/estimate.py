@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from simulator.data.registry import dataset_features_for_lifecycle
 from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.model import LifecycleResult, evaluate_lifecycle
 from simulator.lifecycle.profile import profile_from_run_dir, scenario_profile
+from simulator.scenario.load import load_scenario
 
 
 def estimate(
@@ -22,8 +24,8 @@ def estimate(
     draws: int | None = None,
     factors_path: Path | None = None,
 ) -> LifecycleResult:
-    from simulator.config import load_scenario
-
     scenario = load_scenario(scenario_path, overrides)
     profile = profile_from_run_dir(ledger_dir) if ledger_dir is not None else scenario_profile(scenario)
-    return evaluate_lifecycle(scenario, profile, load_factors(factors_path), draws=draws)
+    return evaluate_lifecycle(
+        scenario, profile, load_factors(factors_path), draws=draws, dataset_features=dataset_features_for_lifecycle(scenario)
+    )

@@ -9,15 +9,13 @@ evaluates all its points in one pass.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from simulator.lifecycle.grid import site_intensity
+from simulator.lifecycle.site_intensity import site_intensity
 from simulator.lifecycle.schedule import (
     arrived_gb,
     gb_months,
@@ -26,12 +24,11 @@ from simulator.lifecycle.schedule import (
     training_months,
 )
 from simulator.errors import InputError
-from simulator.lifecycle.schema import InstanceKind, LifecycleSiloConfig, SiteKind, StorageKind
+from simulator.units import BYTES_PER_GB
+from simulator.scenario.lifecycle import InstanceKind, LifecycleSiloConfig, SiteKind, StorageKind
+from simulator.scenario.schema import Scenario
 
-if TYPE_CHECKING:  # config imports the lifecycle schema; import the scenario type for annotations only
-    from simulator.config import DataConfig, Scenario
 
-BYTES_PER_GB = 1e9
 # A sample is stored as float32 features plus an int64 label when samples_per_gb is derived.
 FEATURE_BYTES = 4
 LABEL_BYTES = 8
@@ -89,9 +86,19 @@ class LifecyclePlan:
     training_weights: tuple[Any, ...] | None = None
 
 
-def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months: int | None = None) -> LifecyclePlan:
+def build_plan(
+    scenario: Scenario,
+    volume_scale: float = 1.0,
+    lifetime_months: int | None = None,
+    *,
+    dataset_features: int | None = None,
+) -> LifecyclePlan:
     """Resolve the scenario's [lifecycle] section; `volume_scale` multiplies every silo's data and
-    `lifetime_months` replaces the lifetime (both for the break-even sweep)."""
+    `lifetime_months` replaces the lifetime (both for the break-even sweep).
+
+    `dataset_features`: the dataset's feature count, from which a silo without `samples_per_gb`
+    gets its samples per GB; this model never reads the dataset itself
+    (`simulator.data.dataset_features_for_lifecycle` does, only where a silo needs it)."""
     config = scenario.lifecycle
     lifetime = lifetime_months if lifetime_months is not None else config.lifetime_months
     listed = {silo.name: silo for silo in config.silos}
@@ -108,7 +115,6 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
         pue=_central_pue(scenario),
         instance=central_config.instance,
     )
-    derived: tuple[float, str] | None = None
     silos = []
     initial_total = 0.0
     for index, silo in enumerate(scenario.silos):
@@ -117,8 +123,12 @@ def build_plan(scenario: "Scenario", volume_scale: float = 1.0, lifetime_months:
         if entry.samples_per_gb is not None:
             samples_per_gb, samples_source = entry.samples_per_gb, f"scenario ({key}.samples_per_gb)"
         else:
-            derived = derived or samples_per_gb_for_dataset(scenario.data, scenario.seed, key, scenario.model.input_shape)
-            samples_per_gb, samples_source = derived
+            if dataset_features is None:
+                raise InputError(
+                    f"key '{key}.samples_per_gb': not given, and no feature count of dataset "
+                    f"'{scenario.data.dataset}' was passed to derive it"
+                )
+            samples_per_gb, samples_source = samples_per_gb_from_features(dataset_features, scenario.data.dataset)
         volumes = monthly_volumes_gb(entry.data_gb * volume_scale, entry.monthly_growth, lifetime)
         retained = retained_volumes_gb(volumes, central_config.retention_months)
         initial_total += volumes[0]
@@ -184,12 +194,12 @@ def with_volume_scales(plan: LifecyclePlan, scales: np.ndarray) -> LifecyclePlan
     return replace(plan, silos=scaled)
 
 
-def over_lifetimes(scenario: "Scenario", lifetimes: Sequence[int]) -> LifecyclePlan:
+def over_lifetimes(scenario: Scenario, lifetimes: Sequence[int], dataset_features: int | None = None) -> LifecyclePlan:
     """One plan for many lifetimes at once (the break-even sweep): built for the longest, with the
     lifetime, the volumes that depend on it (shipped GB, GB-months) and the trainings that fall within
     it as arrays over `lifetimes`. Evaluating it equals `build_plan(scenario, lifetime_months=L)` for
     every L: a month's volumes and training do not depend on the lifetime, only which months count."""
-    plan = build_plan(scenario, lifetime_months=max(lifetimes))
+    plan = build_plan(scenario, lifetime_months=max(lifetimes), dataset_features=dataset_features)
     months = np.asarray(lifetimes, dtype=float)
     silos = tuple(
         replace(
@@ -204,32 +214,13 @@ def over_lifetimes(scenario: "Scenario", lifetimes: Sequence[int]) -> LifecycleP
     return replace(plan, lifetime_months=months, silos=silos, training_weights=weights)
 
 
-def samples_per_gb_for_dataset(
-    data: "DataConfig", seed: int, key: str, input_shape: tuple[int, ...] | None = None
-) -> tuple[float, str]:
-    """1e9 / (features x 4 B + 8 B): the dataset's samples stored as float32 features + int64 label.
-
-    Online datasets are read through their loader (from its cache after a run); where that fails,
-    the refusal names the key that avoids it."""
-    try:
-        features = _dataset_features(data, seed, input_shape)
-    except InputError as error:
-        raise InputError(f"key '{key}.samples_per_gb': not given, and the dataset cannot be read to derive it ({error})") from None
+def samples_per_gb_from_features(features: int, dataset: str) -> tuple[float, str]:
+    """1e9 / (features x 4 B + 8 B): the dataset's samples stored as float32 features + int64 label."""
     sample_bytes = features * FEATURE_BYTES + LABEL_BYTES
-    return BYTES_PER_GB / sample_bytes, f"derived from {data.dataset}: {features} float32 features + int64 label = {sample_bytes} B per sample"
+    return BYTES_PER_GB / sample_bytes, f"derived from {dataset}: {features} float32 features + int64 label = {sample_bytes} B per sample"
 
 
-@lru_cache(maxsize=16)
-def _dataset_features(data: "DataConfig", seed: int, input_shape: tuple[int, ...] | None) -> int:
-    # Cached: the break-even sweep builds a plan for every point.
-    from simulator.data.registry import load_dataset
-
-    if data.dataset == "synthetic" and input_shape is not None:
-        return math.prod(input_shape)  # synthetic data in the model's input shape: nothing to generate
-    return load_dataset(data, seed, input_shape).num_features
-
-
-def _central_pue(scenario: "Scenario") -> float | None:
+def _central_pue(scenario: Scenario) -> float | None:
     """[lifecycle.central].pue, else [central].pue when the scenario states it, else the site kind's factor."""
     if scenario.lifecycle.central.pue is not None:
         return scenario.lifecycle.central.pue

@@ -1,8 +1,7 @@
 """The scenario's `[lifecycle]` section: how the product lives, where its data sits, how it is served.
 
 Every key has a default, so a scenario without the section still validates (and `silocarbon run`
-still prints a lifecycle table, built from these defaults, which the README lists). This module
-imports nothing from `simulator.config` (which imports it), only pydantic.
+still prints a lifecycle table, built from these defaults, which the README lists).
 """
 
 from __future__ import annotations

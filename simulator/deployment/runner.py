@@ -2,7 +2,7 @@
 
 On this machine (the default): a SuperLink, and per silo a SuperNode (node config
 `partition-id=i num-partitions=n`, `--isolation process`) with its long-running ClientApp worker
-(`simulator.flower.silo_worker`), all on loopback ports; the run itself is submitted with Flower's
+(`simulator.deployment.silo_worker`), all on loopback ports; the run itself is submitted with Flower's
 own `flwr run`. With `deployment.superlink = "host:port"` it attaches to a SuperLink that is
 already running with its silos elsewhere and only submits and follows the run.
 
@@ -25,13 +25,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from collections.abc import Callable
 from pathlib import Path
 
 import simulator
-from simulator.config import Scenario
-from simulator.deploy.certs import (
+from simulator.deployment.byte_relay import CountingRelay
+from simulator.deployment.certs import (
     CA_CERT,
     LOOPBACK_HOSTS,
     SERVER_CERT,
@@ -40,79 +39,20 @@ from simulator.deploy.certs import (
     generate_credentials,
     read_credentials,
 )
+from simulator.deployment.follow import follow_run, keep_partial_ledger
+from simulator.deployment.processes import DeploymentError, ProcessSupervisor, free_port, wait_for_port
+from simulator.deployment.record import DeploymentOutcome, wire_of_silos, write_deployment_record
 from simulator.errors import InputError
-from simulator.flower.byte_relay import CountingRelay, WireCount
-from simulator.flower.deployment_processes import (
-    DeploymentError,
-    ProcessSupervisor,
-    StartedProcess,
-    free_port,
-    wait_for_port,
-)
+from simulator.flower.flwr_internals import app_package_bytes
 from simulator.flower.scenario_source import RUN_DIR_KEY, SCENARIO_TOML_KEY, scenario_toml
-from simulator.ledger import APPROACH_FL, SERVER_SILO, Ledger
-from simulator.results.atomic import write_json_atomic, write_text_atomic
-from simulator.results.run_dir import FL_HISTORY, FL_LEDGER, LEDGER, FederationOutcome, read_federation_outcome
+from simulator.results.run_dir import read_federation_outcome
+from simulator.scenario.schema import Scenario
 
 CONNECTION_NAME = "silocarbon"  # the SuperLink connection written into the run's own Flower config
-DEPLOYMENT_FILE = "deployment.json"
 LOG_DIR = "deployment_logs"
-STATUS_POLL_S = 0.5
 # The SuperLink's SuperExec asks for a ServerApp to start every second by default; a run here
 # should not wait that long for its ServerApp.
 SUPEREXEC_POLL_S = "0.1"
-WIRE_METHOD = (
-    "TCP payload bytes between the silo's SuperNode and the SuperLink, counted by a relay on loopback "
-    "(TLS, HTTP, protobuf, polling, heartbeats and the app download included; TCP/IP headers excluded)"
-)
-
-
-@dataclass(frozen=True)
-class SiloWire:
-    silo: str
-    wire_up_bytes: int  # silo -> SuperLink
-    wire_down_bytes: int  # SuperLink -> silo
-    payload_up_bytes: int  # from the ledger: Flower record sizes of the replies
-    payload_down_bytes: int
-    connections: int
-
-    @property
-    def wire_to_payload(self) -> float | None:
-        payload = self.payload_up_bytes + self.payload_down_bytes
-        return None if payload == 0 else (self.wire_up_bytes + self.wire_down_bytes) / payload
-
-    def wire_to_payload_after_app_download(self, app_package_bytes: int) -> float | None:
-        """The ratio once the one-off app download is taken out (approximate: its framing stays in)."""
-        payload = self.payload_up_bytes + self.payload_down_bytes
-        wire = self.wire_up_bytes + self.wire_down_bytes - app_package_bytes
-        return None if payload == 0 else wire / payload
-
-
-@dataclass(frozen=True)
-class DeploymentOutcome:
-    federation: FederationOutcome
-    run_id: int
-    pids: frozenset[int]
-    wire: tuple[SiloWire, ...]  # empty when attached to a SuperLink elsewhere (not measured here)
-    wall_s: float  # start of the first process to the end of the run, seconds
-
-
-def wire_of_silos(ledger: Ledger, counts: dict[str, WireCount]) -> tuple[SiloWire, ...]:
-    """Each silo's wire bytes next to the payload bytes its ledger rows record."""
-    result = []
-    for silo, count in counts.items():
-        rows = [row for row in ledger.rows if row.approach == APPROACH_FL and row.silo == silo]
-        result.append(
-            SiloWire(
-                silo=silo,
-                wire_up_bytes=count.to_superlink_bytes,
-                wire_down_bytes=count.from_superlink_bytes,
-                payload_up_bytes=sum(row.bytes_up for row in rows),
-                payload_down_bytes=sum(row.bytes_down for row in rows),
-                connections=count.connections,
-            )
-        )
-    return tuple(result)
 
 
 def run_deployment(
@@ -148,10 +88,10 @@ def run_deployment(
         run_id = _submit(env, app_dir, scenario, run_dir, scratch)
         if on_submitted is not None:
             on_submitted(supervisor)
-        _follow(run_id, scenario, run_dir, address, credentials, supervisor)
+        follow_run(run_id, scenario, run_dir, address, credentials, supervisor)
         supervisor.note_descendants()
     except BaseException:
-        _keep_partial_ledger(run_dir)
+        keep_partial_ledger(run_dir)
         raise
     finally:
         counts = {silo: relay.count() for silo, relay in relays.items()}
@@ -167,7 +107,7 @@ def run_deployment(
         wire=wire_of_silos(federation.ledger, counts),
         wall_s=time.perf_counter() - started_at,
     )
-    _write_deployment_record(run_dir, scenario, outcome, supervisor)
+    write_deployment_record(run_dir, scenario, outcome, supervisor, app_package_bytes(app_dir))
     return outcome
 
 
@@ -291,7 +231,7 @@ def _start_silos(
         worker = [
             sys.executable,
             "-m",
-            "simulator.flower.silo_worker",
+            "simulator.deployment.silo_worker",
             "--runtime-api-address",
             f"127.0.0.1:{runtime_port}",
             "--insecure",  # the Runtime API is the SuperNode's local port, not the network
@@ -362,154 +302,3 @@ def _submit(env: dict[str, str], app_dir: Path, scenario: Scenario, run_dir: Pat
         reason = " ".join(str(reply.get("error-message", reply)).split())
         raise DeploymentError(f"`flwr run` did not start the run: {reason}")
     return int(reply["run-id"])
-
-
-# -- following the run ---------------------------------------------------------------------------
-
-
-def _control_client(address: str, credentials: DeploymentCredentials | None):
-    from flwr.supercore.control import ControlHttpClient
-    from flwr.supercore.interceptors import RuntimeVersionHttpInterceptor
-
-    return ControlHttpClient.from_server_address(
-        server_address=address,
-        insecure=credentials is None,
-        root_certificates=None if credentials is None else credentials.ca_cert.read_bytes(),
-        interceptors=[RuntimeVersionHttpInterceptor(component_name="flwr CLI")],
-    )
-
-
-def _run_status(client, run_id: int):
-    from flwr.common.serde import run_from_proto
-    from flwr.proto.control_pb2 import ListRunsRequest
-
-    response = client.ListRuns(ListRunsRequest(run_id=run_id))
-    if run_id not in response.run_dict:
-        raise DeploymentError(f"the SuperLink does not know run {run_id}")
-    return run_from_proto(response.run_dict[run_id]).status
-
-
-def _follow(
-    run_id: int,
-    scenario: Scenario,
-    run_dir: Path,
-    address: str,
-    credentials: DeploymentCredentials | None,
-    supervisor: ProcessSupervisor,
-) -> None:
-    """Wait for the run to finish; one clear error if it fails or one of our processes stops."""
-    from flwr.common.constant import Status, SubStatus
-
-    # Every round may take its full timeout twice (train and evaluate), plus the start-up.
-    limit_s = scenario.deployment.startup_timeout_s + 2 * scenario.training.rounds * scenario.training.round_timeout_s
-    deadline = time.monotonic() + limit_s
-    client = _control_client(address, credentials)
-    try:
-        while True:
-            supervisor.note_descendants()
-            stopped = supervisor.first_exited()
-            if stopped is not None:
-                raise DeploymentError(_stopped_message(stopped, run_id, scenario, run_dir))
-            status = _run_status(client, run_id)
-            if status.status == Status.FINISHED:
-                if status.sub_status != SubStatus.COMPLETED or not (run_dir / FL_HISTORY).is_file():
-                    raise DeploymentError(
-                        f"run {run_id} finished as {status.sub_status or 'unknown'}: {status.details or 'no details'}"
-                        f"; {_rows_note(run_dir)}; logs in {run_dir / LOG_DIR}"
-                    )
-                return
-            if time.monotonic() > deadline:
-                raise DeploymentError(f"run {run_id} did not finish within {limit_s:.0f} s; {_rows_note(run_dir)}")
-            time.sleep(STATUS_POLL_S)
-    finally:
-        client.close()
-
-
-def _stopped_message(stopped: StartedProcess, run_id: int, scenario: Scenario, run_dir: Path) -> str:
-    return (
-        f"{stopped.role} (pid {stopped.pid}) stopped with exit status {stopped.popen.returncode} during run {run_id} "
-        f"of {scenario.training.rounds} rounds, so the run was ended; {_rows_note(run_dir)}; its log: {stopped.log_path}"
-    )
-
-
-def _rows_note(run_dir: Path) -> str:
-    partial = run_dir / FL_LEDGER
-    if not partial.is_file():
-        return "no ledger rows were measured yet"
-    rows = Ledger.from_csv(partial).rows
-    silo_rows = [row for row in rows if row.silo != SERVER_SILO]
-    last_round = max((row.round for row in rows), default=0)
-    return f"{len(silo_rows)} silo ledger rows measured up to round {last_round} are kept in {run_dir / LEDGER}"
-
-
-def _keep_partial_ledger(run_dir: Path) -> None:
-    """A run cut short: the FL rows measured so far become the run folder's ledger."""
-    partial = run_dir / FL_LEDGER
-    if partial.is_file() and not (run_dir / LEDGER).exists():
-        write_text_atomic(run_dir / LEDGER, partial.read_text())
-
-
-def deployment_summary_lines(run_dir: Path) -> list[str]:
-    """What `silocarbon run` prints after a deployment run: pace, and each silo's wire next to payload."""
-    record = json.loads((run_dir / DEPLOYMENT_FILE).read_text())
-    security = "TLS, authenticated SuperNodes" if record["authenticated_supernodes"] else (
-        "TLS" if record["tls"] else "no TLS"
-    )
-    lines = [
-        f"Deployment ({security}; SuperLink {record['superlink']}): {record['seconds_per_round']:.2f} s per round, "
-        f"{record['wall_s']:.1f} s with start-up and stop"
-    ]
-    for silo in record["wire"]:
-        lines.append(
-            f"  {silo['silo']}: wire {silo['wire_up_bytes']:,} B up / {silo['wire_down_bytes']:,} B down, payload "
-            f"{silo['payload_up_bytes']:,} B up / {silo['payload_down_bytes']:,} B down, wire/payload "
-            f"{silo['wire_to_payload']:.2f} ({silo['wire_to_payload_after_app_download']:.2f} without the "
-            f"{record['app_package_bytes']:,} B app download)"
-        )
-    if not record["wire"]:
-        lines.append(f"  wire bytes: {record['wire_method']}")
-    lines.append(f"  details: {run_dir / DEPLOYMENT_FILE}")
-    return lines
-
-
-def _app_package_bytes() -> int:
-    """Size of the app package (FAB) `flwr run` builds from the source tree, as Flower builds it."""
-    from flwr.cli.build import build_fab_from_disk
-
-    return len(build_fab_from_disk(flower_app_dir()))
-
-
-def _write_deployment_record(
-    run_dir: Path, scenario: Scenario, outcome: DeploymentOutcome, supervisor: ProcessSupervisor
-) -> None:
-    settings = scenario.deployment
-    app_bytes = _app_package_bytes()
-    record = {
-        "units": {"bytes": "bytes", "wall_s": "s", "wire_to_payload": "wire bytes / payload bytes (ratio)"},
-        "run_id": outcome.run_id,
-        "superlink": settings.superlink or "started here, on loopback",
-        "tls": settings.tls,
-        "authenticated_supernodes": settings.tls and settings.authenticate_supernodes,
-        "wall_s": outcome.wall_s,
-        "fl_wall_s": outcome.federation.wall_s,
-        "seconds_per_round": outcome.federation.wall_s / scenario.training.rounds,
-        # Loopback: every silo's worker measures the same host, and their windows can overlap.
-        "silo_hosts": "this machine, shared by every silo" if not settings.superlink else "each silo's own",
-        "processes": [
-            {"role": started.role, "pid": started.pid, "exit_status": started.popen.returncode}
-            for started in supervisor.started
-        ],
-        "pids_seen": sorted(outcome.pids),
-        "wire_method": WIRE_METHOD if outcome.wire else "not measured (silos run elsewhere)",
-        # Each SuperNode downloads the app once per run; that download is part of its wire_down_bytes.
-        "app_package_bytes": app_bytes,
-        "wire": [
-            {
-                **asdict(silo),
-                "wire_to_payload": silo.wire_to_payload,
-                "wire_to_payload_after_app_download": silo.wire_to_payload_after_app_download(app_bytes),
-            }
-            for silo in outcome.wire
-        ],
-    }
-    write_json_atomic(run_dir / DEPLOYMENT_FILE, record)

@@ -26,7 +26,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from simulator.config import DataConfig, Scenario, validate_scenario
+from simulator.scenario.schema import DataConfig, Scenario
+from simulator.scenario.load import validate_scenario
+from simulator.data.registry import dataset_features
 from simulator.errors import InputError
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
@@ -38,7 +40,7 @@ from simulator.lifecycle.model import (
     approach_result,
     interval,
 )
-from simulator.lifecycle.plan import LifecyclePlan, build_plan, samples_per_gb_for_dataset
+from simulator.lifecycle.quantities import LifecyclePlan, build_plan, samples_per_gb_from_features
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.schedule import gb_months, retained_volumes_gb
 from simulator.lifecycle.stages import (
@@ -53,13 +55,11 @@ from simulator.lifecycle.stages import (
     fl_stages,
 )
 from simulator.planner.entries import Application
+from simulator.units import BYTES_PER_MB, GB_PER_TB
 from simulator.planner.inventory import InventorySnapshot
 
 HORIZON_MONTHS = 12  # the plan covers the first year of operation, initial copies included
 MONTHS_PER_YEAR = 12
-GB_PER_TB = 1000.0
-BYTES_PER_MB = 1e6
-BYTES_PER_GB = 1e9
 DEFAULT_DRAWS = 2000
 DEFAULT_SEED = 0
 # The profile's samples-per-GB comes from the dataset its energy was measured on (the default profile:
@@ -283,7 +283,8 @@ def profile_samples_per_gb(profile: EnergyProfile) -> float:
 
 @lru_cache(maxsize=1)
 def _profile_samples_per_gb() -> float:
-    samples, _ = samples_per_gb_for_dataset(DataConfig(dataset=PROFILE_DATASET), DEFAULT_SEED, "planner")
+    features = dataset_features(DataConfig(dataset=PROFILE_DATASET), DEFAULT_SEED)
+    samples, _ = samples_per_gb_from_features(features, PROFILE_DATASET)
     return samples
 
 

@@ -41,6 +41,11 @@ class ProcessSupervisor:
         self._seen: dict[int, psutil.Process] = {}
 
     @property
+    def log_dir(self) -> Path:
+        """Where each started process's output goes, one log file per role."""
+        return self._log_dir
+
+    @property
     def started(self) -> tuple[StartedProcess, ...]:
         return tuple(self._started)
 

@@ -1,32 +1,58 @@
-"""Scenario schema and validation.
+"""The scenario schema: typed, frozen sections; every value checked where it is declared.
 
-A scenario is a TOML file (see configs/default.toml). `load_scenario` reads it, applies `--set`
-overrides through one strict path, and validates it into a typed `Scenario`. Every refusal is an
-`InputError` whose one-line message names the file, the key and the allowed values.
+A scenario is a TOML file (see configs/default.toml), read by `simulator.scenario.load`. Unknown keys
+are refused, and every refusal names the key and the allowed values (`simulator.scenario.messages`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import tomllib
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from simulator.analytics.spec import parse_spec
+from simulator.country_intensity import known_country_codes
 from simulator.errors import InputError
-from simulator.lifecycle.schema import LifecycleConfig
-from simulator.probes.intensity import known_country_codes
+from simulator.scenario.hardware import (
+    CPU_POWER_SOURCE,
+    GPU_MAX_POWER_W,
+    GPU_POWER_SOURCE,
+    HardwareProfile,
+    cpu_power_from_vcpus,
+    gpu_power_w,
+)
+from simulator.scenario.lifecycle import LifecycleConfig
+from simulator.scenario.query_spec import parse_spec
 
-DEFAULT_SCENARIO_NAME = "default.toml"
 # scikit-learn generates float64: 2e8 values are 1.6 GB before the float32 copy.
 MAX_SYNTHETIC_VALUES = 200_000_000
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
 MAX_ROUND_TIMEOUT_S = 7 * 24 * 3600.0  # a week; thread waits overflow the platform's clock far beyond
 OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
 ONLINE_DATASET_PREFIXES = ("torchvision:", "hf:")
+
+
+def check_country(value: str) -> str:
+    code = value.upper()
+    if code not in known_country_codes():
+        raise ValueError(
+            f"unknown country code '{value}'; use an ISO 3166 alpha-3 code that CodeCarbon's "
+            "bundled energy mix knows (e.g. FRA, DEU, USA, GBR, IND)"
+        )
+    return code
+
+
+def check_device(value: str) -> str:
+    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
+        return value
+    raise ValueError(f"unknown device '{value}'; allowed: auto | cpu | cuda | cuda:N")
+
+
+# Each checked where it is declared, once: every field of these types refuses an unknown value in the
+# same words (the scenario's silos, central site, host, devices; the planner's sites).
+CountryCode = Annotated[str, AfterValidator(check_country)]
+DeviceName = Annotated[str, AfterValidator(check_device)]
 
 
 class _Section(BaseModel):
@@ -87,17 +113,12 @@ class TrainingConfig(_Section):
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(0.05, gt=0)
     momentum: float = Field(0.0, ge=0, lt=1)
-    device: str = "auto"
+    device: DeviceName = "auto"
     # Seconds the server waits for a round's replies before going on without the missing ones.
     round_timeout_s: float = Field(600.0, gt=0, le=MAX_ROUND_TIMEOUT_S)
     # Torch threads per process: the small models here run fastest on one, silos sharing a host do
     # not fight over cores, and the inline runner computes as Ray's one-CPU silo actors do.
     threads: int = Field(1, ge=1, le=256)
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, value: str) -> str:
-        return _check_device(value)
 
 
 class StrategyConfig(BaseModel):
@@ -123,8 +144,6 @@ class SiloHardwareConfig(_Section):
 
     @model_validator(mode="after")
     def _complete(self) -> "SiloHardwareConfig":
-        from simulator.probes.silo_hardware import GPU_MAX_POWER_W
-
         if self.cpu_power_w is None and self.cpu_vcpus is None:
             raise ValueError("hardware needs cpu_power_w (W) or cpu_vcpus")
         if self.gpu_model is not None and self.gpu_power_w is None and self.gpu_model.upper() not in GPU_MAX_POWER_W:
@@ -134,15 +153,7 @@ class SiloHardwareConfig(_Section):
             raise ValueError("gpu_power_w needs gpu_model")
         return self
 
-    def profile(self):
-        from simulator.probes.silo_hardware import (
-            CPU_POWER_SOURCE,
-            GPU_POWER_SOURCE,
-            HardwareProfile,
-            cpu_power_from_vcpus,
-            gpu_power_w,
-        )
-
+    def profile(self) -> HardwareProfile:
         sources = ["CPU power from the scenario" if self.cpu_power_w is not None else CPU_POWER_SOURCE]
         gpu_w = self.gpu_power_w
         if self.gpu_model is not None and gpu_w is None:
@@ -160,39 +171,24 @@ class SiloHardwareConfig(_Section):
 
 class SiloConfig(_Section):
     name: str = Field(min_length=1)
-    country: str
+    country: CountryCode
     region: str | None = None
     share: float | None = Field(None, gt=0)
-    device: str | None = None
+    device: DeviceName | None = None
     # The hardware this silo stands for, where the host lacks it: its energy is then modelled.
     hardware: SiloHardwareConfig | None = None
 
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        return _check_country(value)
-
-    @field_validator("device")
-    @classmethod
-    def _known_device(cls, value: str | None) -> str | None:
-        return None if value is None else _check_device(value)
-
 
 class CentralConfig(_Section):
-    country: str = "USA"
+    country: CountryCode = "USA"
     region: str | None = None
     pue: float = Field(1.1, ge=1.0)
-
-    @field_validator("country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        return _check_country(value)
 
 
 class ProbesConfig(_Section):
     # Country of the machine that runs the simulation: CodeCarbon needs one offline. The CO2 of a
     # silo's row uses the silo's country, not this one.
-    host_country: str = "USA"
+    host_country: CountryCode = "USA"
     # false: no energy tracker is started at all (time, CPU and bytes are still recorded).
     energy: bool = True
     # The host's idle power before the run: auto = measure where CPU energy is measured (RAPL),
@@ -200,14 +196,9 @@ class ProbesConfig(_Section):
     idle_baseline: Literal["auto", "measure", "model", "off"] = "auto"
     idle_seconds: float = Field(2.0, gt=0, le=60)
 
-    @field_validator("host_country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        return _check_country(value)
-
 
 class QueryConfig(_Section):
-    """One federated-analytics query (`silocarbon query`); spec syntax in simulator/analytics/spec.py."""
+    """One federated-analytics query (`silocarbon query`); spec syntax in simulator/scenario/query_spec.py."""
 
     spec: str
 
@@ -338,229 +329,3 @@ class Scenario(_Section):
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
-
-
-def _check_country(value: str) -> str:
-    code = value.upper()
-    if code not in known_country_codes():
-        raise ValueError(
-            f"unknown country code '{value}'; use an ISO 3166 alpha-3 code that CodeCarbon's "
-            "bundled energy mix knows (e.g. FRA, DEU, USA, GBR, IND)"
-        )
-    return code
-
-
-def _check_device(value: str) -> str:
-    if value in ("auto", "cpu", "cuda") or (value.startswith("cuda:") and value[5:].isdigit()):
-        return value
-    raise ValueError(f"unknown device '{value}'; allowed: auto | cpu | cuda | cuda:N")
-
-
-# ---------------------------------------------------------------------------------------------
-# Loading, overrides, error translation
-
-
-# configs/ at the top of the repository, shipped inside the package as simulator/bundled_configs
-# (a link in the source tree, copied into wheels as package data).
-BUNDLED_CONFIGS = Path(__file__).resolve().parent / "bundled_configs"
-
-
-def default_scenario_path() -> Path:
-    """The embedded default scenario, shipped inside the package."""
-    return bundled_scenario_path(DEFAULT_SCENARIO_NAME)
-
-
-def bundled_scenario_path(file_name: str) -> Path:
-    return BUNDLED_CONFIGS / file_name
-
-
-def _is_file(path: Path) -> bool:
-    try:
-        return path.is_file()
-    except (OSError, ValueError):  # a name the OS cannot hold (a NUL byte, too long) names no file
-        return False
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    if not _is_file(path):
-        raise InputError(f"scenario file '{path}' does not exist")
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except tomllib.TOMLDecodeError as error:
-        raise InputError(f"scenario file '{path}' is not valid TOML: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise InputError(f"scenario file '{path}' cannot be read: {error}") from None
-
-
-def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Scenario:
-    """Read a scenario file (the embedded default when `path` is None) and apply overrides."""
-    source = Path(path) if path is not None else default_scenario_path()
-    if source.suffix == ".json":
-        if not _is_file(source):
-            raise InputError(f"scenario file '{source}' does not exist")
-        try:
-            raw = json.loads(source.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(f"scenario file '{source}' cannot be read as JSON: {error}") from None
-    else:
-        raw = read_toml(source)
-    for override in overrides:
-        apply_override(raw, override)
-    return validate_scenario(raw, source.name)
-
-
-def validate_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
-    try:
-        scenario = Scenario.model_validate(raw)
-    except ValidationError as error:
-        raise InputError(f"{origin}: {describe_validation_error(error)}") from None
-    _check_synthetic_features_fit_the_model(scenario, raw, origin)
-    return scenario
-
-
-def _check_synthetic_features_fit_the_model(scenario: Scenario, raw: dict[str, Any], origin: str) -> None:
-    """Synthetic data takes the input shape of a model that has one; a stated feature count that
-    differs from it is refused rather than silently ignored. Checked on the file's own keys (a
-    scenario read back from JSON states every key)."""
-    shape = scenario.model.input_shape
-    stated = (raw.get("data") or {}).get("synthetic_features") if isinstance(raw.get("data"), dict) else None
-    if shape is None or scenario.data.dataset != "synthetic" or stated is None:
-        return
-    size = math.prod(shape)
-    if stated != size:
-        raise InputError(
-            f"{origin}: key 'data.synthetic_features': model '{scenario.model.name}' takes "
-            f"{' x '.join(map(str, shape))} = {size} values per sample, and synthetic data takes the model's "
-            f"input shape; leave data.synthetic_features out (got {stated!r})"
-        )
-
-
-def describe_validation_error(error: ValidationError) -> str:
-    """One line for the first problem: the dotted key, what is wrong, the allowed values."""
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        return f"unknown key '{key}'{_allowed_keys_hint(first['loc'])}"
-    if kind == "missing":
-        return f"missing required key '{key}'"
-    message = first["msg"]
-    if message.startswith("Value error, "):
-        message = message[len("Value error, ") :]
-    got = first.get("input")
-    got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
-    return f"key '{key}': {message}{got_text}"
-
-
-def _allowed_keys_hint(location: tuple[Any, ...]) -> str:
-    model: type[BaseModel] = Scenario
-    skip_name = False
-    for part in location[:-1]:
-        if isinstance(part, int) or skip_name:
-            skip_name = False
-            continue
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return ""
-        annotation = field.annotation
-        keyed = _keyed_section_model(annotation)
-        if keyed is not None:
-            model, skip_name = keyed, True
-            continue
-        inner = getattr(annotation, "__args__", (annotation,))[0] if annotation is not None else None
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            model = inner
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            model = annotation
-        else:
-            return ""
-    return "; allowed: " + ", ".join(model.model_fields)
-
-
-def apply_override(raw: dict[str, Any], override: str) -> None:
-    """Apply one `section.key=value` override to the raw scenario, refusing unknown keys.
-
-    The value is read as a TOML value (so `3`, `0.5`, `true`, `"text"` keep their types); a bare
-    word that is not valid TOML is taken as a string. `silos.<name>.<key>` addresses one silo.
-    """
-    if "=" not in override:
-        raise InputError(f"--set '{override}': expected section.key=value")
-    dotted, text = override.split("=", 1)
-    parts = [part.strip() for part in dotted.strip().split(".")]
-    if not all(parts):
-        raise InputError(f"--set '{override}': empty key")
-    value = _parse_override_value(text.strip())
-    if parts[0] == "silos":
-        _override_silo(raw, parts, value, override)
-        return
-    _check_known_key(parts, override)
-    target = raw
-    for part in parts[:-1]:
-        existing = target.get(part)
-        if existing is None:
-            existing = target[part] = {}
-        if not isinstance(existing, dict):
-            raise InputError(f"--set '{override}': '{part}' is not a section")
-        target = existing
-    target[parts[-1]] = value
-
-
-def _override_silo(raw: dict[str, Any], parts: list[str], value: Any, override: str) -> None:
-    silos = raw.get("silos") or []
-    names = [str(silo.get("name")) for silo in silos]
-    if len(parts) != 3:
-        raise InputError(f"--set '{override}': use silos.<silo name>.<key>; silos: {', '.join(names)}")
-    if parts[1] not in names:
-        raise InputError(f"--set '{override}': unknown silo '{parts[1]}'; silos: {', '.join(names)}")
-    if parts[2] not in SiloConfig.model_fields:
-        allowed = ", ".join(SiloConfig.model_fields)
-        raise InputError(f"--set '{override}': unknown key 'silos.{parts[2]}'; allowed: {allowed}")
-    silos[names.index(parts[1])][parts[2]] = value
-
-
-def _check_known_key(parts: list[str], override: str) -> None:
-    model: type[BaseModel] = Scenario
-    for depth, part in enumerate(parts):
-        fields = model.model_fields
-        if model is StrategyConfig:
-            return  # strategy parameters are checked by the strategy registry, by name
-        if part not in fields:
-            where = ".".join(parts[: depth + 1])
-            raise InputError(f"--set '{override}': unknown key '{where}'; allowed: {', '.join(fields)}")
-        annotation = fields[part].annotation
-        if depth < len(parts) - 1:
-            keyed = _keyed_section_model(annotation)
-            if keyed is not None:
-                # `faults.silo.<name>.<key>`: the name is free, the rest is checked against the model.
-                _check_keyed_tail(keyed, parts, depth, override)
-                return
-            if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-                raise InputError(f"--set '{override}': '{'.'.join(parts[: depth + 1])}' is not a section")
-            model = annotation
-
-
-def _keyed_section_model(annotation: Any) -> type[BaseModel] | None:
-    """The value model of a `dict[str, Model]` field, else None."""
-    if getattr(annotation, "__origin__", None) is not dict:
-        return None
-    value = annotation.__args__[1]
-    return value if isinstance(value, type) and issubclass(value, BaseModel) else None
-
-
-def _check_keyed_tail(model: type[BaseModel], parts: list[str], depth: int, override: str) -> None:
-    where = ".".join(parts[: depth + 1])
-    if len(parts) != depth + 3:
-        raise InputError(f"--set '{override}': use {where}.<name>.<key>; keys: {', '.join(model.model_fields)}")
-    if parts[-1] not in model.model_fields:
-        raise InputError(
-            f"--set '{override}': unknown key '{where}.{parts[-2]}.{parts[-1]}'; "
-            f"allowed: {', '.join(model.model_fields)}"
-        )
-
-
-def _parse_override_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        return text

@@ -1,1 +1,0 @@
-"""Running the federation on Flower's Deployment Engine: credentials, command plans."""

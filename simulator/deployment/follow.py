@@ -1,0 +1,80 @@
+"""Following a submitted deployment run until it ends, through the SuperLink's Control API.
+
+One clear error if the run fails, times out, or one of the processes we started stops; in every
+case the silo rows measured so far stay in the run folder's ledger.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from simulator.deployment.certs import DeploymentCredentials
+from simulator.flower.flwr_internals import control_client, run_state
+from simulator.deployment.processes import DeploymentError, ProcessSupervisor, StartedProcess
+from simulator.ledger import SERVER_SILO, Ledger
+from simulator.results.atomic import write_text_atomic
+from simulator.results.run_dir import FL_HISTORY, FL_LEDGER, LEDGER
+from simulator.scenario.schema import Scenario
+
+STATUS_POLL_S = 0.5
+
+
+def follow_run(
+    run_id: int,
+    scenario: Scenario,
+    run_dir: Path,
+    address: str,
+    credentials: DeploymentCredentials | None,
+    supervisor: ProcessSupervisor,
+) -> None:
+    """Wait for the run to finish; one clear error if it fails or one of our processes stops."""
+    # Every round may take its full timeout twice (train and evaluate), plus the start-up.
+    limit_s = scenario.deployment.startup_timeout_s + 2 * scenario.training.rounds * scenario.training.round_timeout_s
+    deadline = time.monotonic() + limit_s
+    client = control_client(address, root_certificates=None if credentials is None else credentials.ca_cert.read_bytes())
+    try:
+        while True:
+            supervisor.note_descendants()
+            stopped = supervisor.first_exited()
+            if stopped is not None:
+                raise DeploymentError(_stopped_message(stopped, run_id, scenario, run_dir))
+            state = run_state(client, run_id)
+            if state is None:
+                raise DeploymentError(f"the SuperLink does not know run {run_id}")
+            if state.finished:
+                if not state.completed or not (run_dir / FL_HISTORY).is_file():
+                    raise DeploymentError(
+                        f"run {run_id} finished as {state.sub_status or 'unknown'}: {state.details or 'no details'}"
+                        f"; {_rows_note(run_dir)}; logs in {supervisor.log_dir}"
+                    )
+                return
+            if time.monotonic() > deadline:
+                raise DeploymentError(f"run {run_id} did not finish within {limit_s:.0f} s; {_rows_note(run_dir)}")
+            time.sleep(STATUS_POLL_S)
+    finally:
+        client.close()
+
+
+def _stopped_message(stopped: StartedProcess, run_id: int, scenario: Scenario, run_dir: Path) -> str:
+    return (
+        f"{stopped.role} (pid {stopped.pid}) stopped with exit status {stopped.popen.returncode} during run {run_id} "
+        f"of {scenario.training.rounds} rounds, so the run was ended; {_rows_note(run_dir)}; its log: {stopped.log_path}"
+    )
+
+
+def _rows_note(run_dir: Path) -> str:
+    partial = run_dir / FL_LEDGER
+    if not partial.is_file():
+        return "no ledger rows were measured yet"
+    rows = Ledger.from_csv(partial).rows
+    silo_rows = [row for row in rows if row.silo != SERVER_SILO]
+    last_round = max((row.round for row in rows), default=0)
+    return f"{len(silo_rows)} silo ledger rows measured up to round {last_round} are kept in {run_dir / LEDGER}"
+
+
+def keep_partial_ledger(run_dir: Path) -> None:
+    """A run cut short: the FL rows measured so far become the run folder's ledger."""
+    partial = run_dir / FL_LEDGER
+    if partial.is_file() and not (run_dir / LEDGER).exists():
+        write_text_atomic(run_dir / LEDGER, partial.read_text())

@@ -1,0 +1,241 @@
+"""Every non-public Flower name silocarbon uses, in one module (written against Flower 1.42, the pin).
+
+Flower's public API is imported directly wherever it is needed: the `__all__` names of flwr.app,
+flwr.serverapp, flwr.serverapp.strategy, flwr.clientapp, flwr.clientapp.mod, flwr.simulation and
+flwr.common. Anything else (flwr.supercore, flwr.proto, flwr.supernode, flwr.cli,
+flwr.common.constant and .serde, class attributes, underscore names) may change in any release, so
+it is reached only through this module, and tests/test_flwr_internals.py checks each piece against
+the installed Flower: a new pin that moves or changes one fails there, loudly, naming it.
+
+What needs them:
+- the inline grid (one process, no SuperLink): the process's task identity, an empty `Run`, and
+  message ids, which Flower's own runtimes set;
+- the silo worker (simulator.deployment.silo_worker): the SuperNode's Runtime API, spoken as
+  Flower's `flwr-clientapp` speaks it;
+- following a deployment run: the SuperLink's Control API, and the size of the app package that
+  `flwr run` builds;
+- SCAFFOLD (strategies/scaffold.py): FedAvg's screening of train replies, so its own aggregation
+  accepts exactly the replies FedAvg would;
+- the codes of error replies, and the types of ClientApp mods.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flwr.clientapp.typing import ClientAppCallable, Mod
+from flwr.common.constant import SUPERLINK_NODE_ID, ErrorCode
+
+FLOWER_SERIES = "1.42"  # the release series every piece below was written and tested against
+
+__all__ = [
+    "ERROR_CLIENT_APP_RAISED",
+    "ERROR_LOAD_CLIENT_APP",
+    "ERROR_NODE_UNAVAILABLE",
+    "FLOWER_SERIES",
+    "SUPERLINK_NODE_ID",
+    "ClientAppCallable",
+    "Mod",
+    "RunState",
+    "acquire_client_app_task",
+    "app_package_bytes",
+    "check_replies",
+    "control_client",
+    "empty_run",
+    "pull_task_input",
+    "push_reply",
+    "push_task_output",
+    "run_state",
+    "runtime_client",
+    "set_message_id",
+    "set_task_identity",
+    "start_task_heartbeat",
+]
+
+# Codes of error replies (`flwr.app.Error(code, reason)`), as Flower's runtimes use them.
+ERROR_CLIENT_APP_RAISED: int = ErrorCode.CLIENT_APP_RAISED_EXCEPTION
+ERROR_LOAD_CLIENT_APP: int = ErrorCode.LOAD_CLIENT_APP_EXCEPTION
+ERROR_NODE_UNAVAILABLE: int = ErrorCode.NODE_UNAVAILABLE
+
+
+# -- one process, no SuperLink (the inline grid) ------------------------------------------------------
+
+
+def set_task_identity(*, task_id: int, run_id: int, node_id: int) -> None:
+    """The process's task identity: a new `Message` takes its sender and run from it, as Flower's
+    runtimes set it for each task they run."""
+    from flwr.supercore.task_identity import TaskIdentity
+
+    TaskIdentity.task_id = task_id
+    TaskIdentity.run_id = run_id
+    TaskIdentity.node_id = node_id
+
+
+def empty_run(run_id: int):  # type: ignore[no-untyped-def]
+    """A `Run` with only its id, for a grid that is not connected to a SuperLink."""
+    from flwr.supercore.run import Run
+
+    return Run.create_empty(run_id=run_id)
+
+
+def set_message_id(message, message_id: str) -> None:  # type: ignore[no-untyped-def]
+    """Give a message its id. `Metadata.message_id` is read-only; Flower's runtimes set the field
+    behind it when a message is pushed or rebuilt from its object tree."""
+    message.metadata.__dict__["_message_id"] = message_id
+
+
+# -- strategies ---------------------------------------------------------------------------------------
+
+
+def check_replies(strategy, replies, *, is_train: bool):  # type: ignore[no-untyped-def]
+    """(replies with valid content, error replies) as a FedAvg-family strategy screens and logs them
+    before aggregating (its `_check_and_log_replies`)."""
+    return strategy._check_and_log_replies(replies, is_train=is_train)
+
+
+# -- the SuperNode's Runtime API (the silo worker) ------------------------------------------------------
+
+
+def runtime_client(
+    address: str, *, insecure: bool, root_certificates: bytes | None, component_name: str, token: str | None = None
+):  # type: ignore[no-untyped-def]
+    """An HTTP client of a SuperNode's Runtime API, announcing itself as `component_name`
+    ("SuperExec" to acquire tasks, "flwr-clientapp" to run one with its `token`)."""
+    from flwr.supercore.interceptors import RuntimeTokenHttpInterceptor, RuntimeVersionHttpInterceptor
+    from flwr.supercore.retry import make_simple_http_retry_invoker
+    from flwr.supercore.runtime import RuntimeHttpClient
+
+    interceptors = [RuntimeVersionHttpInterceptor(component_name=component_name)]
+    if token is not None:
+        interceptors.append(RuntimeTokenHttpInterceptor(token))
+    return RuntimeHttpClient.from_server_address(
+        server_address=address,
+        insecure=insecure,
+        root_certificates=root_certificates,
+        interceptors=interceptors,
+        retry_invoker=make_simple_http_retry_invoker(),
+    )
+
+
+def acquire_client_app_task(client) -> tuple[int, str] | None:  # type: ignore[no-untyped-def]
+    """(task id, token) of a ClientApp task the SuperNode hands out now; None when it has none."""
+    from flwr.proto.runtime_pb2 import AcquireTaskRequest
+    from flwr.supercore.constant import TaskType
+
+    response = client.AcquireTask(AcquireTaskRequest(supported_task_types=[str(TaskType.CLIENT_APP)]))
+    if response.HasField("task") and response.token:
+        return int(response.task.task_id), str(response.token)
+    return None
+
+
+def start_task_heartbeat(client) -> Callable[[], None]:  # type: ignore[no-untyped-def]
+    """Start telling the SuperNode the task is alive; returns the function that stops it."""
+    from flwr.supercore.heartbeat import HeartbeatSender, make_task_heartbeat_fn_http
+
+    heartbeat = HeartbeatSender(make_task_heartbeat_fn_http(client))
+    heartbeat.start()
+    return heartbeat.stop
+
+
+def pull_task_input(client, *, first_wait_s: float, max_wait_s: float):  # type: ignore[no-untyped-def]
+    """(message, context, app id) of the acquired task, as Flower's `pull_task_input` gets them, with
+    the waits between pulls of a message's missing parts starting at `first_wait_s` (Flower: 1 s)."""
+    from flwr.app import Message
+    from flwr.common.serde import context_from_proto, run_from_proto
+    from flwr.proto.node_pb2 import Node
+    from flwr.proto.runtime_pb2 import PullAppMessagesRequest, PullTaskInputRequest
+    from flwr.supercore.inflatable.inflatable_protobuf_utils import (
+        make_confirm_message_received_fn_protobuf,
+        make_pull_object_fn_protobuf,
+    )
+    from flwr.supercore.inflatable.inflatable_utils import pull_and_inflate_object_from_tree
+
+    task_input = client.PullTaskInput(PullTaskInputRequest())
+    set_task_identity(task_id=task_input.task_id, run_id=task_input.run.run_id, node_id=task_input.context.node_id)
+    context = context_from_proto(task_input.context)
+    run = run_from_proto(task_input.run)
+    pulled = client.PullMessages(PullAppMessagesRequest())
+    if not pulled.messages_list:
+        raise RuntimeError("the SuperNode's Runtime API gave a task without a message")
+    node = Node(node_id=context.node_id)
+    tree = pulled.message_object_trees[0]
+    message = pull_and_inflate_object_from_tree(
+        tree,
+        make_pull_object_fn_protobuf(client.PullObject, node, context.run_id),
+        make_confirm_message_received_fn_protobuf(client.ConfirmMessageReceived, node, context.run_id),
+        return_type=Message,
+        initial_backoff=first_wait_s,
+        backoff_cap=max_wait_s,
+    )
+    # The deflated message does not carry its own id (its object id), as in Flower's version.
+    set_message_id(message, tree.object_id)
+    return message, context, str(run.fab_id)
+
+
+def push_reply(client, reply, context) -> None:  # type: ignore[no-untyped-def]
+    """Send the task's reply message back through the Runtime API."""
+    from flwr.supernode.runtime.run_clientapp import push_message
+
+    push_message(client, reply, context)
+
+
+def push_task_output(client, context, *, completed: bool, details: str) -> None:  # type: ignore[no-untyped-def]
+    """End the task: completed, or failed with `details`."""
+    from flwr.common.constant import SubStatus
+    from flwr.supernode.runtime.run_clientapp import push_task_output as flower_push_task_output
+
+    flower_push_task_output(
+        client=client, context=context, sub_status=SubStatus.COMPLETED if completed else SubStatus.FAILED, details=details
+    )
+
+
+# -- the SuperLink's Control API and the app package (following a deployment run) ----------------------
+
+
+@dataclass(frozen=True)
+class RunState:
+    finished: bool
+    completed: bool  # finished, and finished as completed
+    sub_status: str  # Flower's sub-status of a finished run ("completed", "failed", "stopped"), else ""
+    details: str
+
+
+def control_client(address: str, *, root_certificates: bytes | None):  # type: ignore[no-untyped-def]
+    """An HTTP client of a SuperLink's Control API (plain HTTP when `root_certificates` is None)."""
+    from flwr.supercore.control import ControlHttpClient
+    from flwr.supercore.interceptors import RuntimeVersionHttpInterceptor
+
+    return ControlHttpClient.from_server_address(
+        server_address=address,
+        insecure=root_certificates is None,
+        root_certificates=root_certificates,
+        interceptors=[RuntimeVersionHttpInterceptor(component_name="flwr CLI")],
+    )
+
+
+def run_state(client, run_id: int) -> RunState | None:  # type: ignore[no-untyped-def]
+    """Where run `run_id` stands on the SuperLink; None when the SuperLink does not know it."""
+    from flwr.common.constant import Status, SubStatus
+    from flwr.common.serde import run_from_proto
+    from flwr.proto.control_pb2 import ListRunsRequest
+
+    response = client.ListRuns(ListRunsRequest(run_id=run_id))
+    if run_id not in response.run_dict:
+        return None
+    status = run_from_proto(response.run_dict[run_id]).status
+    finished = status.status == Status.FINISHED
+    return RunState(
+        finished=finished,
+        completed=finished and status.sub_status == SubStatus.COMPLETED,
+        sub_status=str(status.sub_status or ""),
+        details=str(status.details or ""),
+    )
+
+
+def app_package_bytes(app_dir: Path) -> int:
+    """Size of the app package (FAB) `flwr run` builds from `app_dir`, as Flower builds it."""
+    from flwr.cli.build import build_fab_from_disk
+
+    return len(build_fab_from_disk(app_dir))

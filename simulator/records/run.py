@@ -1,0 +1,189 @@
+"""The run-level records: one round's result, the federation's outcome, summary.json and manifest.json.
+
+Writers build these records and readers parse the same ones, so a field is declared once. The JSON
+keys on disk are the field names, unchanged from the first run folders, so earlier folders still
+read: a field that older folders lack has a default. Adding a field: one line in the record (with a
+default, for the folders written before it), then set it where the record is built. Keys this
+version does not know (written by a newer or other version) are kept and written back, never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from simulator.errors import InputError
+from simulator.ledger import Ledger
+from simulator.lifecycle.model import LifecycleResult
+from simulator.probes.idle import IdleBaseline
+from simulator.records.kinds import EnergyMethod, RunStatus
+
+
+class Record(BaseModel):
+    # Frozen: a record is a fact. Extra keys (from another version of the tool) are kept as they are.
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON values, keyed as on disk."""
+        return self.model_dump(mode="json")
+
+
+class RoundRecord(Record):
+    """One FL round's result: the aggregated training loss, and the evaluation of the aggregated model."""
+
+    round: int
+    train_loss: float | None = None
+    accuracy: float | None = None  # fraction of the held-out test set
+    eval_loss: float | None = None
+
+
+class FederationHistory(Record):
+    """fl_history.json: what the ServerApp writes next to the final model and the FL ledger."""
+
+    wall_s: float
+    rounds: tuple[RoundRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class FederationOutcome:
+    """What a runner hands back: the final global model, each round's result, the FL ledger."""
+
+    final_state: dict
+    rounds: list[RoundRecord]
+    ledger: Ledger
+    wall_s: float
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.rounds[-1].accuracy if self.rounds else None
+
+    @property
+    def history(self) -> FederationHistory:
+        return FederationHistory(wall_s=self.wall_s, rounds=tuple(self.rounds))
+
+
+class ApproachSummary(Record):
+    """One approach's measured training totals (FL: silos and server; CL: the central site)."""
+
+    accuracy: float | None = None
+    energy_kwh: float | None = None  # absent when no row's energy could be read
+    co2_kg: float | None = None
+    bytes_down: int = 0
+    bytes_up: int = 0
+    wall_s: float = 0.0
+    cpu_s: float | None = None  # None: a folder written before the field
+    energy_methods: tuple[EnergyMethod, ...] = ()
+    # The same energy less what the idle host would have drawn over the measured windows.
+    energy_above_idle_kwh: float | None = None
+    idle_energy_kwh: float | None = None
+
+
+class TimingSummary(Record):
+    """Where the run's wall time went, s (None: a folder written before the field)."""
+
+    total: float | None = None
+    fl_total: float | None = None
+    fl_silo_train: float | None = None
+    fl_silo_evaluate: float | None = None
+    fl_server_aggregate: float | None = None
+    # What the FL run cost beyond the silos' and the server's measured work: Flower's messaging,
+    # copying, sampling, and (for ray) the engine's start and stop.
+    fl_flower_overhead: float | None = None
+    probe_startup: float | None = None
+    probe_startup_blocking: float | None = None
+    probe_windows: float | None = None
+    cl_total: float | None = None
+
+
+SUMMARY_UNITS: dict[str, str] = {
+    "accuracy": "fraction of the held-out test set",
+    "energy_kwh": "kWh",
+    "energy_above_idle_kwh": "kWh (energy_kwh less the idle baseline over the measured windows)",
+    "idle_baseline": "W",
+    "co2_kg": "kg CO2e",
+    "bytes_down": "payload bytes server -> silos",
+    "bytes_up": "payload bytes silos -> server",
+    "wall_s": "s",
+    "cpu_s": "s",
+}
+
+
+class RunSummary(Record):
+    """summary.json: FL and CL measured side by side, per round, timings, and the lifecycle results."""
+
+    units: dict[str, str] = SUMMARY_UNITS
+    fl: ApproachSummary
+    cl: ApproachSummary
+    idle_baseline: IdleBaseline | None = None
+    fl_rounds: tuple[RoundRecord, ...] = ()
+    timing_s: TimingSummary = TimingSummary()
+    lifecycle: LifecycleResult | None = None  # None: a folder written before the lifecycle model
+
+    def approach(self, name: str) -> ApproachSummary:
+        return {"fl": self.fl, "cl": self.cl}[name]
+
+
+class ResumeRecord(Record):
+    """One `silocarbon resume` of the run: when, after which round, with which versions."""
+
+    at_utc: str
+    after_round: int
+    versions: dict[str, str] = {}
+
+
+# Keys manifest.json holds only once they apply (a failure, a resume, the methods of a finished run).
+_MANIFEST_KEYS_WHEN_SET = ("failure", "resumed", "energy_methods", "available_energy_methods")
+
+
+class Manifest(Record):
+    """manifest.json: the scenario as run, seed, versions, host, status, and the energy methods used."""
+
+    scenario: dict[str, Any]  # the validated scenario as JSON (a folder keeps the schema it was run with)
+    seed: int
+    runner: str
+    versions: dict[str, str] = {}
+    host: dict[str, Any] = {}
+    status: RunStatus
+    failure: str | None = None  # why a failed run stopped, one line
+    resumed: tuple[ResumeRecord, ...] | None = None
+    energy_methods: tuple[EnergyMethod, ...] | None = None  # those in the ledger (a complete run)
+    available_energy_methods: tuple[str, ...] | None = None  # those the host's probe offered
+
+    @model_validator(mode="before")
+    @classmethod
+    def _seed_and_runner_from_the_scenario(cls, raw: Any) -> Any:
+        # The first manifests kept the seed and the runner only inside the scenario.
+        if isinstance(raw, dict) and isinstance(raw.get("scenario"), dict):
+            raw = {"seed": raw["scenario"].get("seed", 0), "runner": raw["scenario"].get("runner", "?"), **raw}
+        return raw
+
+    def to_json(self) -> dict[str, Any]:
+        value = super().to_json()
+        for key in _MANIFEST_KEYS_WHEN_SET:
+            if value.get(key) is None:
+                value.pop(key, None)
+        return value
+
+    def updated(self, **changes: Any) -> "Manifest":
+        """The same manifest with `changes`, validated again."""
+        return Manifest.model_validate({**self.to_json(), **changes})
+
+
+RecordT = TypeVar("RecordT", bound=Record)
+
+
+def record_from_json(record: type[RecordT], raw: Any, path: Path) -> RecordT:
+    """`raw`, read from the run folder file `path`, as `record`; an InputError naming the file and
+    the first key that does not fit."""
+    try:
+        return record.model_validate(raw)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        raise InputError(
+            f"run folder '{path.parent}': {path.name} lacks an expected field or holds a wrong value "
+            f"(key '{key}': {problem['msg']})"
+        ) from None
