@@ -44,7 +44,7 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import LogLocator, NullLocator
 
-from experiments.claims import Band, Evidence, Verdict, interval_verdict
+from experiments.claims import Band, Evidence, interval_verdict
 from experiments.interval_claim import IntervalClaim
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.variants import raw_of

@@ -55,7 +55,7 @@ from simulator.lifecycle.stages import (
     fl_stages,
 )
 from simulator.planner.entries import Application
-from simulator.units import BYTES_PER_MB, GB_PER_TB
+from simulator.units import BYTES_PER_GB, BYTES_PER_MB, GB_PER_TB
 from simulator.planner.inventory import InventorySnapshot
 
 HORIZON_MONTHS = 12  # the plan covers the first year of operation, initial copies included
