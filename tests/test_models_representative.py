@@ -73,7 +73,7 @@ def test_transformer_trains_in_a_run_and_its_bytes_follow_from_its_parameters(tm
     model = build_model(scenario.model, dataset, scenario.seed)
     assert 2.5e6 < sum(p.numel() for p in model.parameters()) < 5e6
     assert_bytes_per_silo_round_follow_from_parameters(result.ledger, model, len(scenario.silos))
-    assert result.summary["fl"]["accuracy"] >= 0.0
+    assert result.summary.fl.accuracy is not None and result.summary.fl.accuracy >= 0.0
 
 
 def test_transformer_trains_on_a_user_image_folder_through_the_real_loader(tmp_path, monkeypatch):
