@@ -211,11 +211,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
         "load_average_1min": [load_before, load_after], "cpus": os.cpu_count(),
     })
     print(f"Wrote {OUTPUT / 'bench_lifecycle.json'}")
-    worst = max(row["full_evaluate_s"] for row in rows)
-    worst_cpu = max(row["full_evaluate_cpu_s"] for row in rows)
-    print(f"Lifecycle evaluation of one scenario: slowest median {worst:.3f} s wall ({worst_cpu:.3f} s CPU, which other "
-          f"jobs do not inflate); goal <= {GOAL_S} s: {'met' if worst <= GOAL_S else 'NOT met'} in wall time, "
-          f"{'met' if worst_cpu <= GOAL_S else 'NOT met'} in CPU time (slowest wall / goal = {worst / GOAL_S:.2f})")
+    verdicts = "; ".join(
+        f"{row['scenario']} {row['full_evaluate_s']:.3f} s wall ({'met' if row['full_evaluate_s'] <= GOAL_S else 'NOT met'}), "
+        f"{row['full_evaluate_cpu_s']:.3f} s CPU ({'met' if row['full_evaluate_cpu_s'] <= GOAL_S else 'NOT met'})"
+        for row in rows
+    )
+    print(f"Lifecycle evaluation of one scenario, goal <= {GOAL_S} s (medians; CPU time is this process's own work, "
+          f"which other jobs do not inflate): {verdicts}")
     return rows
 
 
