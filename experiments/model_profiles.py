@@ -22,13 +22,14 @@ import argparse
 import math
 import os
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from experiments.output import RESULTS_ROOT, ExperimentOutput
-from experiments.variants import measure
+from experiments.seeds import quiet_libraries
 from simulator.scenario.load import load_scenario
 
 NAME = "model_profiles"
@@ -39,6 +40,25 @@ ROUNDS = 3
 SAMPLES = {"resnet18": 600, "transformer": 1200}
 FEATURE_BYTES, LABEL_BYTES = 4, 8  # float32 features, int64 label (as the lifecycle model counts a sample)
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+
+
+@dataclass(frozen=True)
+class MeasuredRun:
+    run_dir: Path
+    profile: object  # simulator.lifecycle.EnergyProfile, from the run's own ledger
+    fl_accuracy: float | None
+    cl_accuracy: float | None
+
+
+def measure(scenario, runs_root: Path) -> MeasuredRun:
+    """Train the scenario's federation and its centralized twin for real and read its profile."""
+    from simulator.lifecycle import profile_from_ledger
+    from simulator.pipeline import run_scenario
+
+    quiet_libraries()
+    result = run_scenario(scenario, runs_root)
+    profile = profile_from_ledger(result.ledger, f"run folder {result.run_dir.name}")
+    return MeasuredRun(result.run_dir, profile, result.summary.fl.accuracy, result.summary.cl.accuracy)
 
 
 def profile_scenario(model: str, rounds: int, samples: int | None = None):

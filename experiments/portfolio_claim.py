@@ -8,11 +8,11 @@ The planner (simulator.planner) is run on the shipped inventory as shipped
 (configs/enterprise_inventory.toml; nothing here is tuned to make a claim pass), with the energy
 profile `silocarbon plan` uses by default. Its company totals compare the plan with an all-centralized
 company (every dataset copied once into one central lake), per year:
-(d1) the portfolio emits less CO2: the interval of kg CO2e saved per year lies above 0;
-(d2) the portfolio costs less money: the interval of USD saved per year lies above 0.
-Intervals: the envelope of the planner's Monte Carlo intervals (factor draws) computed with the
-profile's per-sample energy and time as measured and x/÷ MEASUREMENT_SPREAD (the profile's measurement
-noise on this shared host), so they carry both.
+(d1) the portfolio emits less CO2: the 95 % interval of kg CO2e saved per year lies above 0;
+(d2) the portfolio costs less money: the 95 % interval of USD saved per year lies above 0.
+Intervals: 2.5th to 97.5th percentile of the planner's Monte Carlo draws of the factors and, where the
+profile comes from several measured runs (paper_findings' seeds), of its measurement noise; alone,
+with one profile, the description says that the intervals hold the factor ranges only.
 
 Whatever the verdicts, the cost breakdown says which lines decide: per application and stage, FL and
 CL in USD per year at central factors, FL's training and retraining split into the silos' compute and
@@ -26,20 +26,18 @@ portfolio_costs.csv/.md (the breakdown), portfolio_claims.csv/.md and portfolio_
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from experiments.claims import Band, Evidence
-from experiments.interval_claim import IntervalClaim
+from experiments.claims import Band, Claim, Decision, Evidence, percentile_interval
 from experiments.output import RESULTS_ROOT, ExperimentOutput
-from experiments.regimes import MEASUREMENT_SPREAD
 from simulator.scenario.load import bundled_config_path
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import load_factors
-from simulator.lifecycle.model import Interval
 from simulator.lifecycle.profile import EnergyProfile, default_profile, load_profile
+from simulator.lifecycle.profile_noise import ProfileSamples, as_profile_samples
 from simulator.lifecycle.stages import STAGE_TITLES, cl_stages, fl_aggregator, fl_stages, retrainings
 from simulator.planner.export import plan_csv_text
 from simulator.planner.inventory import Inventory, InventorySnapshot
@@ -57,6 +55,7 @@ INVENTORY_FILE = "enterprise_inventory.toml"
 CO2_BAND = Band(low=0.0)  # (d1): kg CO2e saved per year > 0 over the whole interval
 COST_BAND = Band(low=0.0)  # (d2): USD saved per year > 0 over the whole interval
 DECIDING_LINES = 3  # cost lines named when a half is not SUPPORTED
+DRAWS = 4000  # Monte Carlo draws of the plan (factors and, where measured, the profile's noise)
 
 COST_LINES_MODELLED = (
     "CL: egress of every copied byte (data transfer), the copy pipeline landing it (ingest, data transfer), "
@@ -81,7 +80,7 @@ COST_LINES_LEFT_OUT = (
 @dataclass(frozen=True)
 class PortfolioFindings:
     plan: EnterprisePlan
-    claims: list[IntervalClaim]
+    claims: list[Claim]
     costs: pd.DataFrame  # the breakdown
     deciding: list[dict]  # the cost lines that decide a half that is not SUPPORTED (else empty)
 
@@ -91,21 +90,6 @@ def shipped_inventory() -> InventorySnapshot:
     with Inventory(":memory:") as store:
         store.import_toml(bundled_config_path(INVENTORY_FILE))
         return store.snapshot()
-
-
-def scaled_profile(profile: EnergyProfile, factor: float) -> EnergyProfile:
-    """The profile with its per-sample energy and time x `factor` (measurement noise)."""
-    return replace(
-        profile,
-        fl_kwh_per_sample_update=profile.fl_kwh_per_sample_update * factor,
-        cl_kwh_per_sample_update=profile.cl_kwh_per_sample_update * factor,
-        fl_wall_s_per_sample_update=profile.fl_wall_s_per_sample_update * factor,
-        cl_wall_s_per_sample_update=profile.cl_wall_s_per_sample_update * factor,
-    )
-
-
-def envelope(central: Interval, others: list[Interval]) -> Interval:
-    return Interval(central.central, min(i.low for i in [central, *others]), max(i.high for i in [central, *others]))
 
 
 def cost_breakdown(snapshot: InventorySnapshot, plan: EnterprisePlan, profile: EnergyProfile) -> pd.DataFrame:
@@ -149,43 +133,57 @@ def deciding_lines(costs: pd.DataFrame) -> list[dict]:
     return [row for row in federated.head(DECIDING_LINES).to_dict("records") if row["CL - FL USD per year"] < 0]
 
 
-def portfolio_findings(output: ExperimentOutput, profile: EnergyProfile | None = None) -> PortfolioFindings:
-    """Claims (d1) and (d2) with their intervals and verdicts, the breakdown, and the deciding lines."""
-    profile = profile or default_profile()
+def portfolio_findings(
+    output: ExperimentOutput, profile: EnergyProfile | ProfileSamples | None = None
+) -> PortfolioFindings:
+    """Claims (d1) and (d2) with their 95 % intervals and verdicts, the breakdown, and the deciding
+    lines. `profile`: measured runs' profiles (their noise drawn into the intervals), one profile, or
+    (None) the default profile, as `silocarbon plan` uses."""
+    samples = as_profile_samples(profile or default_profile())
     snapshot = shipped_inventory()
-    plan = plan_inventory(snapshot, profile)
-    noisy = [plan_inventory(snapshot, scaled_profile(profile, factor)) for factor in (1 / MEASUREMENT_SPREAD, MEASUREMENT_SPREAD)]
-    co2 = envelope(plan.totals.co2_saved_kg_per_year, [p.totals.co2_saved_kg_per_year for p in noisy])
-    cost = envelope(plan.totals.cost_saved_usd_per_year, [p.totals.cost_saved_usd_per_year for p in noisy])
-    costs = cost_breakdown(snapshot, plan, profile)
-    setting = (f"configs/{INVENTORY_FILE} as shipped: {len(snapshot.applications)} applications, "
-               f"{plan.totals.federated_applications} federated and {plan.totals.centralized_applications} centralized "
-               f"by the plan; energy profile: {profile.source.split(':')[0]}")
-    common = (Evidence("central copies avoided", plan.totals.central_copies_avoided_tb, "TB"),)
-    d1 = IntervalClaim(
+    plan = plan_inventory(snapshot, samples, draws=DRAWS)
+    totals = plan.totals
+    how = f"2.5th-97.5th percentile of {DRAWS} draws of the factors; measurement noise: {samples.description()}"
+    co2 = percentile_interval(totals.co2_saved_draws_kg_per_year, totals.co2_saved_kg_per_year.central)
+    cost = percentile_interval(totals.cost_saved_draws_usd_per_year, totals.cost_saved_usd_per_year.central)
+    costs = cost_breakdown(snapshot, plan, samples.central)
+    setting = (f"{len(snapshot.applications)} applications of configs/{INVENTORY_FILE} as shipped, "
+               f"{totals.federated_applications} federated and {totals.centralized_applications} centralized by the "
+               f"plan; energy profile: {samples.central.source.split(':')[0]}")
+    common = (Evidence(f"setting: {setting}; central copies avoided", totals.central_copies_avoided_tb, "TB"),)
+    d1 = Claim(
         "d1", "The planner's portfolio (FL and federated analytics where they emit less) emits less CO2 than "
-        "centralizing every application.", "the interval of CO2 saved per year (all-centralized minus the plan) "
-        "lies above 0", "CO2 saved per year (kg CO2e)", co2.central, co2.low, co2.high, CO2_BAND, common, setting,
+        "centralizing every application.",
+        "the 95 % interval of CO2 saved per year (all-centralized minus the plan) lies above 0",
+        (Decision("CO2 saved per year", *co2, "kg CO2e", CO2_BAND, how),), common,
     )
-    decide = deciding_lines(costs) if cost.low <= 0 else []
-    d2 = IntervalClaim(
+    decide = deciding_lines(costs) if cost[1] <= 0 else []
+    d2 = Claim(
         "d2", "The planner's portfolio costs less money than centralizing every application.",
-        "the interval of money saved per year (all-centralized minus the plan) lies above 0",
-        f"money saved per year ({plan.currency})", cost.central, cost.low, cost.high, COST_BAND,
+        "the 95 % interval of money saved per year (all-centralized minus the plan) lies above 0",
+        (Decision("money saved per year", *cost, plan.currency, COST_BAND, how),),
         common + tuple(Evidence(f"deciding line: {row['application']}, {row['stage']}, {row['line']} (CL - FL)",
                                 row["CL - FL USD per year"], f"{plan.currency}/yr") for row in decide),
-        setting,
     )
     output.text("portfolio_plan.csv", plan_csv_text(plan))
     output.table(costs, "portfolio_costs", f"Cost per application, stage and line ({plan.currency} per year, central factors)")
-    output.table(pd.DataFrame([c.row() for c in (d1, d2)]), "portfolio_claims", "Claim (d): verdicts")
+    output.table(pd.DataFrame([{"claim": c.key, "statement": c.statement, "criterion": c.criterion,
+                                "central": c.decisions[0].central, "low": c.decisions[0].low,
+                                "high": c.decisions[0].high, "unit": c.decisions[0].unit, "verdict": c.verdict.value}
+                               for c in (d1, d2)]), "portfolio_claims", "Claim (d): verdicts")
     output.text("portfolio_findings.md", "# Claim (d) on the shipped inventory\n\n```\n" + d1.text() + "\n\n" + d2.text()
                 + "\n```\n\nCost lines modelled:\n\n" + "".join(f"- {line}\n" for line in COST_LINES_MODELLED)
                 + "\nLeft out (both sides):\n\n" + "".join(f"- {line}\n" for line in COST_LINES_LEFT_OUT))
     return PortfolioFindings(plan, [d1, d2], costs, decide)
 
 
-def main(argv: list[str] | None = None) -> list[IntervalClaim]:
+def claim_d(findings) -> list[Claim]:
+    """Claim (d) for paper_findings (its MORE_CLAIMS): the planner with the profiles paper_findings
+    measured (one per seed), so their measurement noise enters claim (d)'s intervals too."""
+    return portfolio_findings(findings.output, findings.samples).claims
+
+
+def main(argv: list[str] | None = None) -> list[Claim]:
     parser = argparse.ArgumentParser(prog="python -m experiments.portfolio_claim", description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives portfolio_claim/")
     parser.add_argument("--profile", default=None, help="energy profile: a shipped name (default, resnet18, transformer) or a file")

@@ -14,7 +14,7 @@ The base is the shipped enterprise scenario (configs/enterprise.toml: 5 silos on
 - the network energy factor (columns): the cross-silo core figure (0.0019 kWh/GB), its 2015 measured
   high (0.06), and the access-network figures of configs/factors.toml (0.14, and 0.4 as quoted for
   The Shift Project).
-Each cell is FL / CL lifecycle CO2 at central factors, with a [5th, 95th] percentile interval over
+Each cell is FL / CL lifecycle CO2 at central factors, with a 95 % interval ([2.5th, 97.5th]) over
 Monte Carlo draws of every other factor and of the energy profile's measurement noise (a multiplier,
 see MEASUREMENT_SPREAD). The solid contour is the break-even (ratio 1) at central values; the dashed
 ones are where the interval's bounds reach 1, so between them the verdict is INCONCLUSIVE.
@@ -44,15 +44,13 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from matplotlib.ticker import LogLocator, NullLocator
 
-from experiments.claims import Band, Evidence, interval_verdict
-from experiments.interval_claim import IntervalClaim
+from experiments.claims import INTERVAL_PERCENTILES, Band, Claim, Decision, Evidence, interval_verdict
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from experiments.variants import raw_of
 from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
 from simulator.scenario.schema import Scenario
 from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors
-from simulator.lifecycle.model import INTERVAL_PERCENTILES
 from simulator.lifecycle.quantities import build_plan, with_volume_scales
 from simulator.lifecycle.profile import EnergyProfile, load_profile
 from simulator.lifecycle.stages import cl_stages, fl_stages
@@ -293,15 +291,18 @@ def _crossing_gb(ratios: np.ndarray) -> float | None:
 # --- Claims -------------------------------------------------------------------------------------------
 
 
-def ratio_claim(key: str, statement: str, criterion: str, band: Band, result: RatioResult, setting: str) -> IntervalClaim:
-    return IntervalClaim(
-        key, statement, criterion, "FL / CL lifecycle CO2", result.ratio, result.low, result.high, band,
+def ratio_claim(key: str, statement: str, criterion: str, band: Band, result: RatioResult, setting: str,
+                draws: int) -> Claim:
+    how = (f"2.5th-97.5th percentile of {draws} draws of the factors and of the profile's measurement noise "
+           f"(x/÷ {MEASUREMENT_SPREAD}); setting: {setting}")
+    return Claim(
+        key, statement, criterion,
+        (Decision("FL / CL lifecycle CO2", result.ratio, result.low, result.high, "", band, how),),
         (Evidence("FL lifecycle CO2", result.fl_co2_kg, "kg CO2e"), Evidence("CL lifecycle CO2", result.cl_co2_kg, "kg CO2e")),
-        setting,
     )
 
 
-def claims(base: Scenario, factors: FactorSet[Factor], draws: int, seed: int) -> tuple[list[IntervalClaim], dict]:
+def claims(base: Scenario, factors: FactorSet[Factor], draws: int, seed: int) -> tuple[list[Claim], dict]:
     from simulator.lifecycle.profile import scenario_profile
 
     qiu = qiu_like(base)
@@ -314,11 +315,13 @@ def claims(base: Scenario, factors: FactorSet[Factor], draws: int, seed: int) ->
             "the FL / CL lifecycle CO2 ratio's interval lies above 1", QIU_BAND, qiu_result,
             f"{QIU_PROFILE} profile ({scenario_profile(qiu).bytes_per_silo_round / 1e6:.0f} MB per silo-round), "
             f"{QIU_ROUNDS} rounds retrained every {QIU_RETRAIN_EVERY} month, {QIU_DATA_GB:g} GB per silo, access network",
+            draws,
         ),
         ratio_claim(
             "E", "In the shipped enterprise scenario, CL emits more CO2 than FL over the lifecycle.",
             "the FL / CL lifecycle CO2 ratio's interval lies below 1", ENTERPRISE_BAND, enterprise_result,
             f"configs/{SCENARIO_FILE} as shipped ({scenario_profile(base).source.split(':')[0]})",
+            draws,
         ),
     ]
     markers = {
@@ -380,7 +383,7 @@ def regime_figure(panels: list[Panel], markers: dict, points: list[Anchor]):
     return figure
 
 
-def main(argv: list[str] | None = None) -> list[IntervalClaim]:
+def main(argv: list[str] | None = None) -> list[Claim]:
     parser = argparse.ArgumentParser(prog="python -m experiments.regimes", description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives regimes/")
     parser.add_argument("--draws", type=int, default=DRAWS, help="Monte Carlo draws per cell and per claim")
@@ -398,7 +401,7 @@ def main(argv: list[str] | None = None) -> list[IntervalClaim]:
     panels = [panel(base, schedule, network, factors, points, args.draws, args.seed)
               for schedule in SCHEDULES for network in NETWORK_KWH_PER_GB]
     found, markers = claims(base, factors, args.draws, args.seed)
-    output.table(grid_rows(panels), "grid", "FL / CL lifecycle CO2 per cell (central [5th, 95th percentile])")
+    output.table(grid_rows(panels), "grid", "FL / CL lifecycle CO2 per cell (central [2.5th, 97.5th percentile])")
     output.table(break_even_rows(panels), "break_even", "Data per silo where FL and CL emit the same CO2")
     figure = regime_figure(panels, markers, points)
     if args.readme_figure is not None:
@@ -414,7 +417,9 @@ def main(argv: list[str] | None = None) -> list[IntervalClaim]:
     print()
     print(text)
     output.text("findings.md", "# " + header + "\n\n```\n" + "\n\n".join(c.text() for c in found) + "\n```\n")
-    output.table(pd.DataFrame([claim.row() for claim in found]), "claims", "Verdicts")
+    output.table(pd.DataFrame([{"claim": c.key, "statement": c.statement, "criterion": c.criterion,
+                                "FL / CL": c.decisions[0].central, "low": c.decisions[0].low, "high": c.decisions[0].high,
+                                "verdict": c.verdict.value} for c in found]), "claims", "Verdicts (95 % intervals)")
     output.print_written()
     return found
 

@@ -168,8 +168,9 @@ class Ledger:
             and (phase is None or row.phase == phase)
         ]
 
-    def totals(self, approach: str) -> Totals:
-        rows = self.select(approach=approach)
+    def totals(self, approach: str, through_round: int | None = None) -> Totals:
+        """Sums over one approach's rows; with `through_round`, only rows of rounds (CL: epochs) up to it."""
+        rows = [row for row in self.select(approach=approach) if through_round is None or row.round <= through_round]
         return Totals(
             wall_s=sum(row.wall_s for row in rows),
             cpu_s=sum(row.cpu_s for row in rows),

@@ -30,7 +30,8 @@ def test_a_summary_reads_back_to_the_same_record_and_keeps_keys_it_does_not_know
     written = summary.to_json()
     assert written["host_energy_kwh"] == 0.25
     assert RunSummary.model_validate(written) == summary
-    assert set(written) == {"units", "fl", "cl", "idle_baseline", "fl_rounds", "timing_s", "lifecycle", "host_energy_kwh"}
+    assert set(written) == {"units", "fl", "cl", "idle_baseline", "fl_rounds", "timing_s", "lifecycle", "cl_evaluations",
+                            "to_target", "host_energy_kwh"}
 
 
 def test_an_older_summary_reads_with_its_missing_fields_absent(tmp_path):

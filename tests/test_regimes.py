@@ -16,6 +16,7 @@ from experiments.output import ExperimentOutput
 from simulator.scenario.load import bundled_config_path, load_scenario
 from simulator.lifecycle import evaluate_lifecycle, load_factors
 from simulator.lifecycle.profile import default_profile
+from simulator.lifecycle.profile_noise import ProfileSamples
 
 
 def test_energy_per_sample_passes_through_every_measured_profile():
@@ -70,17 +71,27 @@ def test_portfolio_breakdown_adds_up_to_the_planners_totals(tmp_path):
         lines = findings.costs[findings.costs["application"] == application.application]
         assert lines["FL USD per year"].sum() == pytest.approx(application.federated.total.cost_usd.central, rel=1e-9)
         assert lines["CL USD per year"].sum() == pytest.approx(application.centralized.total.cost_usd.central, rel=1e-9)
-    d1, d2 = findings.claims
+    d1, d2 = (claim.decisions[0] for claim in findings.claims)
     assert d1.low <= d1.central <= d1.high and d2.low <= d2.central <= d2.high
+    assert "95 % interval" in findings.claims[0].text()
     # Where the money half does not hold, the claim names the lines that decide it, each favouring CL.
     if d2.verdict != Verdict.SUPPORTED:
         assert findings.deciding and all(row["CL - FL USD per year"] < 0 for row in findings.deciding)
-        assert "deciding line" in d2.text()
+        assert "deciding line" in findings.claims[1].text()
 
 
-def test_the_portfolio_interval_carries_the_profiles_measurement_noise(tmp_path):
-    """The envelope over the profile at x/÷ the measurement spread is at least as wide as the factor-only one."""
-    findings = portfolio_claim.portfolio_findings(ExperimentOutput("portfolio", tmp_path), default_profile())
-    factor_only = findings.plan.totals.co2_saved_kg_per_year
-    d1 = findings.claims[0]
-    assert d1.low <= factor_only.low and d1.high >= factor_only.high
+def test_the_portfolio_interval_carries_measured_runs_noise(tmp_path):
+    """Given several measured profiles (seeds), the planner draws their mean as the lifecycle model does:
+    the claim's interval widens beyond the factor ranges alone."""
+    one = default_profile()
+    runs = ProfileSamples(tuple(
+        replace(one, fl_kwh_per_sample_update=one.fl_kwh_per_sample_update * scale,
+                cl_kwh_per_sample_update=one.cl_kwh_per_sample_update * scale,
+                fl_wall_s_per_sample_update=one.fl_wall_s_per_sample_update * scale,
+                cl_wall_s_per_sample_update=one.cl_wall_s_per_sample_update * scale)
+        for scale in (0.6, 1.0, 1.7)
+    ))
+    alone = portfolio_claim.portfolio_findings(ExperimentOutput("alone", tmp_path), one).claims[0].decisions[0]
+    noisy = portfolio_claim.portfolio_findings(ExperimentOutput("noisy", tmp_path), runs).claims[0].decisions[0]
+    assert noisy.high - noisy.low > alone.high - alone.low
+    assert "drawn from 3 measured runs" in noisy.how and "factor ranges only" in alone.how

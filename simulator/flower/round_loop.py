@@ -62,8 +62,10 @@ def run_rounds(
     *,
     after_exchange: Callable[[], None] = lambda: None,
     after_round: Callable[[int, ArrayRecord, RoundRecord], None] = lambda *_: None,
+    stop_after: Callable[[RoundRecord], bool] = lambda _: False,
 ) -> ArrayRecord:
-    """Run rounds `plan.first_round..plan.last_round` from `arrays`; returns the final global arrays."""
+    """Run rounds `plan.first_round..plan.last_round` from `arrays`, ending early after a round for
+    which `stop_after` says so (a target accuracy reached); returns the final global arrays."""
     for current in range(plan.first_round, plan.last_round + 1):
         seed_round(plan.seed, current)
         train_replies = _exchange(grid, strategy.configure_train(current, arrays, plan.train_config, grid),
@@ -81,6 +83,8 @@ def run_rounds(
             eval_loss=_metric(evaluate_metrics, "eval-loss"),
         )
         after_round(current, arrays, record)
+        if stop_after(record):
+            break
     return arrays
 
 

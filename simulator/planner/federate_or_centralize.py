@@ -21,7 +21,7 @@ Mapping (stated in `ASSUMPTIONS`, printed with every plan):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -34,7 +34,7 @@ from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
 from simulator.lifecycle.model import (
     CURRENCY,
-    INTERVAL_DESCRIPTION,
+    interval_description,
     ApproachResult,
     Interval,
     approach_result,
@@ -42,6 +42,7 @@ from simulator.lifecycle.model import (
 )
 from simulator.lifecycle.quantities import LifecyclePlan, build_plan, samples_per_gb_from_features
 from simulator.lifecycle.profile import EnergyProfile, default_profile
+from simulator.lifecycle.profile_noise import ProfileSamples, as_profile_samples
 from simulator.lifecycle.schedule import gb_months, retained_volumes_gb
 from simulator.lifecycle.stages import (
     STAGE_TITLES,
@@ -110,6 +111,9 @@ class CompanyTotals:
     cost_saved_usd_per_year: Interval
     federated_applications: int
     centralized_applications: int
+    # The savings on every Monte Carlo draw (for other intervals than the plan's own, e.g. a claim's 95 %).
+    co2_saved_draws_kg_per_year: np.ndarray | None = field(default=None, compare=False, repr=False)
+    cost_saved_draws_usd_per_year: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -138,22 +142,29 @@ class _Evaluated:
 
 def plan_inventory(
     snapshot: InventorySnapshot,
-    profile: EnergyProfile | None = None,
+    profile: EnergyProfile | ProfileSamples | None = None,
     factors: FactorSet[Factor] | None = None,
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
 ) -> EnterprisePlan:
-    """The plan for every application of the inventory."""
+    """The plan for every application of the inventory. `profile`: one energy profile, or several
+    measured runs' (`ProfileSamples`), whose measurement noise the draws then carry, as the lifecycle
+    model's do."""
     if snapshot.central is None:
         raise InputError("inventory: no central site; set one with 'silocarbon inventory add central SITE'")
     if not snapshot.applications:
         raise InputError("inventory: no applications to plan; add some with 'silocarbon inventory add application'")
-    profile = profile or default_profile()
+    samples = as_profile_samples(profile or default_profile())
+    profile = samples.central
+    drawn_profile = samples.draw(draws, seed)  # the profile itself where there is no noise
     factors = factors or load_factors()
     central_values = factor_values.central(factors)
     drawn_values = factor_values.draw(factors, draws, seed)
     evaluated = {
-        application.name: _evaluate(application_plan_input(snapshot, application, profile), central_values, drawn_values)
+        application.name: _evaluate(
+            application_plan_input(snapshot, application, profile), central_values, drawn_values,
+            application_profile(application, drawn_profile),
+        )
         for application in snapshot.applications
     }
     applications = tuple(
@@ -167,7 +178,7 @@ def plan_inventory(
         applications=applications,
         totals=_company_totals(snapshot, applications, evaluated, central_values, drawn_values),
         profile_source=profile.source,
-        interval=INTERVAL_DESCRIPTION.format(draws=draws),
+        interval=interval_description(draws, samples),
         assumptions=ASSUMPTIONS,
     )
 
@@ -291,14 +302,18 @@ def _profile_samples_per_gb() -> float:
 # -- evaluation --------------------------------------------------------------------------------------
 
 
-def _evaluate(inputs: PlanInput, central_values: FactorSet, drawn_values: FactorSet) -> _Evaluated:
+def _evaluate(
+    inputs: PlanInput, central_values: FactorSet, drawn_values: FactorSet, drawn_profile: EnergyProfile
+) -> _Evaluated:
+    """Central figures with the central profile; drawn ones with the drawn profile (its fields arrays
+    over the draws where the profile carries measurement noise)."""
     plan, profile = inputs.plan, inputs.profile
     return _Evaluated(
         plan,
         fl_stages(plan, profile, central_values),
         cl_stages(plan, profile, central_values),
-        fl_stages(plan, profile, drawn_values),
-        cl_stages(plan, profile, drawn_values),
+        fl_stages(plan, drawn_profile, drawn_values),
+        cl_stages(plan, drawn_profile, drawn_values),
     )
 
 
@@ -397,6 +412,8 @@ def _company_totals(
         ),
         federated_applications=sum(app.recommendation == FEDERATE for app in applications),
         centralized_applications=sum(app.recommendation == CENTRALIZE for app in applications),
+        co2_saved_draws_kg_per_year=np.asarray(drawn_saving.co2_kg, dtype=float) * per_year,
+        cost_saved_draws_usd_per_year=np.asarray(drawn_saving.cost_usd, dtype=float) * per_year,
     )
 
 

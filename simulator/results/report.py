@@ -34,7 +34,6 @@ REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 FIGURE_DIR = "report_files"
 DECISION_FIGURE = "decision_sensitivity.png"
-LIFECYCLE_FIGURES = ("lifecycle_stages.png", DECISION_FIGURE)  # shown inside the lifecycle section
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 METHOD_MEANINGS = {
@@ -88,9 +87,10 @@ def build_context(run: RunView) -> ReportContext:
         report_figures.append(ReportFigure(
             "lifecycle_stages.png",
             "FL vs CL per lifecycle stage",
-            "Each bar stacks the lifecycle stages of one approach (central values); the tables below give "
-            "the [low, high] interval of every figure.",
-            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL"),
+            "Each bar stacks the lifecycle stages of one approach (central values); the whisker is the "
+            "total's [low, high] interval; the tables below give the interval of every figure.",
+            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL",
+                                       lifecycle.figure_totals()),
         ))
     if lifecycle is not None and any(line.margin_low is not None for line in lifecycle.decision):
         report_figures.append(ReportFigure(
@@ -163,6 +163,11 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["num"] = number
     return environment
+
+
+def report_environment() -> jinja2.Environment:
+    """The templates' environment (filters, escaping) for other reports, e.g. a group's."""
+    return _environment()
 
 
 def render_html(context: ReportContext) -> str:

@@ -119,6 +119,28 @@ class TrainingConfig(_Section):
     # Torch threads per process: the small models here run fastest on one, silos sharing a host do
     # not fight over cores, and the inline runner computes as Ray's one-CPU silo actors do.
     threads: int = Field(1, ge=1, le=256)
+    # Equal-accuracy comparison: FL goes on past `rounds` (and CL past its equal epochs) until its
+    # test accuracy reaches this fraction, for at most `max_rounds` rounds (CL: the same sample
+    # updates); the equal-budget figures stay those at `rounds`. None: no target.
+    target_accuracy: float | None = Field(None, gt=0, le=1)
+    max_rounds: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _target_rounds(self) -> "TrainingConfig":
+        if self.max_rounds is not None:
+            if self.target_accuracy is None:
+                raise ValueError("key 'training.max_rounds' needs 'training.target_accuracy' (the rounds run to reach it)")
+            if self.max_rounds < self.rounds:
+                raise ValueError(
+                    f"key 'training.max_rounds': {self.max_rounds} is fewer than training.rounds = {self.rounds} "
+                    "(the equal-budget rounds are always run)"
+                )
+        return self
+
+    @property
+    def last_round(self) -> int:
+        """The most rounds a run may take: `max_rounds` with a target (default: `rounds`), else `rounds`."""
+        return self.max_rounds if self.target_accuracy is not None and self.max_rounds is not None else self.rounds
 
 
 class StrategyConfig(BaseModel):
