@@ -260,7 +260,7 @@ def query(
     specs: Annotated[
         Optional[list[str]],
         typer.Argument(
-            help="Query specs, e.g. 'mean:feature_3', 'quantile:feature_0:0.5', 'histogram:feature_2:0:1:10 by label' "
+            help="Query specs, e.g. 'mean:feature_3', 'quantile:feature_0:-3:3:12:0.5', 'histogram:feature_2:0:1:10 by label' "
             "(default: the scenario's [[queries]]).",
             show_default=False,
         ),

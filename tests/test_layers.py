@@ -20,7 +20,7 @@ SOURCE_PACKAGES = ("simulator", "strategies", "experiments")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "simulator", "simulator.errors", "simulator.units", "simulator.progress", "simulator.records",
-        "simulator.records.kinds", "simulator.country_intensity", "simulator.results.atomic",
+        "simulator.records.kinds", "simulator.country_intensity", "simulator.results.atomic", "simulator.names",
         # 95 % intervals over repeated measurements: arithmetic only.
         "simulator.intervals",
         # The quarantine modules: the only ones that touch non-public Flower and CodeCarbon names.
@@ -32,7 +32,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "simulator.analytics", "strategies",
     )),
     ("run records, run folder, lifecycle model", (
-        "simulator.records.run", "simulator.results.run_dir", "simulator.results.checkpoint",
+        "simulator.records.run", "simulator.records.measurement", "simulator.results.run_dir", "simulator.results.checkpoint",
         "simulator.results.host", "simulator.results.integrity", "simulator.results.emissions_csv",
         "simulator.lifecycle", "simulator.to_target",
     )),

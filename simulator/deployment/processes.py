@@ -15,6 +15,8 @@ from pathlib import Path
 
 import psutil
 
+from simulator.names import file_in
+
 STOP_GRACE_S = 5.0
 
 
@@ -56,8 +58,9 @@ class ProcessSupervisor:
         return frozenset(self._seen)
 
     def start(self, role: str, argv: list[str], cwd: Path | None = None) -> StartedProcess:
+        # The role holds a silo name: data, never a path (simulator/names.py refuses one that would be).
+        log_path = file_in(self._log_dir, role.replace(" ", "-"), ".log")
         self._log_dir.mkdir(parents=True, exist_ok=True)
-        log_path = self._log_dir / (role.replace(" ", "-") + ".log")
         with log_path.open("ab") as log:
             popen = subprocess.Popen(
                 argv, env=self._env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL

@@ -57,6 +57,7 @@ def run_federation(
         reply_poll_s=reply_poll_s,
         on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
         observer=observer,
+        min_group_size=scenario.analytics.min_group_size,
     )
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}

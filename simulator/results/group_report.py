@@ -167,8 +167,8 @@ def write_group_report(group_dir: Path) -> ReportFiles:
         path = group_dir / FIGURE_DIR / figure.file_name
         write_bytes_atomic(path, figure.png)
         figure_paths.append(path)
-    environment = report_environment()
     html_path, markdown_path = group_dir / REPORT_HTML, group_dir / REPORT_MD
-    write_text_atomic(html_path, environment.get_template("group.html.j2").render(c=context))
-    write_text_atomic(markdown_path, environment.get_template("group.md.j2").render(c=context, figure_dir=FIGURE_DIR))
+    write_text_atomic(html_path, report_environment(html=True).get_template("group.html.j2").render(c=context))
+    markdown = report_environment(html=False).get_template("group.md.j2").render(c=context, figure_dir=FIGURE_DIR)
+    write_text_atomic(markdown_path, markdown)
     return ReportFiles(html_path, markdown_path, tuple(figure_paths))
