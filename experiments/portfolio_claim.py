@@ -16,8 +16,9 @@ with one profile, the description says that the intervals hold the factor ranges
 
 Whatever the verdicts, the cost breakdown says which lines decide: per application and stage, FL and
 CL in USD per year at central factors, FL's training and retraining split into the silos' compute and
-the aggregator. Checked complete on both sides (COST_LINES_MODELLED) and what is left out is named
-(COST_LINES_LEFT_OUT).
+the aggregator (the planner's cost lines, simulator/planner/cost_lines.py, which `silocarbon plan
+--breakdown` prints too). Checked complete on both sides (COST_LINES_MODELLED) and what is left out is
+named (COST_LINES_LEFT_OUT).
 
 Writes into results/portfolio_claim/ (or the caller's folder): portfolio_plan.csv (the plan),
 portfolio_costs.csv/.md (the breakdown), portfolio_claims.csv/.md and portfolio_findings.md.
@@ -34,47 +35,18 @@ import pandas as pd
 from experiments.claims import Band, Claim, Decision, Evidence, percentile_interval
 from experiments.output import RESULTS_ROOT, ExperimentOutput
 from simulator.scenario.load import bundled_config_path
-from simulator.lifecycle import factors as factor_values
-from simulator.lifecycle.factors import load_factors
 from simulator.lifecycle.profile import EnergyProfile, default_profile, load_profile
 from simulator.lifecycle.profile_noise import ProfileSamples, as_profile_samples
-from simulator.lifecycle.stages import STAGE_TITLES, cl_stages, fl_aggregator, fl_stages, retrainings
+from simulator.planner.cost_lines import COST_LINES_LEFT_OUT, COST_LINES_MODELLED, CostLine, deciding_lines
 from simulator.planner.export import plan_csv_text
 from simulator.planner.inventory import Inventory, InventorySnapshot
-from simulator.planner.federate_or_centralize import (
-    FEDERATE,
-    HORIZON_MONTHS,
-    MONTHS_PER_YEAR,
-    EnterprisePlan,
-    application_plan_input,
-    plan_inventory,
-)
+from simulator.planner.federate_or_centralize import CENTRALIZE, FEDERATE, EnterprisePlan, plan_inventory
 
 NAME = "portfolio_claim"
 INVENTORY_FILE = "enterprise_inventory.toml"
 CO2_BAND = Band(low=0.0)  # (d1): kg CO2e saved per year > 0 over the whole interval
 COST_BAND = Band(low=0.0)  # (d2): USD saved per year > 0 over the whole interval
-DECIDING_LINES = 3  # cost lines named when a half is not SUPPORTED
 DRAWS = 4000  # Monte Carlo draws of the plan (factors and, where measured, the profile's noise)
-
-COST_LINES_MODELLED = (
-    "CL: egress of every copied byte (data transfer), the copy pipeline landing it (ingest, data transfer), "
-    "central storage with its replication (in the list price; replication factor for energy), exploration "
-    "scans of the central copy, training and retraining on the central instance",
-    "FL: the silos' training compute (instance hours at each site's price), the aggregator (its "
-    "per-round energy and a CPU instance billed while it waits for the slowest silo), communication "
-    "(egress of every model update, both directions), federated analytics (scans in the silos plus "
-    "their results' egress)",
-)
-COST_LINES_LEFT_OUT = (
-    "embodied emissions and purchase of hardware (servers, drives, network gear)",
-    "people: data engineering, MLOps and FL operations (orchestration, monitoring, silo onboarding)",
-    "data preparation where the data lives (alike in both approaches)",
-    "serving (inference): the same model served at the same place in both",
-    "idle capacity reserved between trainings, spot or committed-use discounts, software licences",
-    "compliance and security costs of a central copy (or of running code in every silo)",
-    "network energy as a power model (the per-GB factor overstates the marginal bytes, Mytton et al. 2024)",
-)
 
 
 @dataclass(frozen=True)
@@ -82,7 +54,7 @@ class PortfolioFindings:
     plan: EnterprisePlan
     claims: list[Claim]
     costs: pd.DataFrame  # the breakdown
-    deciding: list[dict]  # the cost lines that decide a half that is not SUPPORTED (else empty)
+    deciding: list[CostLine]  # the cost lines that decide a half that is not SUPPORTED (else empty)
 
 
 def shipped_inventory() -> InventorySnapshot:
@@ -92,45 +64,13 @@ def shipped_inventory() -> InventorySnapshot:
         return store.snapshot()
 
 
-def cost_breakdown(snapshot: InventorySnapshot, plan: EnterprisePlan, profile: EnergyProfile) -> pd.DataFrame:
-    """USD per year at central factors, per application, stage and line, from the lifecycle model's
-    stage functions (each application as if alone: a dataset several centralized applications read
-    is copied once in the company totals, and in each application's line here)."""
-    values = factor_values.central(load_factors())
-    per_year = MONTHS_PER_YEAR / HORIZON_MONTHS
-    recommendation = {item.application: item.recommendation for item in plan.applications}
-    rows = []
-    for application in snapshot.applications:
-        inputs = application_plan_input(snapshot, application, profile)
-        lifecycle_plan, app_profile = inputs.plan, inputs.profile
-        fl, cl = fl_stages(lifecycle_plan, app_profile, values), cl_stages(lifecycle_plan, app_profile, values)
-        aggregator_first = fl_aggregator(lifecycle_plan, app_profile, values, [(lifecycle_plan.training_months[0], None)])
-        aggregator_later = fl_aggregator(lifecycle_plan, app_profile, values, retrainings(lifecycle_plan))
-
-        def add(stage: str, line: str, fl_usd: float, cl_usd: float) -> None:
-            rows.append({
-                "application": application.name, "kind": application.kind,
-                "plan": recommendation[application.name], "stage": stage, "line": line,
-                "FL USD per year": fl_usd * per_year, "CL USD per year": cl_usd * per_year,
-                "CL - FL USD per year": (cl_usd - fl_usd) * per_year,
-            })
-
-        for stage in ("data_transfer", "data_storage", "exploration", "communication"):
-            add(STAGE_TITLES[stage], "all", float(getattr(fl, stage).cost_usd), float(getattr(cl, stage).cost_usd))
-        for stage, aggregator in (("training", aggregator_first), ("deployment", aggregator_later)):
-            whole = float(getattr(fl, stage).cost_usd)
-            add(STAGE_TITLES[stage], "compute (FL: the silos; CL: the central instance)",
-                whole - float(aggregator.cost_usd), float(getattr(cl, stage).cost_usd))
-            add(STAGE_TITLES[stage], "FL aggregator (instance billed while the slowest silo trains)",
-                float(aggregator.cost_usd), 0.0)
-    return pd.DataFrame(rows)
-
-
-def deciding_lines(costs: pd.DataFrame) -> list[dict]:
-    """The lines of federated applications that cost FL most against CL (most negative CL - FL): the
-    plan differs from all-centralized only where it federates."""
-    federated = costs[costs["plan"] == FEDERATE].sort_values("CL - FL USD per year")
-    return [row for row in federated.head(DECIDING_LINES).to_dict("records") if row["CL - FL USD per year"] < 0]
+def cost_table(lines: tuple[CostLine, ...]) -> pd.DataFrame:
+    """The planner's cost lines as a table (USD per year at central factors)."""
+    return pd.DataFrame([{
+        "application": line.application, "kind": line.kind, "plan": FEDERATE if line.federated else CENTRALIZE,
+        "stage": line.stage_title, "line": line.line, "FL USD per year": line.fl_per_year,
+        "CL USD per year": line.cl_per_year, "CL - FL USD per year": line.cl_minus_fl_per_year,
+    } for line in lines])
 
 
 def portfolio_findings(
@@ -146,7 +86,7 @@ def portfolio_findings(
     how = f"2.5th-97.5th percentile of {DRAWS} draws of the factors; measurement noise: {samples.description()}"
     co2 = percentile_interval(totals.co2_saved_draws_kg_per_year, totals.co2_saved_kg_per_year.central)
     cost = percentile_interval(totals.cost_saved_draws_usd_per_year, totals.cost_saved_usd_per_year.central)
-    costs = cost_breakdown(snapshot, plan, samples.central)
+    costs = cost_table(plan.cost_lines)
     setting = (f"{len(snapshot.applications)} applications of configs/{INVENTORY_FILE} as shipped, "
                f"{totals.federated_applications} federated and {totals.centralized_applications} centralized by the "
                f"plan; energy profile: {samples.central.source.split(':')[0]}")
@@ -157,13 +97,13 @@ def portfolio_findings(
         "the 95 % interval of CO2 saved per year (all-centralized minus the plan) lies above 0",
         (Decision("CO2 saved per year", *co2, "kg CO2e", CO2_BAND, how),), common,
     )
-    decide = deciding_lines(costs) if cost[1] <= 0 else []
+    decide = deciding_lines(plan.cost_lines) if cost[1] <= 0 else []
     d2 = Claim(
         "d2", "The planner's portfolio costs less money than centralizing every application.",
         "the 95 % interval of money saved per year (all-centralized minus the plan) lies above 0",
         (Decision("money saved per year", *cost, plan.currency, COST_BAND, how),),
-        common + tuple(Evidence(f"deciding line: {row['application']}, {row['stage']}, {row['line']} (CL - FL)",
-                                row["CL - FL USD per year"], f"{plan.currency}/yr") for row in decide),
+        common + tuple(Evidence(f"deciding line: {line.application}, {line.stage_title}, {line.line} (CL - FL)",
+                                line.cl_minus_fl_per_year, f"{plan.currency}/yr") for line in decide),
     )
     output.text("portfolio_plan.csv", plan_csv_text(plan))
     output.table(costs, "portfolio_costs", f"Cost per application, stage and line ({plan.currency} per year, central factors)")

@@ -299,11 +299,15 @@ def plan(
         typer.Option("--profile", help="A shipped energy profile (default, resnet18, transformer) or a profile file.",
                      show_default=False),
     ] = None,
+    breakdown: Annotated[
+        bool,
+        typer.Option("--breakdown", help="Also print every cost line: per application, stage and line, FL and CL per year."),
+    ] = False,
 ) -> None:
     """For every application in the inventory: federate or centralize, with lifecycle CO2 and cost."""
     from simulator.planner.command import run_plan_command
 
-    run_plan_command(inventory, csv_path, ledger, profile)
+    run_plan_command(inventory, csv_path, ledger, profile, breakdown)
 
 
 deploy_app = typer.Typer(

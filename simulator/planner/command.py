@@ -12,7 +12,11 @@ from simulator.planner.terminal import print_plan
 
 
 def run_plan_command(
-    inventory: Path | None, csv_path: Path | None, ledger: Path | None, profile_name: str | None = None
+    inventory: Path | None,
+    csv_path: Path | None,
+    ledger: Path | None,
+    profile_name: str | None = None,
+    breakdown: bool = False,
 ) -> EnterprisePlan:
     from simulator.lifecycle.profile import load_profile, profile_from_run_dir
 
@@ -25,7 +29,7 @@ def run_plan_command(
     else:
         profile = load_profile(profile_name, "--profile") if profile_name is not None else None
     plan = plan_inventory(snapshot, profile)
-    print_plan(plan)
+    print_plan(plan, breakdown)
     if csv_path is not None:
         csv_path.write_text(plan_csv_text(plan))
     return plan

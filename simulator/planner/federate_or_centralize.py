@@ -55,6 +55,7 @@ from simulator.lifecycle.stages import (
     data_transfer_cl,
     fl_stages,
 )
+from simulator.planner.cost_lines import CostLine, application_cost_lines
 from simulator.planner.entries import Application
 from simulator.units import BYTES_PER_GB, BYTES_PER_MB, GB_PER_TB
 from simulator.planner.inventory import InventorySnapshot
@@ -127,6 +128,8 @@ class EnterprisePlan:
     profile_source: str
     interval: str
     assumptions: tuple[str, ...]
+    # Per application, stage and line, per year at central factors (simulator.planner.cost_lines).
+    cost_lines: tuple[CostLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class _Evaluated:
     """One application's plan and its stage amounts (central values and draws), kept for the totals."""
 
     plan: LifecyclePlan
+    profile: EnergyProfile  # the application's (central) profile
     fl_central: StageAmounts
     cl_central: StageAmounts
     fl_drawn: StageAmounts
@@ -170,6 +174,11 @@ def plan_inventory(
     applications = tuple(
         _application_plan(application, evaluated[application.name]) for application in snapshot.applications
     )
+    cost_lines = tuple(
+        line
+        for application, planned in zip(snapshot.applications, applications)
+        for line in _cost_lines(application, planned, evaluated[application.name], central_values)
+    )
     return EnterprisePlan(
         company=snapshot.company,
         central_site=snapshot.central.site,
@@ -180,6 +189,7 @@ def plan_inventory(
         profile_source=profile.source,
         interval=interval_description(draws, samples),
         assumptions=ASSUMPTIONS,
+        cost_lines=cost_lines,
     )
 
 
@@ -310,6 +320,7 @@ def _evaluate(
     plan, profile = inputs.plan, inputs.profile
     return _Evaluated(
         plan,
+        profile,
         fl_stages(plan, profile, central_values),
         cl_stages(plan, profile, central_values),
         fl_stages(plan, drawn_profile, drawn_values),
@@ -344,6 +355,15 @@ def _application_plan(application: Application, result: _Evaluated) -> Applicati
         certain=co2_interval.low > 0 or co2_interval.high < 0,
         cheaper_too=(cost_saving > 0) == (recommendation == FEDERATE),
         central_copy_tb=sum(_peak_copy_gb(result.plan, index) for index in range(len(result.plan.silos))) / GB_PER_TB,
+    )
+
+
+def _cost_lines(application: Application, planned: ApplicationPlan, result: _Evaluated, values: FactorSet):
+    """One application's cost lines, each application as if alone (a dataset several centralized
+    applications read is copied once in the company totals, and in each application's lines)."""
+    return application_cost_lines(
+        application.name, application.kind, planned.recommendation == FEDERATE, result.plan, result.profile,
+        result.fl_central, result.cl_central, values, MONTHS_PER_YEAR / HORIZON_MONTHS,
     )
 
 
