@@ -8,9 +8,9 @@ profile file that the lifecycle model (`[lifecycle] profile = "<model>"`) and th
 Each model trains for real in the embedded default scenario (3 silos, FedAvg, inline runner, one torch
 thread) on synthetic data in the model's input shape, FL and its centralized twin, energy from
 CodeCarbon. A few rounds are enough: the profile is energy *per sample update*, which the number of
-rounds does not change. The profile pools FL and CL (the same model doing the same sample updates on
-the same CPU; see configs/energy_profile_default.toml for why) and states the separate figures, the
-command, the machine, the date and the load average next to them.
+rounds does not change. The energy is the figure attributed to the run's own process (the ledger's
+`energy_kwh`, CodeCarbon's process mode), FL and CL apart, as the default profile keeps them; the file
+states the whole host's figure beside it, the command, the machine, the date and the load average.
 
 Writes results/model_profiles/energy_profile_<model>.toml (and, with --write-configs, the same file
 into configs/, where the package ships it) and results/model_profiles/profiles.csv/.md.
@@ -19,7 +19,6 @@ into configs/, where the package ships it) and results/model_profiles/profiles.c
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 from dataclasses import dataclass
@@ -77,9 +76,7 @@ def profile_text(model: str, scenario, run, command: str, load_before: tuple, lo
     dataset = load_dataset(scenario.data, scenario.seed, scenario.model.input_shape)
     parameters = sum(p.numel() for p in build_model(scenario.model, dataset, scenario.seed).parameters())
     sample_bytes = dataset.num_features * FEATURE_BYTES + LABEL_BYTES
-    ledger_rows = _ledger_counts(run.run_dir)
-    pooled_kwh = ledger_rows["energy_kwh"] / ledger_rows["samples"]
-    pooled_s = ledger_rows["wall_s"] / ledger_rows["samples"]
+    host_fl_kwh, host_cl_kwh = _host_kwh_per_sample_update(run.run_dir)
     date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     shape = " x ".join(map(str, scenario.model.input_shape))
     lines = [
@@ -95,43 +92,40 @@ def profile_text(model: str, scenario, run, command: str, load_before: tuple, lo
         f"# Date: {date} (UTC). Load average (1, 5, 15 min): {_load(load_before)} before, {_load(load_after)} after;",
         f"#   the measurement took {wall_s:.0f} s.",
         f"# Energy: CodeCarbon offline tracker, {profile.energy_method} (TDP x load model for the CPU, plus RAM),",
-        "#   machine mode: on a shared host the CPU figure follows the whole machine's load, so other jobs' work",
-        "#   leaks into it; a figure for comparison, not a meter reading. Rerun this script to re-measure.",
-        f"# Measured separately: FL {profile.fl_kwh_per_sample_update:.4e} and CL {profile.cl_kwh_per_sample_update:.4e}",
-        f"#   kWh per sample update; FL {profile.fl_wall_s_per_sample_update:.4e} and CL {profile.cl_wall_s_per_sample_update:.4e}",
-        "#   s per sample update. The figure below pools them (FL silo rows + CL rows over their training",
-        f"#   samples: {ledger_rows['energy_kwh']:.4e} kWh over {ledger_rows['samples']:,} sample updates), as the default",
-        "#   profile does: the same model does the same work on the same CPU.",
+        "#   attributed to the run's own process (the ledger's energy_kwh: CodeCarbon's process mode, TDP per",
+        "#   thread x the process's CPU seconds, plus its share of the RAM model), so other jobs on the shared",
+        "#   host do not enter it; a modelled figure, not a meter reading. Rerun this script to re-measure.",
+        f"#   The whole host's figure in the same windows (host_energy_kwh, machine mode): FL {host_fl_kwh:.4e} and",
+        f"#   CL {host_cl_kwh:.4e} kWh per sample update (it follows the other jobs' load).",
+        "# FL and CL are kept apart, as in the default profile. Wall seconds per sample update follow the",
+        "#   host's load (a crowded host stretches them): read them, and the compute hours priced from them, as",
+        "#   upper bounds for a quiet machine.",
         f"# Run folder: {run.run_dir.name} (FL accuracy {run.fl_accuracy:.3f}, CL {run.cl_accuracy:.3f} on synthetic data",
         "#   after a few rounds: the profile is energy per sample update, which does not depend on accuracy).",
         "",
-        f"fl_kwh_per_sample_update = {pooled_kwh:.4e}",
-        f"cl_kwh_per_sample_update = {pooled_kwh:.4e}",
-        f"fl_wall_s_per_sample_update = {pooled_s:.4e}",
-        f"cl_wall_s_per_sample_update = {pooled_s:.4e}",
+        f"fl_kwh_per_sample_update = {profile.fl_kwh_per_sample_update:.4e}",
+        f"cl_kwh_per_sample_update = {profile.cl_kwh_per_sample_update:.4e}",
+        f"fl_wall_s_per_sample_update = {profile.fl_wall_s_per_sample_update:.4e}",
+        f"cl_wall_s_per_sample_update = {profile.cl_wall_s_per_sample_update:.4e}",
         f"server_kwh_per_silo_round = {profile.server_kwh_per_silo_round:.4e}",
         f"bytes_per_silo_round = {profile.bytes_per_silo_round:.1f}",
         f"# One stored sample: {dataset.num_features} float32 values + an int64 label.",
         f"sample_bytes = {float(sample_bytes):.1f}",
         f'energy_method = "{profile.energy_method}"',
         f'source = "energy profile of {model} (configs/energy_profile_{model}.toml): {scenario.training.rounds} rounds of the '
-        f'default scenario on synthetic data of {shape} values, CodeCarbon {profile.energy_method} energy, pooled FL and CL figure '
-        f'per sample update, {os.cpu_count()}-CPU shared machine, load {load_before[0]:.1f}, {date}"',
+        f'default scenario on synthetic data of {shape} values, CodeCarbon {profile.energy_method} energy attributed to the run\'s process, '
+        f'FL and CL per sample update, {os.cpu_count()}-CPU shared machine, load {load_before[0]:.1f}, {date}"',
         "",
     ]
     return "\n".join(lines)
 
 
-def _ledger_counts(run_dir: Path) -> dict:
-    from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger
+def _host_kwh_per_sample_update(run_dir: Path) -> tuple[float, float]:
+    """(FL, CL) kWh per sample update from the whole host's figure (machine mode), for comparison."""
+    from simulator.ledger import Ledger
+    from simulator.lifecycle.profile import kwh_per_sample_update
 
-    ledger = Ledger.from_csv(run_dir / "ledger.csv")
-    rows = [r for r in ledger.select(approach=APPROACH_FL) if r.silo != SERVER_SILO] + ledger.select(approach=APPROACH_CL)
-    return {
-        "energy_kwh": math.fsum(r.energy_kwh for r in rows if r.energy_kwh is not None),
-        "wall_s": math.fsum(r.wall_s for r in rows),
-        "samples": sum(r.num_examples for r in rows if r.phase == "train"),
-    }
+    return kwh_per_sample_update(Ledger.from_csv(run_dir / "ledger.csv"), f"run folder {run_dir.name}", figure="host")
 
 
 def _load(values: tuple) -> str:

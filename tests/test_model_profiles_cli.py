@@ -9,7 +9,7 @@ import pytest
 from conftest import run_cli, tiny_scenario
 
 from simulator.errors import InputError
-from simulator.lifecycle.profile import load_profile, read_profile_file, shipped_profile_names
+from simulator.lifecycle.profile import load_profile, profile_from_run_dir, read_profile_file, shipped_profile_names
 from simulator.pipeline import run_scenario
 from simulator.results.report import DECISION_FIGURE, write_report
 
@@ -94,9 +94,15 @@ def test_model_profiles_writes_a_profile_that_the_lifecycle_model_reads(tmp_path
     written = tmp_path / "model_profiles" / "energy_profile_transformer.toml"
     profile = read_profile_file(written, "test")
     assert profile.energy_method == "modelled" and profile.sample_bytes == 1024 * 4 + 8
-    assert profile.fl_kwh_per_sample_update == profile.cl_kwh_per_sample_update > 0  # pooled FL and CL
+    assert profile.fl_kwh_per_sample_update > 0 and profile.cl_kwh_per_sample_update > 0
+    # The attributed figure (the run's own process), with the whole host's stated beside it.
+    run_folder = next((tmp_path / "model_profiles" / "runs").iterdir())
+    from_run = profile_from_run_dir(run_folder)
+    assert profile.fl_kwh_per_sample_update == pytest.approx(from_run.fl_kwh_per_sample_update, rel=1e-3)
+    assert profile.cl_kwh_per_sample_update == pytest.approx(from_run.cl_kwh_per_sample_update, rel=1e-3)
     text = written.read_text()
     for fact in ("# Command: python -m experiments.model_profiles --models transformer --rounds 1 --samples 30",
-                 "# Machine:", "# Date:", "Load average", "Measured separately: FL"):
+                 "# Machine:", "# Date:", "Load average", "attributed to the run's own process",
+                 "The whole host's figure in the same windows"):
         assert fact in text, fact
     assert str(tmp_path) not in text  # no local path in a file meant to be shipped
