@@ -190,8 +190,13 @@ def bench_scenario(label: str, scenario, profile, factors, repeats: int) -> dict
             "same_results": equal, "draws_and_intervals_s": draws_s, "goal_met": full_s <= GOAL_S}
 
 
+NO_SEEDS = ("No --seeds: a benchmark of the lifecycle model's speed on fixed inputs (the default energy "
+            "profile, no training); no measured quantity for a seed to vary, and its figures are seconds.")
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.bench_lifecycle", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.bench_lifecycle", description=__doc__.split("\n")[0],
+                                     epilog=NO_SEEDS)
     parser.add_argument("--repeats", type=int, default=REPEATS, help="timed repeats per measurement (median)")
     args = parser.parse_args(argv)
     if args.repeats < 1:

@@ -35,12 +35,17 @@ def silo_seconds_per_round(outcome, rounds: int) -> float:
     return sum(row.wall_s for row in outcome.ledger.rows if row.silo != SERVER_SILO and row.phase in ("train", "evaluate")) / rounds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="No --seeds: a benchmark of the deployment runner's speed and wire bytes. Both runners train "
+               "the scenario's one seed and must agree on the final model (the check that makes the comparison "
+               "mean anything); payload bytes are fixed by the model's shapes, not the seed, and seconds per "
+               "round are a speed figure of this host (rerun it for their spread).")
     parser.add_argument("scenario", nargs="?", default=None, help="scenario TOML (default: the embedded one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--insecure", action="store_true", help="deployment without TLS and SuperNode authentication")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.getLogger("flwr").setLevel(logging.WARNING)  # Flower logs every round at INFO
     # Timing only: no energy tracker in either runner (CodeCarbon windows would cost both differently).
     overrides = [f"training.rounds={args.rounds}", "probes.energy=false"]

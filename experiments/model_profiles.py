@@ -132,8 +132,14 @@ def _load(values: tuple) -> str:
     return "/".join(f"{value:.2f}" for value in values)
 
 
+NO_SEEDS = ("No --seeds: a measurement of one run per model, written as a profile file; for several seeds "
+            "run the model with `silocarbon run --repeats N` and pass the group to --ledger (their noise is "
+            "then drawn).")
+
+
 def main(argv: list[str] | None = None) -> list[Path]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.model_profiles", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.model_profiles", description=__doc__.split("\n")[0],
+                                     epilog=NO_SEEDS)
     parser.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to measure")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="FL rounds (CL trains the same sample updates)")
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives model_profiles/")

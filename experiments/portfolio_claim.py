@@ -123,8 +123,13 @@ def claim_d(findings) -> list[Claim]:
     return portfolio_findings(findings.output, findings.samples).claims
 
 
+NO_SEEDS = ("No --seeds: a plan of the shipped inventory with one energy profile (no training here); "
+            "paper_findings runs claim (d) with the profiles its seeds measured, their noise drawn.")
+
+
 def main(argv: list[str] | None = None) -> list[Claim]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.portfolio_claim", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.portfolio_claim", description=__doc__.split("\n")[0],
+                                     epilog=NO_SEEDS)
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives portfolio_claim/")
     parser.add_argument("--profile", default=None, help="energy profile: a shipped name (default, resnet18, transformer) or a file")
     args = parser.parse_args(argv)

@@ -386,8 +386,13 @@ def regime_figure(panels: list[Panel], markers: dict, points: list[Anchor]):
     return figure
 
 
+NO_SEEDS = ("No --seeds: a map of the lifecycle model over the measured profiles (no training here); the "
+            "profiles' run-to-run noise enters every cell's interval as a stated multiplier (MEASUREMENT_SPREAD).")
+
+
 def main(argv: list[str] | None = None) -> list[Claim]:
-    parser = argparse.ArgumentParser(prog="python -m experiments.regimes", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m experiments.regimes", description=__doc__.split("\n")[0],
+                                     epilog=NO_SEEDS)
     parser.add_argument("--results", type=Path, default=RESULTS_ROOT, help="folder that receives regimes/")
     parser.add_argument("--draws", type=int, default=DRAWS, help="Monte Carlo draws per cell and per claim")
     parser.add_argument("--seed", type=int, default=SEED, help="seed of the draws")
