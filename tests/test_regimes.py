@@ -83,10 +83,12 @@ def test_portfolio_breakdown_adds_up_to_the_planners_totals(tmp_path):
 def test_the_portfolio_interval_carries_measured_runs_noise(tmp_path):
     """Given several measured profiles (seeds), the planner draws their mean as the lifecycle model does:
     the claim's interval widens beyond the factor ranges alone."""
-    # FL's sample updates as cheap as CL's, so the planner federates ML applications and their
-    # training energy enters the saving (with the default profile's FL > CL it centralizes them all).
+    # FL's sample updates as cheap as CL's and ten times the default's energy (a heavier model), so the
+    # planner federates an ML application and its training energy enters the saving (with the default
+    # profile, whose FL sample update costs more than CL's, it centralizes them all).
     measured = default_profile()
-    one = replace(measured, fl_kwh_per_sample_update=measured.cl_kwh_per_sample_update,
+    kwh = 10 * measured.cl_kwh_per_sample_update
+    one = replace(measured, fl_kwh_per_sample_update=kwh, cl_kwh_per_sample_update=kwh,
                   fl_wall_s_per_sample_update=measured.cl_wall_s_per_sample_update)
     runs = ProfileSamples(tuple(
         replace(one, fl_kwh_per_sample_update=one.fl_kwh_per_sample_update * scale,
