@@ -81,9 +81,20 @@ def synthetic_dataset(
         n_classes=num_classes,
         n_clusters_per_class=2,
         class_sep=1.5,
-        random_state=seed,
+        random_state=sklearn_seed(seed),
     )
     return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, image_shape, True)
+
+
+SKLEARN_SEED_LIMIT = 2**32  # scikit-learn's random_state takes 0 .. 2**32 - 1; scenario seeds go to 2**63 - 1
+
+
+def sklearn_seed(seed: int) -> int:
+    """The scenario's seed where scikit-learn takes it (so every such seed keeps its data), else a
+    32-bit seed derived from it by numpy's SeedSequence (still one fixed value per seed)."""
+    if 0 <= seed < SKLEARN_SEED_LIMIT:
+        return seed
+    return int(np.random.SeedSequence(seed).generate_state(1)[0])
 
 
 @lru_cache(maxsize=16)
