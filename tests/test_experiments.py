@@ -175,7 +175,7 @@ def test_scaling_end_to_end(tiny_enterprise_file, tmp_path):
 
 EXPERIMENT_MODULES = ("bench_lifecycle", "bench_noise", "bench_overhead", "compare_strategies", "deployment_overhead",
                       "gpu_check", "intensity", "model_profiles", "paper_findings", "portfolio_claim", "regimes",
-                      "runner_energy", "scaling")
+                      "report_screenshot", "runner_energy", "scaling")
 
 
 @pytest.mark.parametrize("name", EXPERIMENT_MODULES)

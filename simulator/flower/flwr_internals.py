@@ -16,7 +16,9 @@ What needs them:
   `flwr run` builds;
 - SCAFFOLD (strategies/scaffold.py): FedAvg's screening of train replies, so its own aggregation
   accepts exactly the replies FedAvg would;
-- the codes of error replies, and the types of ClientApp mods.
+- the codes of error replies, and the types of ClientApp mods;
+- measuring a user's own app (`run --app`): whether its ServerApp and ClientApp use the Message API
+  (`@app.main()`, `@app.train()`), which the measured grid speaks, or Flower's legacy one.
 """
 
 from __future__ import annotations
@@ -42,12 +44,14 @@ __all__ = [
     "acquire_client_app_task",
     "app_package_bytes",
     "check_replies",
+    "client_app_message_types",
     "control_client",
     "empty_run",
     "pull_task_input",
     "push_reply",
     "push_task_output",
     "run_state",
+    "server_app_has_main",
     "runtime_client",
     "set_message_id",
     "set_task_identity",
@@ -239,3 +243,15 @@ def app_package_bytes(app_dir: Path) -> int:
     from flwr.cli.build import build_fab_from_disk
 
     return len(build_fab_from_disk(app_dir))
+
+
+def server_app_has_main(app) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a ServerApp registered a main function (`@app.main()`, Flower's Message API); one
+    without (a legacy strategy or `server_fn`) drives the grid with the legacy message types."""
+    return app._main is not None
+
+
+def client_app_message_types(app) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The message types a ClientApp registered with its decorators (`train.default`, ...); none for
+    a legacy `client_fn` app."""
+    return tuple(app._registered_funcs)

@@ -167,6 +167,10 @@ def unused_factors(plan: LifecyclePlan) -> tuple[str, ...]:
 
 
 def _silo_link(plan: LifecyclePlan, f: FactorSet, silo: SiloPlan, gb) -> Amount:
+    """Bytes between a silo and the central site (where the aggregator runs); none cross a network
+    for a silo at the central site."""
+    if silo.at_central:
+        return ZERO
     return network_transfer(
         gb, getattr(f, network_factor_name(plan)), f.wire_overhead_fraction, link_intensity(silo, plan.central),
         egress_price(plan, f),
