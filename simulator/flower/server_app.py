@@ -44,7 +44,7 @@ def run_federation(
 ) -> FederationOutcome:
     """Run every round of the scenario's strategy and write the FL outcome into `run_dir`."""
     wall_start = time.perf_counter()
-    dataset = load_dataset(scenario.data, scenario.seed)
+    dataset = load_dataset(scenario.data, scenario.seed, scenario.model.input_shape)
     model = build_model(scenario.model, dataset, scenario.seed)
     strategy = build_strategy(
         scenario.strategy, len(scenario.silos), scenario.silos, scenario.training.learning_rate
