@@ -288,15 +288,15 @@ def test_run_pays_only_for_what_it_uses_and_report_draws_the_figures_later(tmp_p
     assert loaded_line == "LOADED [] 0"
     run_dir = tmp_path / folder_line
     html = (run_dir / "report.html").read_text()
-    assert "<img" not in html and html.count(f"silocarbon report {run_dir.relative_to(tmp_path)}") == 4
+    assert "<img" not in html and html.count(f"silocarbon report {run_dir.relative_to(tmp_path)}") == 5
     assert "| round | test accuracy (fraction)" in (run_dir / "report.md").read_text()  # the tables are all there
     assert not (run_dir / "report_files").exists()
 
     drawn = run_cli("report", str(run_dir), cwd=tmp_path)
     assert drawn.returncode == 0, drawn.stderr
     html = (run_dir / "report.html").read_text()
-    assert html.count('<img src="data:image/png;base64,') == 4 and "Figure not drawn" not in html
-    assert len(list((run_dir / "report_files").glob("*.png"))) == 4
+    assert html.count('<img src="data:image/png;base64,') == 5 and "Figure not drawn" not in html
+    assert len(list((run_dir / "report_files").glob("*.png"))) == 5
 
 
 def test_lifecycle_part_absent_or_damaged(tmp_path):

@@ -121,7 +121,7 @@ def build_context(run: RunView, draw_figures: bool = True) -> ReportContext:
             "One input at a time over its published range, the others central: each bar runs from CL - FL at "
             "the input's low bound to CL - FL at its high bound; the black line is the decision boundary, so an "
             "orange bar crossing it flips the decision within the range (at the value written beside it).",
-            figures.decision_tornado(lifecycle.decision, f"{run.scenario_name}: decision sensitivity"),
+            drawn(lambda: _figures().decision_tornado(lifecycle.decision, f"{run.scenario_name}: decision sensitivity")),
         ))
     report_figures.append(ReportFigure(
         "silo_energy_co2.png",
