@@ -8,6 +8,11 @@ excludes TCP/IP headers (about 52 bytes per segment on Linux loopback) and retra
 has no per-process network counters (psutil's are host-wide), and /proc/<pid>/io counts all reads
 and writes (files, local sockets), so counting at the one connection that matters is the honest
 measurement here.
+
+A relay can start closed (`opened=False`): connections are accepted and held, unanswered, until
+`open()`; then each is connected to the SuperLink. A SuperNode can so start together with the
+SuperLink and dial at once: it waits on the held connection instead of failing and backing off
+(Flower's retries wait 1, 2, 4 ... s), and it reaches the SuperLink only once its key is registered.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ import threading
 from dataclasses import dataclass
 
 RELAY_BUFFER_BYTES = 256 * 1024
+# How long a held connection waits for the relay to open; Flower's HTTP clients give a request 30 s.
+HOLD_LIMIT_S = 25.0
 
 
 @dataclass(frozen=True)
@@ -29,8 +36,13 @@ class WireCount:
 
 
 class CountingRelay:
-    def __init__(self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1"):
+    def __init__(
+        self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1", *, opened: bool = True
+    ):
         self._upstream = (upstream_host, upstream_port)
+        self._open = threading.Event()
+        if opened:
+            self._open.set()
         self._server = socket.create_server((listen_host, 0))
         self.host, self.port = self._server.getsockname()[:2]
         self._lock = threading.Lock()
@@ -46,11 +58,16 @@ class CountingRelay:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    def open(self) -> None:
+        """Connect the held connections (and every later one) to the SuperLink."""
+        self._open.set()
+
     def count(self) -> WireCount:
         with self._lock:
             return WireCount(self._to_upstream, self._from_upstream, self._connections)
 
     def close(self) -> None:
+        self._open.set()  # held connections give up at once (the relay is closed)
         with self._lock:
             self._closed = True
             sockets, self._sockets = self._sockets, []
@@ -67,20 +84,26 @@ class CountingRelay:
                 downstream, _ = self._server.accept()
             except OSError:  # closed
                 return
-            try:
-                upstream = socket.create_connection(self._upstream)
-            except OSError:
+            threading.Thread(target=self._connect, args=(downstream,), daemon=True).start()
+
+    def _connect(self, downstream: socket.socket) -> None:
+        if not self._open.wait(HOLD_LIMIT_S):
+            downstream.close()  # never opened: the client retries as if the SuperLink were down
+            return
+        try:
+            upstream = socket.create_connection(self._upstream)
+        except OSError:
+            downstream.close()
+            return
+        with self._lock:
+            if self._closed:
                 downstream.close()
-                continue
-            with self._lock:
-                if self._closed:
-                    downstream.close()
-                    upstream.close()
-                    return
-                self._sockets += [downstream, upstream]
-                self._connections += 1
-            for source, target, upward in ((downstream, upstream, True), (upstream, downstream, False)):
-                threading.Thread(target=self._pump, args=(source, target, upward), daemon=True).start()
+                upstream.close()
+                return
+            self._sockets += [downstream, upstream]
+            self._connections += 1
+        threading.Thread(target=self._pump, args=(upstream, downstream, False), daemon=True).start()
+        self._pump(downstream, upstream, True)
 
     def _pump(self, source: socket.socket, target: socket.socket, upward: bool) -> None:
         try:

@@ -1,14 +1,24 @@
 """The processes a deployment run starts, and their stop by PID (terminate, then kill).
 
-Flower's SuperLink starts helpers of its own (a SuperExec, then a ServerApp process per run); the
-supervisor records those descendants as it sees them, so every PID that the run caused to exist is
+No process outlives the run that started it, also when that run is killed:
+- each child leads a process group of its own (a terminal's Ctrl-C reaches the runner, which stops
+  them in order, not every process at once) and, on Linux, asks the kernel for SIGKILL when the
+  runner dies (prctl PR_SET_PDEATHSIG, set between fork and exec; it fires when the runner's
+  starting thread ends, so children are started from the runner's own thread);
+- a watchdog process (simulator/deployment/watchdog.py) outlives the runner: when the runner dies,
+  even by SIGKILL, it ends every group still alive and removes the scratch folder with the keys.
+The supervisor also records every descendant it sees, so every PID that the run caused to exist is
 known, stopped at the end, and can be checked afterwards.
 """
 
 from __future__ import annotations
 
+import ctypes
+import os
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +26,77 @@ from pathlib import Path
 import psutil
 
 STOP_GRACE_S = 5.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+WATCHDOG_SCRIPT = Path(__file__).with_name("watchdog.py")
+
+
+def _libc_prctl():  # type: ignore[no-untyped-def]
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()  # loaded before any fork: the child only calls it
+
+
+def _die_with(parent_pid: int):  # type: ignore[no-untyped-def]
+    """What a child runs between fork and exec: SIGKILL when the runner dies, and exit at once if it
+    already has (the runner may die between the fork and this call)."""
+
+    def in_child() -> None:
+        if _PRCTL is not None:
+            _PRCTL(PR_SET_PDEATHSIG, int(signal.SIGKILL))
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+    return in_child
+
+
+class Watchdog:
+    """The process that cleans up after the runner if it dies (see watchdog.py); tell it each child
+    and each scratch folder, and `release` it once the runner has cleaned up itself."""
+
+    def __init__(self) -> None:
+        self._popen = subprocess.Popen(
+            [sys.executable, "-I", "-S", str(WATCHDOG_SCRIPT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # out of the terminal's process group: Ctrl-C does not reach it
+        )
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def watch(self, pid: int) -> None:
+        self._tell(f"pid {pid}")
+
+    def remove_on_exit(self, folder: Path) -> None:
+        self._tell(f"folder {folder}")
+
+    def release(self) -> None:
+        """The runner stopped everything: the watchdog only removes the folders (again) and ends."""
+        self._tell("done")
+        try:
+            self._popen.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        try:
+            self._popen.wait(timeout=STOP_GRACE_S)
+        except subprocess.TimeoutExpired:
+            self._popen.kill()
+            self._popen.wait()
+
+    def _tell(self, line: str) -> None:
+        try:
+            self._popen.stdin.write(line.encode() + b"\n")  # type: ignore[union-attr]
+            self._popen.stdin.flush()  # type: ignore[union-attr]
+        except (OSError, ValueError):  # the watchdog is gone: the runner's own cleanup still runs
+            pass
 
 
 class DeploymentError(RuntimeError):
@@ -34,9 +115,10 @@ class StartedProcess:
 
 
 class ProcessSupervisor:
-    def __init__(self, env: dict[str, str], log_dir: Path):
+    def __init__(self, env: dict[str, str], log_dir: Path, watchdog: Watchdog | None = None):
         self._env = env
         self._log_dir = log_dir
+        self._watchdog = watchdog
         self._started: list[StartedProcess] = []
         self._seen: dict[int, psutil.Process] = {}
 
@@ -60,10 +142,13 @@ class ProcessSupervisor:
         log_path = self._log_dir / (role.replace(" ", "-") + ".log")
         with log_path.open("ab") as log:
             popen = subprocess.Popen(
-                argv, env=self._env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                argv, env=self._env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                process_group=0, preexec_fn=_die_with(os.getpid()),
             )
         started = StartedProcess(role, popen, log_path)
         self._started.append(started)
+        if self._watchdog is not None:
+            self._watchdog.watch(popen.pid)
         try:
             self._seen[popen.pid] = psutil.Process(popen.pid)
         except psutil.NoSuchProcess:
@@ -134,6 +219,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def wait_until_listening(host: str, port: int, timeout_s: float, poll_s: float = 0.05) -> bool:
+    """Wait until `host:port` accepts connections (True), or `timeout_s` passes (False). A client
+    that dials too early would back off for seconds (Flower's retries double from 1 s)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_s)
 
 
 def wait_for_port(host: str, port: int, timeout_s: float, watched: StartedProcess) -> None:
