@@ -9,10 +9,11 @@ has no per-process network counters (psutil's are host-wide), and /proc/<pid>/io
 and writes (files, local sockets), so counting at the one connection that matters is the honest
 measurement here.
 
-A relay can start closed (`opened=False`): connections are accepted and held, unanswered, until
-`open()`; then each is connected to the SuperLink. A SuperNode can so start together with the
-SuperLink and dial at once: it waits on the held connection instead of failing and backing off
-(Flower's retries wait 1, 2, 4 ... s), and it reaches the SuperLink only once its key is registered.
+A relay can start closed (`opened=False`): its port is reserved (bound) but refuses connections
+until `open()`. A SuperNode can so start together with the SuperLink: until its key is registered it
+finds nothing listening and retries, as if the SuperLink were not up yet, instead of being refused
+by the SuperLink (an unknown key ends a SuperNode). Holding its connection instead would not do: a
+TLS handshake left unanswered for 30 s ends a SuperNode too.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ import threading
 from dataclasses import dataclass
 
 RELAY_BUFFER_BYTES = 256 * 1024
-# How long a held connection waits for the relay to open; Flower's HTTP clients give a request 30 s.
-HOLD_LIMIT_S = 25.0
+LISTEN_BACKLOG = 16
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,8 @@ class CountingRelay:
         self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1", *, opened: bool = True
     ):
         self._upstream = (upstream_host, upstream_port)
-        self._open = threading.Event()
-        if opened:
-            self._open.set()
-        self._server = socket.create_server((listen_host, 0))
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.bind((listen_host, 0))  # the port is ours from now on; connections wait for listen()
         self.host, self.port = self._server.getsockname()[:2]
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
@@ -51,23 +49,27 @@ class CountingRelay:
         self._from_upstream = 0
         self._connections = 0
         self._closed = False
-        self._acceptor = threading.Thread(target=self._accept_loop, name=f"relay-{self.port}", daemon=True)
-        self._acceptor.start()
+        self._acceptor: threading.Thread | None = None
+        if opened:
+            self.open()
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
     def open(self) -> None:
-        """Connect the held connections (and every later one) to the SuperLink."""
-        self._open.set()
+        """Accept connections from now on, each relayed to the SuperLink."""
+        if self._acceptor is not None:
+            return
+        self._server.listen(LISTEN_BACKLOG)
+        self._acceptor = threading.Thread(target=self._accept_loop, name=f"relay-{self.port}", daemon=True)
+        self._acceptor.start()
 
     def count(self) -> WireCount:
         with self._lock:
             return WireCount(self._to_upstream, self._from_upstream, self._connections)
 
     def close(self) -> None:
-        self._open.set()  # held connections give up at once (the relay is closed)
         with self._lock:
             self._closed = True
             sockets, self._sockets = self._sockets, []
@@ -87,9 +89,6 @@ class CountingRelay:
             threading.Thread(target=self._connect, args=(downstream,), daemon=True).start()
 
     def _connect(self, downstream: socket.socket) -> None:
-        if not self._open.wait(HOLD_LIMIT_S):
-            downstream.close()  # never opened: the client retries as if the SuperLink were down
-            return
         try:
             upstream = socket.create_connection(self._upstream)
         except OSError:

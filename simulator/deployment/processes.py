@@ -25,7 +25,10 @@ from pathlib import Path
 
 import psutil
 
-STOP_GRACE_S = 5.0
+# Seconds a process gets to end after SIGTERM before SIGKILL. Short: nothing of the run's lives in
+# these processes (the ServerApp writes the run folder as it goes), and Flower 1.42's SuperNode
+# logs a graceful stop, then lingers until its own 5-s forced exit.
+STOP_GRACE_S = 1.0
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCHDOG_SCRIPT = Path(__file__).with_name("watchdog.py")
 
@@ -172,27 +175,41 @@ class ProcessSupervisor:
                 return started
         return None
 
-    def stop_all(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Terminate every started process and every descendant seen, newest first; kill the rest."""
+    def stop_all(self, grace_s: float = STOP_GRACE_S, last_role: str = "superlink") -> None:
+        """Terminate every started process and every descendant seen, kill what is left after
+        `grace_s`; the `last_role` process (and its descendants) only once the others are gone: a
+        SuperNode that stops tells the SuperLink, and would retry for seconds if it had gone first."""
         self.note_descendants()
-        victims = [process for process in reversed(list(self._seen.values())) if _running(process)]
-        for process in victims:
-            try:
-                process.terminate()  # psutil checks the PID still names the same process
-            except psutil.NoSuchProcess:
-                pass
-        _, alive = psutil.wait_procs(victims, timeout=grace_s)
-        for process in alive:
-            try:
-                process.kill()
-            except psutil.NoSuchProcess:
-                pass
-        psutil.wait_procs(alive, timeout=grace_s)
+        last = {started.pid for started in self._started if started.role == last_role}
+        for started in self._started:
+            if started.pid in last and started.pid in self._seen:
+                try:
+                    last.update(child.pid for child in self._seen[started.pid].children(recursive=True))
+                except psutil.NoSuchProcess:
+                    pass
+        running = [process for process in reversed(list(self._seen.values())) if _running(process)]
+        _stop([process for process in running if process.pid not in last], grace_s)
+        _stop([process for process in running if process.pid in last], grace_s)
         for started in self._started:  # reap our own children
             try:
                 started.popen.wait(timeout=grace_s)
             except subprocess.TimeoutExpired:
                 pass
+
+
+def _stop(victims: list[psutil.Process], grace_s: float) -> None:
+    for process in victims:
+        try:
+            process.terminate()  # psutil checks the PID still names the same process
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(victims, timeout=grace_s)
+    for process in alive:
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(alive, timeout=grace_s)
 
 
 def running_pids(pids: frozenset[int] | set[int]) -> set[int]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 
@@ -29,29 +30,35 @@ def serve(
     runtime_api_address: str, *, root_certificates: str | None, host_country: str | None, poll_s: float = TASK_POLL_S
 ) -> None:
     import simulator.flower.server_app  # noqa: F401  (the ServerApp Flower will load: imported now)
-    from simulator.deployment.processes import wait_until_listening
-    from simulator.flower.flwr_internals import (
-        acquire_server_app_task,
-        load_server_app_runtime,
-        run_server_app_task,
-        runtime_client,
-    )
+    from simulator.flower.flwr_internals import load_server_app_runtime
     from simulator.probes.energy import install_host_probe
     from simulator.probes.host_energy import HostEnergyProbe
-    from simulator.training import warm_up_torch
 
     load_server_app_runtime()
+    probe = None
     if host_country:
         # The ServerApp measures its host with the probe it finds installed (else it starts its own).
         probe = HostEnergyProbe(host_country)
         probe.warm_up()
         install_host_probe(probe)
+    try:
+        _serve(runtime_api_address, root_certificates, poll_s)
+    finally:  # Flower's runtime ends the process with SystemExit; the probe's thread must not outlive it
+        if probe is not None:
+            install_host_probe(None)
+            probe.close()
+
+
+def _serve(runtime_api_address: str, root_certificates: str | None, poll_s: float) -> None:
+    from simulator.deployment.processes import wait_until_listening
+    from simulator.flower.flwr_internals import acquire_server_app_task, run_server_app_task, runtime_client
+    from simulator.training import warm_up_torch
+
     warm_up_torch()  # also freezes start-up objects out of the collector Flower runs per reply
     certificates = None if root_certificates is None else _read(root_certificates)
     host, port = runtime_api_address.rsplit(":", 1)
     log = logging.getLogger("silocarbon.server_worker")
-    log.info("ready: ServerApp imported, energy probe %s; waiting for the SuperLink at %s",
-             "installed" if host_country else "off", runtime_api_address)
+    log.info("ready: ServerApp imported; waiting for the SuperLink at %s", runtime_api_address)
     if not wait_until_listening(host, int(port), LISTEN_WAIT_S):
         raise SystemExit(f"no SuperLink listened on {runtime_api_address} within {LISTEN_WAIT_S:.0f} s")
     client = runtime_client(
@@ -92,6 +99,14 @@ def main(argv: list[str] | None = None) -> None:
         )
     except KeyboardInterrupt:
         sys.exit(130)
+    except SystemExit as ended:  # how Flower's runtime ends a task, with the task's status
+        # The task's outcome is pushed and the run folder written: leave now. The interpreter's own
+        # exit (torch's library finalizers) can take seconds on a busy host, and the run waits for it.
+        code = ended.code if isinstance(ended.code, int) else (0 if ended.code is None else 1)
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":
