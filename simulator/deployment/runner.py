@@ -60,6 +60,9 @@ from simulator.results.run_dir import read_federation_outcome
 from simulator.scenario.schema import Scenario
 
 LOG_DIR = "deployment_logs"
+# What the app package carries: the packages the ServerApp and ClientApp import, and the bundled
+# scenarios and factors (an app installed from the package alone runs from these).
+APP_PARTS = ("simulator", "strategies", "configs")
 
 
 def run_deployment(
@@ -88,12 +91,13 @@ def run_deployment(
         if settings.superlink:
             address = settings.superlink
         else:
-            address, relays = _start_processes(supervisor, scenario, credentials)
-        app_package = build_app_package(app_dir)  # while the processes start
+            address, relays = _start_processes(supervisor, scenario, credentials, scratch)
+        app_package = build_app_package(app_dir, APP_PARTS)  # while the processes start
         app_bytes = len(app_package)
         if not settings.superlink:
             host, port = address.rsplit(":", 1)
-            wait_for_port(host, int(port), settings.startup_timeout_s, supervisor.started[0])
+            superlink = next(started for started in supervisor.started if started.role == "superlink")
+            wait_for_port(host, int(port), settings.startup_timeout_s, superlink)
         progress = JournalProgress(run_dir, observer)  # rows a resumed run already has are not progress
         run_id = _register_and_submit(address, credentials, scenario, run_dir, app_package, relays)
         observer.federation_started(scenario.training.rounds, scenario.silo_names)
@@ -182,11 +186,16 @@ def _executable(name: str) -> str:
 
 
 def _start_processes(
-    supervisor: ProcessSupervisor, scenario: Scenario, credentials: DeploymentCredentials | None
+    supervisor: ProcessSupervisor, scenario: Scenario, credentials: DeploymentCredentials | None, scratch: Path
 ) -> tuple[str, dict[str, CountingRelay]]:
     """Start the SuperLink, the ServerApp worker and every silo's SuperNode and worker, without
     waiting for any of them (each waits for what it dials); the SuperLink's address and the relays
-    (closed: see byte_relay.py)."""
+    (closed: see byte_relay.py). The SuperNodes and workers are forks of one fork server, which
+    imports Flower, torch and the apps once for all of them (fork_server.py), while the SuperLink
+    starts beside it."""
+    scenario_file = scratch / "scenario.toml"  # the text the run config carries
+    scenario_file.write_text(scenario_toml(scenario), encoding="utf-8")
+    supervisor.start_fork_server(scenario.deployment.startup_timeout_s, scenario_file)
     port = free_port()
     address = f"127.0.0.1:{port}"
     superlink = [
@@ -217,18 +226,14 @@ def _start_processes(
     supervisor.start("superlink", superlink)
     security = ["--insecure"] if credentials is None else ["--root-certificates", str(credentials.ca_cert)]
     country = scenario.probes.host_country if scenario.probes.energy else ""
-    supervisor.start(
-        "serverapp worker",
-        [sys.executable, "-m", "simulator.deployment.server_worker", "--runtime-api-address", address, *security,
-         "--host-country", country],
-    )
+    supervisor.fork("serverapp worker", "server-worker", ["--runtime-api-address", address, *security,
+                                                           "--host-country", country])
     relays = {}
     for index, silo in enumerate(scenario.silos):
         relay = CountingRelay("127.0.0.1", port, opened=False)
         relays[silo.name] = relay
         runtime_port = free_port()
         supernode = [
-            _executable("flower-supernode"),
             "--superlink",
             relay.address,
             "--isolation",
@@ -243,18 +248,15 @@ def _start_processes(
         ]
         if credentials is not None and scenario.deployment.authenticate_supernodes:
             supernode += ["--auth-supernode-private-key", str(credentials.keys_of(silo.name).private_key)]
-        supervisor.start(f"supernode {silo.name}", supernode)
+        supervisor.fork(f"supernode {silo.name}", "supernode", supernode)
         worker = [
-            sys.executable,
-            "-m",
-            "simulator.deployment.silo_worker",
             "--runtime-api-address",
             f"127.0.0.1:{runtime_port}",
             "--insecure",  # the Runtime API is the SuperNode's local port, not the network
             "--host-country",
             country,
         ]
-        supervisor.start(f"silo worker {silo.name}", worker)
+        supervisor.fork(f"silo worker {silo.name}", "silo-worker", worker)
     return address, relays
 
 

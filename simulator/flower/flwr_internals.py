@@ -12,6 +12,8 @@ What needs them:
   message ids, which Flower's own runtimes set;
 - the silo worker (simulator.deployment.silo_worker): the SuperNode's Runtime API, spoken as
   Flower's `flwr-clientapp` speaks it;
+- starting a deployment's SuperNodes in forks of one process that imported Flower once (its
+  `flower-supernode` entry point);
 - starting and following a deployment run: the SuperLink's Control API (register SuperNode keys,
   start a run with the app package built as `flwr run` builds it, follow it), and the ServerApp
   worker (simulator.deployment.server_worker), which acquires the run's ServerApp task from the
@@ -43,18 +45,19 @@ __all__ = [
     "RunState",
     "acquire_client_app_task",
     "acquire_server_app_task",
-    "app_package_bytes",
     "build_app_package",
     "check_replies",
     "control_client",
     "empty_run",
     "load_server_app_runtime",
+    "load_supernode",
     "message_of_type",
     "pull_task_input",
     "push_reply",
     "push_task_output",
     "register_supernode",
     "run_server_app_task",
+    "run_supernode",
     "run_state",
     "runtime_client",
     "set_message_id",
@@ -163,6 +166,22 @@ def _acquire_task(client, task_type) -> tuple[int, str] | None:  # type: ignore[
     if response.HasField("task") and response.token:
         return int(response.task.task_id), str(response.token)
     return None
+
+
+def load_supernode() -> None:
+    """Import Flower's SuperNode (its command-line entry point and what it runs)."""
+    import flwr.supernode.cli  # noqa: F401
+
+
+def run_supernode(argv: list[str]) -> None:
+    """Be a SuperNode: what the `flower-supernode ARGV...` command runs (its console-script entry
+    point, which reads `sys.argv`), in this process."""
+    import sys
+
+    from flwr.supernode.cli import flower_supernode  # the `flower-supernode` console script
+
+    sys.argv = ["flower-supernode", *argv]
+    flower_supernode()
 
 
 def load_server_app_runtime() -> None:
@@ -300,16 +319,27 @@ def run_state(client, run_id: int) -> RunState | None:  # type: ignore[no-untype
     )
 
 
-def build_app_package(app_dir: Path) -> bytes:
-    """The app package (FAB) `flwr run` builds from `app_dir`, as Flower builds it."""
-    from flwr.cli.build import build_fab_from_disk
+def build_app_package(app_dir: Path, parts: tuple[str, ...]) -> bytes:
+    """The app package (FAB) holding `app_dir`'s pyproject.toml, .gitignore and the files under
+    `parts` (its folders the app runs from), built by Flower's own FAB builder, whose .gitignore and
+    include/exclude rules apply. `flwr run` would first walk all of `app_dir`, a checkout's virtual
+    environment included: tens of thousands of files, seconds of CPU."""
+    import os
 
-    return build_fab_from_disk(app_dir)
+    from flwr.cli.build import build_fab_from_files
 
-
-def app_package_bytes(app_dir: Path) -> int:
-    """Size of the app package (FAB) `flwr run` builds from `app_dir`."""
-    return len(build_app_package(app_dir))
+    files: dict[str, Path] = {}
+    for name in ("pyproject.toml", ".gitignore"):
+        if (app_dir / name).is_file():
+            files[name] = app_dir / name
+    for part in parts:
+        for folder, subfolders, names in os.walk(app_dir / part):
+            subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+            for name in names:
+                path = Path(folder) / name
+                if not path.is_symlink():
+                    files[path.relative_to(app_dir).as_posix()] = path
+    return build_fab_from_files(files)[0]
 
 
 def _control_request(method, request):  # type: ignore[no-untyped-def]
