@@ -29,8 +29,26 @@ from simulator.deployment.processes import DeploymentError, running_pids
 from simulator.flower.runners import run_inline
 from simulator.ledger import Ledger, LedgerRow, make_row
 from simulator.probes.energy import absent_reading
+from simulator.progress import RunObserver
 
 RUN_TIMEOUT_S = 900
+
+
+class HeardHooks(RunObserver):
+    def __init__(self):
+        self.calls: list[tuple] = []
+
+    def federation_started(self, rounds, silos):
+        self.calls.append(("federation_started", rounds, tuple(silos)))
+
+    def exchange_started(self, round_number, phase, silos):
+        self.calls.append(("exchange_started", round_number, phase, silos))
+
+    def silo_finished(self, round_number, phase, silo):
+        self.calls.append(("silo_finished", round_number, phase, silo))
+
+    def federation_finished(self):
+        self.calls.append(("federation_finished",))
 
 
 @pytest.mark.deployment
@@ -42,7 +60,8 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
     deployed_dir.mkdir()
     inline_dir.mkdir()
 
-    outcome = run_deployment(scenario, deployed_dir)
+    heard = HeardHooks()
+    outcome = run_deployment(scenario, deployed_dir, observer=heard)
     inline = run_inline(tiny_scenario(), inline_dir)
 
     for key, value in inline.final_state.items():
@@ -62,8 +81,18 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
     # Each silo's own worker measured it (a probe installed there), not the runner's process.
     assert {row.energy_method for row in silo_rows} <= {"modelled", "measured"}
 
+    # Round progress as the inline runner reports it, read from the ServerApp's ledger journal.
+    assert heard.calls[0] == ("federation_started", 2, ("paris", "virginia"))
+    assert heard.calls[-1] == ("federation_finished",)
+    exchanges = [call[1:3] for call in heard.calls if call[0] == "exchange_started"]
+    assert exchanges == [(1, "train"), (1, "evaluate"), (2, "train"), (2, "evaluate")]
+    assert sorted(call[1:] for call in heard.calls if call[0] == "silo_finished") == sorted(
+        (round_number, phase, silo) for round_number, phase in exchanges for silo in ("paris", "virginia")
+    )
+
     record = json.loads((deployed_dir / DEPLOYMENT_FILE).read_text())
     assert record["tls"] and record["authenticated_supernodes"]
+    assert record["exchanges_per_round"] == 1  # a round's evaluation travels with the next round's training
     assert {silo["silo"] for silo in record["wire"]} == {"paris", "virginia"}
     for silo in outcome.wire:
         assert silo.wire_up_bytes > silo.payload_up_bytes > 0
