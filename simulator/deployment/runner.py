@@ -165,7 +165,6 @@ def _credentials(scenario: Scenario, scratch: Path) -> DeploymentCredentials | N
         return None
     if settings.superlink:
         # Attached: the silos hold their own keys elsewhere; only the CA is needed to reach the SuperLink.
-        # Flower's connection config takes absolute paths only.
         ca = Path(settings.certs_dir).expanduser().resolve() / CA_CERT
         if not settings.certs_dir or not ca.is_file():
             raise InputError(
