@@ -1,12 +1,14 @@
 """Aggregation strategies compared on accuracy and on energy, CO2, bytes and cost.
 
-    python -m experiments.compare_strategies [--seeds 3] [--rounds N] [--strategies a,b] [--out DIR]
+    python -m experiments.compare_strategies [--seeds 0..4] [--rounds N] [--strategies a,b] [--out DIR]
 
 Every strategy variant x data skew (iid, Dirichlet alpha 0.3) x seed runs the shipped multi-region
 scenario (configs/strategies.toml: six silos, three on clean grids, three on carbon-heavy ones) on
 the inline runner, measured by CodeCarbon's offline tracker. Writes into results/compare_strategies/:
-runs.csv (one row per run), table.csv and table.md (per variant and skew: final accuracy mean and
-spread, rounds to the target accuracy, energy, CO2, bytes, cost) and pareto.png (accuracy vs CO2).
+runs.csv (one row per run), table.csv and table.md (per variant and skew: final accuracy, energy and
+CO2 as mean, standard deviation and 95 % interval over the seeds (Student t), rounds to the target
+accuracy, bytes, cost), pareto.png (accuracy vs CO2, both with 95 % whiskers), and a verdict on
+"carbon-aware selection emits less CO2 than FedAvg" from the 95 % interval of their paired CO2 ratio.
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import simulator  # noqa: F401  (telemetry off before Flower loads)
-from simulator.scenario.schema import Scenario
+from experiments.claims import Band, Verdict, interval_verdict
+from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument
 from simulator.scenario.load import bundled_config_path, load_scenario
+from simulator.scenario.schema import Scenario
 from simulator.errors import InputError
+from simulator.intervals import mean_interval, ratio_interval
 from simulator.flower.runners import run_inline
 from simulator.ledger import APPROACH_FL, SERVER_SILO
 from simulator.lifecycle.factors import load_factors
@@ -36,6 +41,7 @@ from simulator.units import BYTES_PER_GB, SECONDS_PER_HOUR
 SCENARIO_FILE = "strategies.toml"
 OUTPUT_DIR = Path("results") / "compare_strategies"
 TARGET_ACCURACY = 0.85  # fraction of the held-out test set
+EMITS_LESS = Band(high=1.0)  # carbon-aware vs FedAvg: their paired CO2 ratio below 1
 SKEWS = {"iid": ("iid", None), "dirichlet-0.3": ("dirichlet", 0.3)}
 # Prices: central values of configs/factors.toml (each with its source there): internet egress on
 # every payload byte (silos of different organisations talk over the internet), and a 2-vCPU cloud
@@ -200,6 +206,13 @@ class Summary:
     cost_usd_mean: float
     silo_train_rounds: float
     train_intensity_g_per_kwh: float
+    # 95 % intervals of the means over the seeds (Student t; None with one seed).
+    accuracy_low: float | None = None
+    accuracy_high: float | None = None
+    energy_kwh_low: float | None = None
+    energy_kwh_high: float | None = None
+    co2_kg_low: float | None = None
+    co2_kg_high: float | None = None
 
 
 def summarize(records: list[RunRecord]) -> list[Summary]:
@@ -209,6 +222,9 @@ def summarize(records: list[RunRecord]) -> list[Summary]:
     summaries = []
     for (variant, skew), group in groups.items():
         reached = [r.rounds_to_target for r in group if r.rounds_to_target is not None]
+        accuracy = mean_interval([r.accuracy for r in group], floor=0.0, ceiling=1.0)
+        energy = mean_interval([r.energy_kwh for r in group], floor=0.0)
+        co2 = mean_interval([r.co2_kg for r in group], floor=0.0)
         summaries.append(
             Summary(
                 variant=variant,
@@ -225,6 +241,9 @@ def summarize(records: list[RunRecord]) -> list[Summary]:
                 cost_usd_mean=statistics.fmean(r.cost_usd for r in group),
                 silo_train_rounds=statistics.fmean(r.silo_train_rounds for r in group),
                 train_intensity_g_per_kwh=statistics.fmean(r.train_intensity_g_per_kwh for r in group),
+                accuracy_low=accuracy.low, accuracy_high=accuracy.high,
+                energy_kwh_low=energy.low, energy_kwh_high=energy.high,
+                co2_kg_low=co2.low, co2_kg_high=co2.high,
             )
         )
     return summaries
@@ -246,11 +265,22 @@ def carbon_aware_note(summaries: list[Summary], records: list[RunRecord]) -> lis
         paired = [(co2_by_run.get(("carbon_aware", skew, seed)), co2_by_run.get(("fedavg", skew, seed))) for seed in seeds]
         paired = [(a, f) for a, f in paired if a is not None and f is not None]
         wins = sum(1 for a, f in paired if a < f)
+        ratio = ratio_interval([a / f for a, f in paired if f > 0])
+        claim = (interval_verdict(ratio.low, ratio.high, EMITS_LESS) if ratio.has_interval else Verdict.INCONCLUSIVE)
+        ratio_text = (f"paired CO2 ratio {ratio.centre:.3g} [95 %: {ratio.low:.3g}, {ratio.high:.3g}]"
+                      if ratio.has_interval else "one seed: no interval")
+        accuracies = {(r.variant, r.seed): r.accuracy for r in records if r.skew == skew}
+        gain = mean_interval([accuracies[("carbon_aware", seed)] - accuracies[("fedavg", seed)] for seed in seeds
+                              if ("carbon_aware", seed) in accuracies and ("fedavg", seed) in accuracies])
+        gain_text = ("" if not gain.has_interval else
+                     f", 95 % interval [{gain.low * 100:+.2f}, {gain.high * 100:+.2f}]")
         lines.append(
             f"- {skew}: carbon_aware emits {aware.co2_kg_mean * 1e3:.4g} g CO2e vs FedAvg "
             f"{fedavg.co2_kg_mean * 1e3:.4g} g CO2e ({aware.co2_kg_mean / fedavg.co2_kg_mean:.2f}x: {verdict}; "
-            f"less in {wins} of {len(paired)} paired seeds) for the same rounds; accuracy {aware.accuracy_mean:.4f} vs {fedavg.accuracy_mean:.4f} "
-            f"({(aware.accuracy_mean - fedavg.accuracy_mean) * 100:+.2f} percentage points); "
+            f"less in {wins} of {len(paired)} paired seeds; {ratio_text}; verdict on 'carbon-aware emits less CO2 "
+            f"than FedAvg' (ratio {EMITS_LESS.text()}): {claim.value}) for the same rounds; accuracy "
+            f"{aware.accuracy_mean:.4f} vs {fedavg.accuracy_mean:.4f} "
+            f"({(aware.accuracy_mean - fedavg.accuracy_mean) * 100:+.2f} percentage points{gain_text}); "
             f"silo-rounds trained {aware.silo_train_rounds:.0f} vs {fedavg.silo_train_rounds:.0f}; "
             f"training ran on grids of {aware.train_intensity_g_per_kwh:.0f} vs "
             f"{fedavg.train_intensity_g_per_kwh:.0f} gCO2e/kWh (example-weighted)"
@@ -267,17 +297,27 @@ def table_rows(summaries: list[Summary]) -> list[dict]:
             "seeds": s.seeds,
             "accuracy_mean": f"{s.accuracy_mean:.4f}",
             "accuracy_std": f"{s.accuracy_std:.4f}",
+            "accuracy_95": _interval_cell(s.accuracy_low, s.accuracy_high, 1.0, ".4f"),
             f"rounds_to_{TARGET_ACCURACY}": "" if s.rounds_to_target_mean is None else f"{s.rounds_to_target_mean:.2f}",
             "seeds_reaching_target": s.seeds_reaching_target,
             "energy_wh": f"{s.energy_kwh_mean * 1e3:.4g}",
+            "energy_wh_95": _interval_cell(s.energy_kwh_low, s.energy_kwh_high, 1e3, ".3g"),
             "co2_g": f"{s.co2_kg_mean * 1e3:.4g}",
             "co2_g_std": f"{s.co2_kg_std * 1e3:.2g}",
+            "co2_g_95": _interval_cell(s.co2_kg_low, s.co2_kg_high, 1e3, ".3g"),
             "payload_kb": f"{s.bytes_mean / 1e3:.1f}",
             "cost_usd": f"{s.cost_usd_mean:.3g}",
             "silo_train_rounds": f"{s.silo_train_rounds:.0f}",
             "train_grid_g_per_kwh": f"{s.train_intensity_g_per_kwh:.0f}",
         })
     return rows
+
+
+def _interval_cell(low: float | None, high: float | None, scale: float, spec: str) -> str:
+    """'[low, high]' of a 95 % interval in the table's unit; empty with one seed."""
+    if low is None or high is None:
+        return ""
+    return f"[{low * scale:{spec}}, {high * scale:{spec}}]"
 
 
 def markdown_table(rows: list[dict]) -> list[str]:
@@ -291,13 +331,15 @@ def write_outputs(out: Path, records: list[RunRecord], summaries: list[Summary],
                   wall_s: float, prices: Prices) -> None:
     import pandas as pd
 
+    seed_list = ", ".join(str(seed) for seed in sorted({r.seed for r in records}))
     out.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([asdict(r) for r in records]).to_csv(out / "runs.csv", index=False)
     rows = table_rows(summaries)
     pd.DataFrame(rows).to_csv(out / "table.csv", index=False)
     units = (
-        "Units: accuracy = fraction of the held-out test set after the last round (mean and sample standard "
-        f"deviation over {seeds} seed(s)); rounds_to_{TARGET_ACCURACY} = first round reaching that accuracy, "
+        "Units: accuracy = fraction of the held-out test set after the last round (mean, sample standard "
+        f"deviation and 95 % interval over {seeds} seed(s); every *_95 column is the Student t 95 % interval of "
+        f"the mean, cut at 0 and, for accuracy, at 1); rounds_to_{TARGET_ACCURACY} = first round reaching that accuracy, "
         "mean over the seeds that reached it (seeds_reaching_target); energy_wh = Wh, CodeCarbon's modelled "
         "CPU+RAM energy of silos and server (no RAPL here); co2_g = g CO2e, each silo's energy times its "
         "country's yearly intensity (CodeCarbon's bundled table), co2_g_std its spread over seeds; "
@@ -309,7 +351,7 @@ def write_outputs(out: Path, records: list[RunRecord], summaries: list[Summary],
         "# Aggregation strategies: accuracy against energy, CO2, bytes and cost",
         "",
         f"Scenario: configs/{SCENARIO_FILE} (6 silos: NOR, FRA, SWE clean; DEU, POL, IND carbon-heavy), "
-        f"{rounds} rounds, logistic regression on digits, inline runner, seeds 0..{seeds - 1}.",
+        f"{rounds} rounds, logistic regression on digits, inline runner, seeds {seed_list}.",
         "",
         units,
         "",
@@ -326,7 +368,7 @@ def write_outputs(out: Path, records: list[RunRecord], summaries: list[Summary],
         f"Wall time of this comparison: {wall_s:.1f} s for {len(records)} runs on this machine "
         "(shared with other work: timings and CodeCarbon's load-based energy are disturbed by it).",
         "Energy is modelled from CPU load and time, so it carries that noise too; read CO2 differences "
-        "against co2_g_std.",
+        "against co2_g_95.",
     ]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     plot_pareto(out / "pareto.png", summaries)
@@ -342,16 +384,19 @@ def plot_pareto(path: Path, summaries: list[Summary]) -> None:
     figure, axes = plt.subplots(1, len(skews), figsize=(6.5 * len(skews), 5.5), squeeze=False)
     for axis, skew in zip(axes[0], skews):
         points = {s.variant: (s.accuracy_mean, s.co2_kg_mean * 1e3) for s in summaries if s.skew == skew}
-        errors = {s.variant: s.accuracy_std for s in summaries if s.skew == skew}
+        by_variant = {s.variant: s for s in summaries if s.skew == skew}
         front = pareto_front(points)
         for label, (accuracy, co2) in points.items():
             colour = "tab:green" if label in front else "tab:gray"
-            axis.errorbar(co2, accuracy, yerr=errors[label], fmt="o", color=colour, capsize=2)
+            s = by_variant[label]
+            yerr = None if s.accuracy_low is None else [[accuracy - s.accuracy_low], [s.accuracy_high - accuracy]]
+            xerr = None if s.co2_kg_low is None else [[co2 - s.co2_kg_low * 1e3], [s.co2_kg_high * 1e3 - co2]]
+            axis.errorbar(co2, accuracy, xerr=xerr, yerr=yerr, fmt="o", color=colour, capsize=2)
             axis.annotate(label, (co2, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ordered = [points[label] for label in front]
         axis.plot([c for _, c in ordered], [a for a, _ in ordered], color="tab:green", linewidth=1,
                   label="Pareto front (more accurate, less CO2)")
-        axis.set_title(f"data skew: {skew}")
+        axis.set_title(f"data skew: {skew} (whiskers: 95 % intervals over the seeds)")
         axis.set_xlabel("CO2 of the federated run (g CO2e)")
         axis.set_ylabel("final test accuracy (fraction)")
         axis.legend(loc="lower right", fontsize=8)
@@ -362,7 +407,7 @@ def plot_pareto(path: Path, summaries: list[Summary]) -> None:
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default 3)")
+    add_seeds_argument(parser, DEFAULT_SEEDS)
     parser.add_argument("--rounds", type=int, default=None, help="rounds (default: the scenario's)")
     parser.add_argument("--strategies", default=",".join(VARIANTS), help="comma-separated variants")
     parser.add_argument("--out", type=Path, default=OUTPUT_DIR)
@@ -370,8 +415,8 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     unknown = [v for v in arguments.strategies.split(",") if v not in VARIANTS]
     if unknown:
         raise InputError(f"--strategies: unknown variant(s) {', '.join(unknown)}; allowed: {', '.join(VARIANTS)}")
-    if arguments.seeds < 1 or (arguments.rounds is not None and arguments.rounds < 1):
-        raise InputError("--seeds and --rounds must be at least 1")
+    if arguments.rounds is not None and arguments.rounds < 1:
+        raise InputError("--rounds must be at least 1")
     return arguments
 
 
@@ -400,10 +445,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         warm_up_torch()
         with tempfile.TemporaryDirectory(prefix="compare-strategies-") as scratch:
-            total = len(variants) * len(SKEWS) * arguments.seeds
+            total = len(variants) * len(SKEWS) * len(arguments.seeds)
             # Seed, then skew, then variant: the variants of one seed run back to back, so the host's
             # changing load (which moves CodeCarbon's modelled energy) falls on all of them alike.
-            for seed in range(arguments.seeds):
+            for seed in arguments.seeds:
                 for skew in SKEWS:
                     for variant in variants:
                         scenario = scenario_for(base, variant, skew, seed, arguments.rounds)
@@ -423,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
         probe.close()
     summaries = summarize(records)
     wall_s = time.perf_counter() - started
-    write_outputs(arguments.out, records, summaries, arguments.rounds or base.training.rounds, arguments.seeds,
+    write_outputs(arguments.out, records, summaries, arguments.rounds or base.training.rounds, len(arguments.seeds),
                   wall_s, prices)
     for line in carbon_aware_note(summaries, records):
         print(line)

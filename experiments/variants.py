@@ -1,4 +1,4 @@
-"""Scenario variants for the experiments, and the one measured run each experiment starts from.
+"""Scenario variants for the experiments (measuring them: experiments.seeds).
 
 A variant is the base scenario's plain form with a few keys changed, validated again through the
 same schema as a scenario file, so an experiment can never build a scenario a user could not write.
@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 from simulator.scenario.schema import Scenario
 from simulator.scenario.load import validate_scenario
@@ -89,88 +87,3 @@ def total_initial_data_gb(scenario: Scenario) -> float:
 
     listed = {silo.name: silo.data_gb for silo in scenario.lifecycle.silos}
     return sum(listed.get(silo.name, LifecycleSiloConfig(name=silo.name).data_gb) for silo in scenario.silos)
-
-
-@dataclass(frozen=True)
-class MeasuredRun:
-    run_dir: Path
-    profile: object  # simulator.lifecycle.EnergyProfile
-    fl_accuracy: float | None
-    cl_accuracy: float | None
-
-
-def median_profile(profiles: list):
-    """Field-by-field median of measured energy profiles (numbers); methods and sources listed.
-
-    Why a median: on a shared host CodeCarbon models CPU energy from the load of the whole machine, so
-    other jobs leak into a window of a few milliseconds; one run's energy per sample update can be
-    several times another's. The median of a few runs keeps one disturbed run from deciding a result.
-    """
-    from dataclasses import fields
-    from statistics import median
-
-    from simulator.lifecycle import EnergyProfile
-
-    values = {}
-    for field in fields(EnergyProfile):
-        items = [getattr(profile, field.name) for profile in profiles]
-        if field.name == "energy_method":
-            values[field.name] = ", ".join(sorted({part for item in items for part in item.split(", ")}))
-        elif field.name == "source":
-            values[field.name] = f"median of {len(profiles)} measured runs ({'; '.join(items)})"
-        else:
-            values[field.name] = float(median(items))
-    return EnergyProfile(**values)
-
-
-def profile_rows(runs: list[MeasuredRun], label: str = "repeat") -> list[dict]:
-    """One table row per measured run: its profile's numbers with their units."""
-    return [
-        {
-            label: index + 1,
-            "run folder": run.run_dir.name,
-            "FL kWh per sample update": run.profile.fl_kwh_per_sample_update,
-            "CL kWh per sample update": run.profile.cl_kwh_per_sample_update,
-            "FL / CL per sample update": run.profile.fl_kwh_per_sample_update / run.profile.cl_kwh_per_sample_update,
-            "server kWh per silo-round": run.profile.server_kwh_per_silo_round,
-            "payload bytes per silo-round": run.profile.bytes_per_silo_round,
-            "FL accuracy": run.fl_accuracy,
-            "CL accuracy": run.cl_accuracy,
-            "energy method": run.profile.energy_method,
-        }
-        for index, run in enumerate(runs)
-    ]
-
-
-def measure_repeated(scenario: Scenario, runs_root: Path, repeats: int) -> tuple[list[MeasuredRun], object]:
-    """`repeats` measured runs of the same scenario and seed, and the median of their profiles."""
-    runs = []
-    for index in range(repeats):
-        run = measure(scenario, runs_root)
-        print(f"  measured run {index + 1}/{repeats}: FL {run.profile.fl_kwh_per_sample_update:.3g} kWh per sample "
-              f"update, CL {run.profile.cl_kwh_per_sample_update:.3g} ({run.profile.energy_method}); {run.run_dir.name}")
-        runs.append(run)
-    return runs, median_profile([run.profile for run in runs])
-
-
-def quiet_libraries() -> None:
-    """Flower logs every round at INFO and CodeCarbon its warnings; the experiments print their own
-    tables. Set after Flower is imported (it sets its logger's level when it loads)."""
-    import logging
-
-    import flwr  # noqa: F401
-
-    logging.getLogger("flwr").setLevel(logging.WARNING)
-    logging.getLogger("codecarbon").setLevel(logging.ERROR)
-
-
-def measure(scenario: Scenario, runs_root: Path) -> MeasuredRun:
-    """Train the scenario's federation and its centralized twin for real (Flower, torch, CodeCarbon),
-    and turn the ledger into the lifecycle model's energy profile."""
-    from simulator.lifecycle import profile_from_ledger
-    from simulator.pipeline import run_scenario
-
-    quiet_libraries()
-    result = run_scenario(scenario, runs_root)
-    profile = profile_from_ledger(result.ledger, f"run folder {result.run_dir.name}")
-    return MeasuredRun(result.run_dir, profile, result.summary.fl.accuracy, result.summary.cl.accuracy)

@@ -47,14 +47,34 @@ def run(
     set_: SetOption = None,
     runs_dir: Annotated[Path, typer.Option("--runs-dir", help="Folder that receives the run folder.")] = Path("runs"),
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+    repeats: Annotated[
+        Optional[int],
+        typer.Option("--repeats", help="Run N times with seeds seed..seed+N-1; writes a group folder with 95 % "
+                     "intervals.", show_default=False),
+    ] = None,
+    seeds: Annotated[
+        Optional[str],
+        typer.Option("--seeds", help="Run once per seed, e.g. 0,1,2 or 0..4; writes a group folder with 95 % "
+                     "intervals.", show_default=False),
+    ] = None,
 ) -> None:
-    """Train the scenario's federation and its centralized twin, measured; write a run folder."""
+    """Train the scenario's federation and its centralized twin, measured; write a run folder
+    (with --repeats or --seeds: one per seed, in a group folder with the group's summary)."""
     from contextlib import nullcontext
 
     from simulator.scenario.load import load_scenario
     from simulator.probes.startup import start_host_probe
 
+    if repeats is not None and seeds is not None:
+        raise InputError("give --repeats N or --seeds LIST, not both")
     loaded = load_scenario(scenario, set_ or [])
+    if repeats is not None or seeds is not None:
+        from simulator.repeats import parse_seeds, seeds_for
+
+        seed_list = parse_seeds(seeds) if seeds is not None else seeds_for(loaded.seed, repeats)  # type: ignore[arg-type]
+        _check_strategy(loaded)
+        _run_group(loaded, seed_list, runs_dir, quiet)
+        return
     # CodeCarbon's first start (about 1.5 s, mostly in child processes) runs beside the imports below.
     start_host_probe(loaded.probes)
 
@@ -80,14 +100,48 @@ def run(
         print(f"Report: {report.html}")
 
 
+def _run_group(loaded, seed_list: list[int], runs_dir: Path, quiet: bool) -> None:
+    from contextlib import nullcontext
+
+    from simulator.probes.startup import start_host_probe
+
+    start_host_probe(loaded.probes)
+
+    from simulator.progress import NULL_OBSERVER
+    from simulator.progress_bar import progress_for
+    from simulator.repeats import run_seeds
+    from simulator.results.group_report import write_group_report
+    from simulator.terminal import print_group
+
+    bars = progress_for(quiet)
+    with bars if bars is not None else nullcontext():
+        result = run_seeds(loaded, seed_list, runs_dir, bars or NULL_OBSERVER)
+    report = write_group_report(result.group_dir)
+    if quiet:
+        print(result.group_dir)
+    else:
+        print_group(result.summary, result.lifecycle)
+        print(f"Group folder: {result.group_dir} (one run folder per seed inside)")
+        print(f"Report: {report.html}")
+
+
 @app.command()
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run folder (runs/<UTC time>-<name>).", show_default=False)],
 ) -> None:
-    """Write report.html (self-contained, figures embedded) and report.md into a run folder."""
+    """Write report.html (self-contained, figures embedded) and report.md into a run folder or a
+    group folder (`run --repeats`: means with 95 % intervals)."""
+    from simulator.results.group import is_group_dir
     from simulator.results.report import write_report
 
-    files = write_report(run_dir)
+    if is_group_dir(run_dir):
+        from simulator.repeats import refresh_group_summary
+        from simulator.results.group_report import write_group_report
+
+        refresh_group_summary(run_dir)
+        files = write_group_report(run_dir)
+    else:
+        files = write_report(run_dir)
     print(files.html)
     print(files.markdown)
 
@@ -105,11 +159,12 @@ def runs(runs_dir: RunsDirOption = Path("runs")) -> None:
 
 @app.command()
 def compare(
-    run_a: Annotated[str, typer.Argument(help="Run A: a run folder or a run id from `silocarbon runs`.")],
+    run_a: Annotated[str, typer.Argument(help="Run A: a run or group folder, or an id from `silocarbon runs`.")],
     run_b: Annotated[str, typer.Argument(help="Run B, likewise.")],
     runs_dir: RunsDirOption = Path("runs"),
 ) -> None:
-    """Show two runs side by side, with the ratio B / A of every number."""
+    """Show two runs (or groups of seeds) side by side, with the ratio B / A of every number
+    (groups: means with 95 % intervals, and the ratio's interval)."""
     from simulator.results.run_tables import print_comparison
 
     print_comparison(run_a, run_b, runs_dir)
@@ -121,7 +176,8 @@ def estimate(
     set_: SetOption = None,
     ledger: Annotated[
         Optional[Path],
-        typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile.", show_default=False),
+        typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile (a group folder: "
+                     "every seed's profile, their spread drawn into the intervals).", show_default=False),
     ] = None,
     draws: Annotated[
         Optional[int],
@@ -134,9 +190,11 @@ def estimate(
 ) -> None:
     """Lifecycle model without training: FL vs CL per stage in kWh, kg CO2e and USD, with intervals."""
     from simulator.estimate import estimate as run_estimate
+    from simulator.results.group import group_profile_samples, is_group_dir
     from simulator.terminal import print_lifecycle
 
-    print_lifecycle(run_estimate(scenario, set_ or [], ledger, draws, factors))
+    measured = group_profile_samples(ledger) if ledger is not None and is_group_dir(ledger) else None
+    print_lifecycle(run_estimate(scenario, set_ or [], None if measured else ledger, draws, factors, measured))
 
 
 @app.command()
@@ -199,7 +257,7 @@ def query(
     specs: Annotated[
         Optional[list[str]],
         typer.Argument(
-            help="Query specs, e.g. 'mean:feature_3', 'quantile:feature_0:0.5', 'histogram:feature_2:0:1:10 by label' "
+            help="Query specs, e.g. 'mean:feature_3', 'quantile:feature_0:-3:3:12:0.5', 'histogram:feature_2:0:1:10 by label' "
             "(default: the scenario's [[queries]]).",
             show_default=False,
         ),

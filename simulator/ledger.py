@@ -52,16 +52,19 @@ LEDGER_COLUMNS: dict[str, str] = {
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
     "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
-    "bytes_up": "payload bytes silo -> server",
+    "bytes_up": "payload bytes silo -> server, counted by the server from what arrived",
     "num_examples": "samples processed in the window",
     "status": " | ".join(ROW_STATUSES),
     "detail": "reason of a failure, or a note on how the row was obtained",
     "energy_hardware": "host (this host's energy) | declared (modelled on the silo's declared hardware, not the host's)",
+    "bytes_up_telemetry": "bytes of silocarbon's own records in the reply (the silo's measurement, a failure "
+    "reason), silo -> server, counted by the server; not part of bytes_up",
 }
 # Columns added after the first ledgers were written, with how an older ledger's row gets its value.
 _LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
 _ADDED_COLUMNS = {
     "energy_hardware": lambda record: HARDWARE_DECLARED if record["detail"].startswith(_LEGACY_DECLARED_DETAIL) else HARDWARE_HOST,
+    "bytes_up_telemetry": lambda record: "0",  # not counted before it had its column
 }
 
 
@@ -87,6 +90,7 @@ class LedgerRow:
     status: RowStatus = "ok"
     detail: str = ""
     energy_hardware: EnergyHardware = HARDWARE_HOST
+    bytes_up_telemetry: int = 0
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -107,6 +111,7 @@ def make_row(
     status: RowStatus = "ok",
     detail: str = "",
     energy_hardware: EnergyHardware = HARDWARE_HOST,
+    bytes_up_telemetry: int = 0,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
     intensity = country_intensity(country).intensity_g_per_kwh
@@ -132,6 +137,7 @@ def make_row(
         status=status,
         detail=detail,
         energy_hardware=energy_hardware,
+        bytes_up_telemetry=int(bytes_up_telemetry),
     )
 
 
@@ -168,8 +174,9 @@ class Ledger:
             and (phase is None or row.phase == phase)
         ]
 
-    def totals(self, approach: str) -> Totals:
-        rows = self.select(approach=approach)
+    def totals(self, approach: str, through_round: int | None = None) -> Totals:
+        """Sums over one approach's rows; with `through_round`, only rows of rounds (CL: epochs) up to it."""
+        rows = [row for row in self.select(approach=approach) if through_round is None or row.round <= through_round]
         return Totals(
             wall_s=sum(row.wall_s for row in rows),
             cpu_s=sum(row.cpu_s for row in rows),
@@ -202,7 +209,7 @@ def _sum_present(values) -> float | None:
     return math.fsum(present) if present else None
 
 
-_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples"}
+_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "bytes_up_telemetry"}
 _KIND_COLUMNS = {
     "approach": APPROACHES,
     "phase": PHASES,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.centralized import CentralizedOutcome, run_centralized
-from simulator.scenario.schema import Scenario
+from simulator.scenario.schema import Scenario, TrainingConfig
 from simulator.data import build_federated_data
 from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
@@ -32,6 +32,7 @@ from simulator.records.run import (
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
+from simulator.to_target import Checkpointed, to_target_summary
 from simulator.training import warm_up_torch
 from simulator.results.run_dir import (
     CL_MODEL,
@@ -56,7 +57,7 @@ class RunResult:
 
 def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: RunObserver = NULL_OBSERVER) -> RunResult:
     started = time.perf_counter()
-    probe = _started_probe(scenario)
+    probe = started_probe(scenario)
     try:
         # The split is built (and refused, for impossible scenarios) before any folder is made.
         data = build_federated_data(scenario)
@@ -64,23 +65,31 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
         build_plan(scenario, dataset_features=data.dataset.num_features)
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
-        versions, host = package_versions(), host_facts()
-        manifest = Manifest(
-            scenario=scenario.model_dump(mode="json"),
-            seed=scenario.seed,
-            runner=scenario.runner,
-            versions=versions,
-            host=host,
-            status="running",
-        )
-        write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+        return run_in_folder(scenario, data, run_dir, probe, started, observer, idle_baseline(probe, scenario))
     finally:
         install_host_probe(None)
         probe.close()
 
 
-def _started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
+def run_in_folder(
+    scenario: Scenario, data, run_dir: Path, probe, started: float, observer: RunObserver, idle: IdleBaseline | None
+) -> RunResult:
+    """One measured run into an existing, empty folder, with a started probe and a known idle
+    baseline (a group of seeds pays the probe's start-up, torch's warm-up and the baseline once)."""
+    manifest = Manifest(
+        scenario=scenario.model_dump(mode="json"),
+        seed=scenario.seed,
+        runner=scenario.runner,
+        versions=package_versions(),
+        host=host_facts(),
+        status="running",
+    )
+    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
+    return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
+
+
+def started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
+    """The host probe a run measures with (the caller closes it, after `install_host_probe(None)`)."""
     # CodeCarbon's first start detects the hardware (about 1.5 s): it overlaps with the set-up below,
     # and with the imports before it where the CLI started the probe already.
     return start_host_probe(scenario.probes)
@@ -99,7 +108,7 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
     scenario = validate_scenario(manifest.scenario, str(run_dir / MANIFEST))
     checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
     started = time.perf_counter()
-    probe = _started_probe(scenario)
+    probe = started_probe(scenario)
     try:
         data = build_federated_data(scenario)
         warm_up_torch(scenario.training.threads)
@@ -112,17 +121,17 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
             status="running", resumed=[*(manifest.resumed or ()), resumed.to_json()], failure=None
         )
         write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer)
+        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle_baseline(probe, scenario))
     finally:
         install_host_probe(None)
         probe.close()
 
 
 def _finish_run(
-    scenario: Scenario, data, run_dir: Path, manifest: Manifest, probe, started: float, observer: RunObserver
+    scenario: Scenario, data, run_dir: Path, manifest: Manifest, probe, started: float, observer: RunObserver,
+    idle: IdleBaseline | None,
 ) -> RunResult:
     """FL (from round 1, or from the folder's checkpoint), then CL, then every result file."""
-    idle = _idle_baseline(probe, scenario)
     try:
         fl = run_federated(scenario, run_dir, observer)
     except Exception as error:  # the folder says why it stopped; the caller reports the error
@@ -140,7 +149,7 @@ def _finish_run(
     lifecycle = evaluate_lifecycle(
         scenario, lifecycle_profile_of_run(ledger, run_dir.name), dataset_features=data.dataset.num_features
     )
-    summary = build_summary(fl, cl, ledger, probe, total_wall_s, idle, lifecycle)
+    summary = build_summary(fl, cl, ledger, probe, total_wall_s, idle, lifecycle, scenario.training)
     write_json_atomic(run_dir / SUMMARY, summary.to_json())
     manifest = manifest.updated(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
                                 available_energy_methods=list(probe.available_methods))
@@ -148,7 +157,7 @@ def _finish_run(
     return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
 
 
-def _idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:
+def idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:
     """The host's idle power, found before any training (measuring needs this process idle)."""
     if scenario.probes.idle_baseline == "off":
         return None
@@ -163,12 +172,18 @@ def build_summary(
     total_wall_s: float,
     idle: IdleBaseline | None = None,
     lifecycle: LifecycleResult | None = None,
+    training: TrainingConfig | None = None,
 ) -> RunSummary:
+    """summary.json. The `fl`/`cl` figures are at equal sample updates (`training.rounds`), also
+    when a target accuracy ran either side longer; `to_target` holds the figures to that accuracy."""
     idle_w = idle.power_w if idle is not None else None
+    # With a target, either side may have run past the equal budget: its figures stop there.
+    fl_budget = training.rounds if training is not None and training.target_accuracy is not None else None
+    cl_budget = cl.equal_budget_epochs if fl_budget is not None else None
 
-    def approach(key: Approach, accuracy: float | None, wall_s: float) -> ApproachSummary:
-        totals: Totals = ledger.totals(key)
-        rows = ledger.select(approach=key)
+    def approach(key: Approach, accuracy: float | None, wall_s: float, budget: int | None) -> ApproachSummary:
+        totals: Totals = ledger.totals(key, through_round=budget)
+        rows = [row for row in ledger.select(approach=key) if budget is None or row.round <= budget]
         covered_s = host_covered_wall_s(rows)
         return ApproachSummary(
             accuracy=accuracy,
@@ -188,10 +203,13 @@ def build_summary(
     silo_eval_s = sum(row.wall_s for row in fl_rows if row.silo != SERVER_SILO and row.phase == "evaluate")
     server_s = sum(row.wall_s for row in fl_rows if row.silo == SERVER_SILO and row.phase != "wait")
     return RunSummary(
-        fl=approach(APPROACH_FL, fl.accuracy, fl.wall_s),
-        cl=approach(APPROACH_CL, cl.accuracy, cl.wall_s),
+        fl=approach(APPROACH_FL, fl.accuracy_at(fl_budget) if fl_budget else fl.accuracy,
+                    fl.elapsed_at(fl_budget) if fl_budget else fl.wall_s, fl_budget),
+        cl=approach(APPROACH_CL, cl.accuracy, cl.elapsed_at(cl_budget) if cl_budget else cl.wall_s, cl_budget),
         idle_baseline=idle,
         fl_rounds=tuple(fl.rounds),
+        cl_evaluations=cl.evaluations,
+        to_target=_to_target(training, fl, cl, ledger),
         timing_s=TimingSummary(
             total=total_wall_s,
             fl_total=fl.wall_s,
@@ -206,3 +224,12 @@ def build_summary(
         ),
         lifecycle=lifecycle,
     )
+
+
+def _to_target(training: TrainingConfig | None, fl: FederationOutcome, cl: CentralizedOutcome, ledger: Ledger):
+    if training is None or training.target_accuracy is None:
+        return None
+    fl_points = [Checkpointed(r.round, r.accuracy, r.elapsed_s) for r in fl.rounds]
+    cl_points = [Checkpointed(e.epoch, e.accuracy, e.elapsed_s) for e in cl.evaluations]
+    return to_target_summary(training.target_accuracy, training.last_round, fl_points, cl_points, ledger,
+                             training.local_epochs)

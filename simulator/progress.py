@@ -13,8 +13,11 @@ from collections.abc import Sequence
 class RunObserver:
     """Every hook is a no-op here; an observer overrides the ones it shows."""
 
+    def repeat_started(self, index: int, count: int, seed: int) -> None:
+        """Run `index` of `count` (1-based) of a group of seeds begins, with this seed."""
+
     def federation_started(self, rounds: int, silos: Sequence[str]) -> None:
-        """The federated run begins: `rounds` rounds over these silos."""
+        """The federated run begins: at most `rounds` rounds over these silos."""
 
     def exchange_started(self, round_number: int, phase: str, silos: int) -> None:
         """The server sends one round's `phase` (train | evaluate) messages to `silos` silos."""

@@ -57,12 +57,37 @@ def print_run(result) -> None:
         f"{timing.fl_flower_overhead:.2f} s; probes: start-up {timing.probe_startup:.2f} s "
         f"(blocking {timing.probe_startup_blocking:.2f} s), windows {timing.probe_windows:.3f} s"
     )
+    if summary.to_target is not None:
+        print_to_target(summary.to_target)
     idle = summary.idle_baseline
     if idle is not None:
         console.print(f"Idle baseline of this host: {_number(idle.power_w)} W ({idle.method}: {idle.how})")
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")
+
+
+def print_to_target(to_target) -> None:
+    """A run's `ToTargetSummary`: each side's energy, CO2 and time to the target accuracy, or why none."""
+    table = Table(title=f"To test accuracy {to_target.target_accuracy:g} (at most {to_target.max_rounds} "
+                        "rounds; CL: the same sample updates)")
+    for heading, justify in (("quantity", "left"), ("unit", "left"), ("FL", "right"), ("CL", "right"),
+                             ("CL / FL", "right")):
+        table.add_column(heading, justify=justify)
+    fl, cl, ratio = to_target.fl, to_target.cl, to_target.ratio_cl_over_fl
+
+    def cell(side, key: str) -> str:
+        return "not reached" if not side.reached else _number(getattr(side, key))
+
+    table.add_row("reached after", "rounds / epochs", cell(fl, "round"), cell(cl, "round"), "")
+    for key, label, unit in (("sample_updates", "sample updates", "count"), ("energy_kwh", "energy", "kWh"),
+                             ("co2_kg", "CO2", "kg CO2e"), ("wall_s", "time", "s")):
+        value = getattr(ratio, key)
+        table.add_row(label, unit, cell(fl, key), cell(cl, key), "-" if value is None else f"{value:.3g}")
+    console.print(table)
+    for side, word in ((fl, "FL"), (cl, "CL")):
+        if not side.reached:
+            console.print(f"{word} {side.note}: no to-target figure.")
 
 
 def print_strategies() -> None:
@@ -147,6 +172,47 @@ def print_lifecycle(result) -> None:
     sources = "; ".join(dict.fromkeys(site.intensity_source for site in result.sites))
     console.print(f"Grid intensity, gCO2e/kWh: {sites}. Sources: {sources}")
     console.print(f"Intervals: {result.interval}. Money in {currency} (on-demand list prices, see configs/factors.toml).")
+    console.print(f"Measurement noise in the intervals: {result.measurement_noise}.")
+
+
+def interval_cells(quantity) -> tuple[str, str, str, str]:
+    """(mean, standard deviation, 95 % interval, n) of a group quantity, as the tables print them."""
+    if quantity.centre is None:
+        return "absent", "", "", str(quantity.n)
+    interval = "no interval (n < 2)" if quantity.low is None else f"[{quantity.low:.4g}, {quantity.high:.4g}]"
+    std = "" if quantity.std is None else f"{quantity.std:.3g}"
+    return f"{quantity.centre:.4g}", std, interval, str(quantity.n)
+
+
+def print_group(summary, lifecycle=None) -> None:
+    """A group of seeds (`simulator.results.group.GroupSummary`): every quantity's mean, standard
+    deviation and 95 % interval, CL / FL per seed, the to-target figures, then the lifecycle."""
+    seeds = ", ".join(str(seed) for seed in summary.seeds)
+    table = Table(title=f"{summary.scenario_name}: {len(summary.seeds)} seeds ({seeds}), measured; mean, "
+                        "standard deviation, 95 % interval")
+    for heading, justify in (("quantity", "left"), ("unit", "left"), ("mean", "right"), ("sd", "right"),
+                             ("95 % interval", "right"), ("n", "right")):
+        table.add_column(heading, justify=justify)
+    for quantity in summary.quantities:
+        if quantity.key.startswith("ratio."):
+            continue
+        table.add_row(quantity.label, quantity.unit, *interval_cells(quantity))
+    console.print(table)
+    ratios = [q for q in summary.quantities if q.key.startswith("ratio.")]
+    for quantity in ratios:
+        mean, _, interval, n = interval_cells(quantity)
+        console.print(f"{quantity.label}: {mean} {interval} (geometric mean of {n} per-seed ratios)")
+    console.print(f"Intervals: {summary.interval_method}. Ratios: {summary.ratio_method}.")
+    if summary.target_accuracy is not None:
+        for side, word in (("fl", "FL"), ("cl", "CL")):
+            missed = [seed for seed, sides in summary.reached.items() if not sides.get(side)]
+            if missed:
+                console.print(f"{word} did not reach the target accuracy {summary.target_accuracy:g} with seed(s) "
+                              f"{', '.join(missed)}: no to-target figure for those (the means above use the others).")
+    if summary.status != "complete":
+        console.print(f"Only {len(summary.seeds)} of {len(summary.planned_seeds)} members are complete.")
+    if lifecycle is not None:
+        print_lifecycle(lifecycle)
 
 
 def _print_difference(result) -> None:

@@ -1,9 +1,10 @@
-"""Federated analytics: every federated statistic equals the same statistic on the pooled data.
+"""Federated analytics: every federated statistic equals the same statistic on the pooled data of
+the silos that disclose the group (a silo with fewer than k rows of a group withholds it).
 
 The silos' data come from the real split (`build_federated_data`); the queries travel through the
 real Flower ClientApp on the inline grid, wrapped in the measured grid. References are computed
-independently on the pooled data with the standard library (`statistics` and `math.fsum` round the
-exact result once, as the federated merge does) and NumPy.
+independently with the standard library (`statistics` and `math.fsum` round the exact result once,
+as the federated merge does) and NumPy, applying the disclosure rules by hand.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import run_cli, tiny_scenario, tiny_scenario_dict
-from simulator.analytics.aggregates import ALL_GROUP, finish, local_partials, merge_all, partial_to_record
+from simulator.analytics.aggregates import (
+    ALL_GROUP,
+    Histogram,
+    QuantileBound,
+    finish,
+    local_partials,
+    merge_all,
+    partial_to_record,
+    quantile_bound,
+)
 from simulator.analytics.exact import exact_sum, exact_sum_of_squares
 from simulator.query.server_query import run_queries_inline
 from simulator.scenario.query_spec import parse_spec
@@ -50,13 +60,13 @@ SPECS = [
     "mean:feature_7 by label",
     "variance:feature_0",
     "variance:feature_12 by label",
-    "min:feature_5",
-    "max:feature_5 by label",
     "histogram:feature_2:-2:2:16",
     "histogram:feature_4:-1:1:5 by label",
-    "quantile:feature_1:0,0.1,0.25,0.5,0.75,0.9,1",
-    "quantile:feature_9:0.5 by label",
+    "quantile:feature_1:-3:3:12:0,0.1,0.25,0.5,0.75,0.9,1",
+    "quantile:feature_9:-2:2:8:0.5 by label",
+    "quantile:feature_1:-10:10:4:0.25,0.5,0.75",  # coarse bins: no cell withheld, each bound one bin
 ]
+K = 10  # the default minimum group size
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +77,31 @@ def federated():
     return scenario, build_federated_data(scenario), run
 
 
-def pooled_groups(data, spec):
-    """The pooled column, whole or split by label, computed here without the analytics code."""
-    features, labels = data.pooled_train
+def silo_groups(features, labels, spec):
+    """One silo's column, whole or split by label, computed here without the analytics code."""
     column = labels.astype(np.float64) if spec.column in (None, "label") else features[:, int(spec.column[8:])].astype(np.float64)
     if spec.group_by is None:
         return {ALL_GROUP: column}
     return {f"label={int(label)}": column[labels == label] for label in np.unique(labels)}
+
+
+def disclosed_groups(data, spec):
+    """Per group: the values of every silo holding at least K of its rows, each such silo's values
+    apart, and the number of silos that withhold it."""
+    groups: dict[str, tuple[list, int]] = {}
+    for silo in data.silos:
+        for name, values in silo_groups(silo.train_x, silo.train_y, spec).items():
+            parts, withheld = groups.get(name, ([], 0))
+            groups[name] = (parts + [values], withheld) if values.size >= K else (parts, withheld + 1)
+    order = sorted(groups, key=lambda name: (name != ALL_GROUP, float(name.partition("=")[2] or 0)))
+    return {name: groups[name] for name in order}
+
+
+def thresholded_histogram(values, edges):
+    """Bins, below, above of one silo, cells under K sent as 0."""
+    counts, _ = np.histogram(values, bins=edges)
+    cells = [*counts.tolist(), int(np.sum(values < edges[0])), int(np.sum(values > edges[-1]))]
+    return np.asarray([c if c >= K else 0 for c in cells])
 
 
 def test_silos_really_differ(federated):
@@ -89,12 +117,17 @@ def test_federated_statistic_equals_pooled_statistic(federated, index):
     _, data, run = federated
     result = run.results[index]
     spec = result.spec
-    expected = pooled_groups(data, spec)
+    expected = disclosed_groups(data, spec)
     assert [group.group for group in result.groups] == list(expected)
     for group in result.groups:
-        values = expected[group.group]
+        parts, withheld_by = expected[group.group]
+        assert group.suppressed_silos == withheld_by
+        values = np.concatenate(parts) if parts else np.zeros(0)
         as_floats = values.tolist()
         assert group.count == len(as_floats)
+        if not as_floats:
+            assert group.value is None and not group.quantiles
+            continue
         if spec.kind == "sum":
             assert group.value == math.fsum(as_floats)
         elif spec.kind == "mean":
@@ -102,25 +135,26 @@ def test_federated_statistic_equals_pooled_statistic(federated, index):
         elif spec.kind == "variance":
             assert group.value == statistics.pvariance(as_floats)
             assert group.sample_variance == statistics.variance(as_floats)
-        elif spec.kind == "min":
-            assert group.value == min(as_floats)
-        elif spec.kind == "max":
-            assert group.value == max(as_floats)
         elif spec.kind == "histogram":
             edges = np.asarray(spec.bin_edges())
-            counts, _ = np.histogram(values, bins=edges)
-            assert group.histogram.counts == tuple(counts.tolist())
-            assert group.histogram.below == int(np.sum(values < edges[0]))
-            assert group.histogram.above == int(np.sum(values > edges[-1]))
+            cells = sum(thresholded_histogram(part, edges) for part in parts)
+            assert group.histogram.counts == tuple(cells[:-2].tolist())
+            assert (group.histogram.below, group.histogram.above) == (cells[-2], cells[-1])
+            assert group.histogram.withheld == len(as_floats) - int(cells.sum())
         elif spec.kind == "quantile":
-            # KLL's guarantee: the reported q-quantile's true rank lies within q +- the stated error.
-            assert 0 < group.rank_error < 0.02
+            # Guaranteed bounds: the true q-quantile (rank max(1, ceil(q n))) lies between the edges
+            # reported; where no cell was withheld they are the two edges of its bin.
             ordered = np.sort(values)
-            for q, reported in group.quantiles:
-                rank_below = np.searchsorted(ordered, reported, side="left") / ordered.size
-                rank_upto = np.searchsorted(ordered, reported, side="right") / ordered.size
-                assert rank_below - group.rank_error <= q <= rank_upto + group.rank_error, (q, reported)
-                assert reported in set(as_floats)  # KLL returns one of the data's own values
+            edges = list(spec.bin_edges())
+            withheld = len(as_floats) - int(sum(thresholded_histogram(part, np.asarray(edges)) for part in parts).sum())
+            for bound in group.quantiles:
+                true = ordered[max(1, math.ceil(bound.q * ordered.size)) - 1]
+                assert bound.low is None or bound.low <= true, (bound, true)
+                assert bound.high is None or true <= bound.high, (bound, true)
+                if withheld == 0 and bound.low is not None and bound.high is not None:
+                    assert edges.index(bound.high) == edges.index(bound.low) + 1
+                    assert bound.low <= bound.estimate <= bound.high
+                assert true not in (bound.low, bound.high, bound.estimate)  # bin edges and interpolations, not rows
 
 
 def test_query_bytes_in_the_ledger_are_the_aggregates_not_the_data(federated):
@@ -171,8 +205,8 @@ def test_merging_any_split_gives_the_whole(values, cut_points):
     labels = np.arange(len(values)) % 3
     cuts = sorted({min(c * len(values) // 4, len(values)) for c in cut_points})
     pieces = [(features[a:b], labels[a:b]) for a, b in zip([0, *cuts], [*cuts, len(values)])]
-    for text in ("sum:feature_0", "mean:feature_0 by label", "variance:feature_0", "min:feature_0",
-                 "max:feature_0 by label", "histogram:feature_0:-1000:1000:7", "count by label"):
+    for text in ("sum:feature_0", "mean:feature_0 by label", "variance:feature_0",
+                 "histogram:feature_0:-1000:1000:7", "count by label"):
         spec = parse_spec(text)
         whole = finish(spec, merge_all([local_partials(spec, features, labels)]))
         merged = finish(spec, merge_all([local_partials(spec, x, y) for x, y in pieces if y.size]))
@@ -189,6 +223,18 @@ def test_worked_example_by_hand():
     assert (result.count, result.value, result.sample_variance) == (5, 10.0, 12.5)
 
 
+def test_quantile_bounds_worked_by_hand():
+    # Edges 0, 1, 2, 3 with 2, 5, 3 rows: the median (rank 5 of 10) lies in [1, 2], 2.5 rows into a
+    # bin of 5 (the half-row centring each rank): 1 + 2.5 / 5 = 1.5.
+    histogram = Histogram((0.0, 1.0, 2.0, 3.0), (2, 5, 3), below=0, above=0)
+    assert quantile_bound(histogram, 10, 0.5) == QuantileBound(0.5, 1.0, 2.0, 1.5)
+    # Two rows withheld (anywhere): the median still lies in [1, 2], but no estimate inside the bin.
+    withheld = Histogram((0.0, 1.0, 2.0, 3.0), (2, 5, 1), below=0, above=0, withheld=2)
+    assert quantile_bound(withheld, 10, 0.5) == QuantileBound(0.5, 1.0, 2.0, None)
+    # The maximum (q = 1, rank 10) with those two rows possibly above HIGH: unbounded above.
+    assert quantile_bound(withheld, 10, 1.0) == QuantileBound(1.0, 2.0, None, None)
+
+
 @pytest.mark.parametrize(
     "text, problem",
     [
@@ -197,7 +243,11 @@ def test_worked_example_by_hand():
         ("mean:height", "unknown column 'height'"),
         ("histogram:feature_1:1:0:10", "LOW (1.0) must be below HIGH (0.0)"),
         ("histogram:feature_1:0:1:zero", "BINS 'zero' is not a whole number"),
-        ("quantile:feature_1:1.5", "every Q must lie in [0, 1]"),
+        ("quantile:feature_1:0:1:4:1.5", "every Q must lie in [0, 1]"),
+        ("quantile:feature_1:0.5", "quantile takes COLUMN:LOW:HIGH:BINS:Q[,Q...]"),
+        ("histogram:feature_1:0:1:101", "BINS must be between 1 and 100"),
+        ("min:feature_1", "'min' is refused: it is one row's own value"),
+        ("max:feature_1 by label", "'max' is refused"),
         ("mean:feature_1 by silo", "cannot group by 'silo'"),
     ],
 )
@@ -217,9 +267,9 @@ def test_canonical_text_parses_back_to_the_same_spec(text):
 
 def test_scenario_queries_section_is_validated():
     raw = tiny_scenario_dict()
-    raw["queries"] = [{"spec": "mean:feature_3"}, {"spec": "quantile:feature_0:0.5 by label"}]
+    raw["queries"] = [{"spec": "mean:feature_3"}, {"spec": "quantile:feature_0:0:16:8:0.5 by label"}]
     scenario = validate_scenario(raw, "tiny")
-    assert [query.spec for query in scenario.queries] == ["mean:feature_3", "quantile:feature_0:0.5 by label"]
+    assert [query.spec for query in scenario.queries] == ["mean:feature_3", "quantile:feature_0:0.0:16.0:8:0.5 by label"]
     raw["queries"].append({"spec": "mode:feature_0"})
     with pytest.raises(InputError, match=r"key 'queries\.2\.spec': query spec 'mode:feature_0'"):
         validate_scenario(raw, "tiny")

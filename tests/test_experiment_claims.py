@@ -4,32 +4,52 @@ import math
 
 import pytest
 
-from experiments.claims import Band, Claim, Evidence, Verdict, grows, interval_verdict, share, within_factor
-
-
-def test_within_factor():
-    assert within_factor(10.0, 19.9, 2.0) and within_factor(19.9, 10.0, 2.0)
-    assert within_factor(3.0, 6.0, 2.0)  # exactly twice counts as within
-    assert not within_factor(3.0, 6.01, 2.0)
-    assert not within_factor(0.0, 1.0, 10.0)  # nothing is within a factor of zero
-
-
-def test_grows():
-    assert grows([1.0, 1.0, 2.0])
-    assert not grows([1.0, 1.0])  # flat is not growth
-    assert not grows([1.0, 3.0, 2.0])
-    assert not grows([5.0])
+from experiments.claims import (
+    Band,
+    Claim,
+    Decision,
+    Evidence,
+    Verdict,
+    combined_verdict,
+    interval_verdict,
+    percentile_interval,
+    share,
+)
 
 
 def test_share():
     assert share(1.0, 4.0) == 0.25 and share(1.0, 0.0) == 0.0
 
 
-def test_claim_text_carries_numbers_units_and_a_computed_verdict():
+def test_claim_text_prints_each_interval_and_a_verdict_computed_from_it():
+    comparable = Band(0.5, 2.0)
     claim = Claim("a", "FL and CL training are comparable", "ratio within 2x",
-                  (Evidence("FL training", 12.5, "kWh"), Evidence("ratio", 0.8, "")), holds=False)
+                  (Decision("CL / FL energy", 0.8, 0.6, 1.3, "", comparable, "2000 draws"),
+                   Decision("CL / FL cost", 0.45, 0.3, 0.7, "", comparable, "2000 draws")),
+                  (Evidence("FL training", 12.5, "kWh"),))
     text = claim.text()
-    assert "FL training: 12.5 kWh" in text and "ratio: 0.8\n" in text and text.endswith("verdict: REFUTED")
+    assert "CL / FL energy: 0.8, 95 % interval [0.6, 1.3]; holds when in [0.5, 2] -> SUPPORTED (2000 draws)" in text
+    assert "CL / FL cost: 0.45, 95 % interval [0.3, 0.7]; holds when in [0.5, 2] -> INCONCLUSIVE" in text
+    assert "FL training: 12.5 kWh" in text and text.endswith("verdict: INCONCLUSIVE")
+    assert claim.verdict is Verdict.INCONCLUSIVE
+    missing = Decision("CL / FL to the target", math.nan, math.nan, math.nan, "", comparable, "FL did not reach it")
+    assert missing.verdict is Verdict.INCONCLUSIVE and "no interval" in missing.text()
+
+
+def test_a_claim_of_several_parts_is_refuted_by_any_part_and_supported_by_all():
+    S, R, I = Verdict.SUPPORTED, Verdict.REFUTED, Verdict.INCONCLUSIVE
+    assert combined_verdict([S, S]) is S
+    assert combined_verdict([S, R]) is R and combined_verdict([I, R]) is R
+    assert combined_verdict([S, I]) is I
+    assert combined_verdict([]) is I  # nothing decided, nothing supported
+
+
+def test_percentile_interval_is_the_middle_95_percent():
+    draws = list(range(1, 1002))  # 1..1001: 2.5th percentile 26, 97.5th 976
+    assert percentile_interval(draws) == (501.0, 26.0, 976.0)
+    assert percentile_interval(draws, central=400.0)[0] == 400.0
+    centre, low, high = percentile_interval([1.0, math.nan])
+    assert math.isnan(low) and math.isnan(high)
 
 
 def test_interval_verdict_is_three_valued():

@@ -9,9 +9,9 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from conftest import tiny_scenario, tiny_scenario_dict
+from conftest import tiny_scenario_dict
 from experiments import intensity, paper_findings, scaling
-from experiments.variants import median_profile, total_initial_data_gb, with_data_scale, with_grids, with_retention, with_silo_count
+from experiments.variants import total_initial_data_gb, with_data_scale, with_grids, with_retention, with_silo_count
 from simulator.scenario.load import validate_scenario
 from simulator.lifecycle import default_profile, evaluate_lifecycle
 
@@ -62,52 +62,92 @@ def test_winner_reads_the_interval():
     assert intensity.winner(0.8, 0.9, 1.6) == "open (CL at central factors)"
 
 
-def test_median_profile_is_field_by_field():
-    first = default_profile()
-    second = replace(first, fl_kwh_per_sample_update=3.0, bytes_per_silo_round=10.0, source="b")
-    third = replace(first, fl_kwh_per_sample_update=1.0, bytes_per_silo_round=30.0, source="c")
-    pooled = median_profile([first, second, third])
-    assert pooled.fl_kwh_per_sample_update == sorted([first.fl_kwh_per_sample_update, 3.0, 1.0])[1]
-    assert pooled.bytes_per_silo_round == sorted([first.bytes_per_silo_round, 10.0, 30.0])[1]
-    assert pooled.source.startswith("median of 3 measured runs")
+def _findings(scenario, profile, draws: int = 400):
+    from types import SimpleNamespace
+
+    from simulator.lifecycle import build_plan, load_factors
+    from simulator.lifecycle.model import evaluate_draws
+
+    factors = load_factors()
+    result = evaluate_lifecycle(scenario, profile, factors, draws=draws, sweeps=False)
+    fl, cl = evaluate_draws(build_plan(scenario), profile, factors, draws, scenario.seed)
+    return paper_findings.Findings(scenario, profile, SimpleNamespace(seeds=(0,)), result, fl, cl, draws, None)
 
 
-def test_claim_a_verdict_follows_the_numbers():
+def test_claim_a1_verdict_follows_the_interval():
     scenario = validate_scenario(tiny_enterprise_dict())
     even = replace(default_profile(), fl_kwh_per_sample_update=1e-9, cl_kwh_per_sample_update=1e-9,
                    fl_wall_s_per_sample_update=1e-4, cl_wall_s_per_sample_update=1e-4)
-    assert paper_findings.claim_a(evaluate_lifecycle(scenario, even, draws=200)).verdict == "SUPPORTED"
+    claim = paper_findings.claim_a1(_findings(scenario, even))
+    assert claim.verdict.value == "SUPPORTED" and all(d.low <= d.central <= d.high for d in claim.decisions)
     costly_fl = replace(even, fl_kwh_per_sample_update=5e-9, fl_wall_s_per_sample_update=5e-4)
-    assert paper_findings.claim_a(evaluate_lifecycle(scenario, costly_fl, draws=200)).verdict == "REFUTED"
+    assert paper_findings.claim_a1(_findings(scenario, costly_fl)).verdict.value == "REFUTED"
+
+
+def test_claim_a2_says_when_a_side_missed_the_target():
+    from types import SimpleNamespace
+
+    scenario = paper_findings.with_target(validate_scenario(tiny_enterprise_dict()), 0.99, 4)
+    findings = _findings(scenario, default_profile())
+    findings = replace(findings, group=SimpleNamespace(seeds=(0, 1), reached={"0": {"fl": False, "cl": True},
+                                                                                "1": {"fl": True, "cl": True}},
+                                                       quantity=lambda key: None))
+    claim = paper_findings.claim_a2(findings)
+    assert claim.verdict.value == "INCONCLUSIVE"
+    assert all("FL with seed 0" in d.how and "no equal-accuracy figure is invented" in d.how for d in claim.decisions)
+
+
+def _point(variable, value, missed, gap):
+    import numpy as np
+
+    draws = {"CL transfer + storage kg CO2e": np.array(missed, float), "CL - FL kg CO2e": np.array(gap, float)}
+    central = {curve: float(np.median(values)) for curve, values in draws.items()}
+    return paper_findings.SweepPoint(variable, value, central, draws)
 
 
 def test_claim_c_verdicts_follow_the_sweeps():
-    rows = [{"variable": v, "value": x, "CL transfer + storage kg CO2e": up, "CL - FL kg CO2e": gap}
-            for v in ("data volume", "retention", "silos") for x, up, gap in ((1, 1.0, 5.0), (2, 2.0, 4.0))]
-    c1, c2 = paper_findings.claim_c(pd.DataFrame(rows))
-    assert (c1.verdict, c2.verdict) == ("SUPPORTED", "REFUTED")
+    points = [point for variable in ("data volume", "retention", "silos") for point in (
+        _point(variable, 1, [1.0, 1.1, 0.9], [5.0, 5.0, 5.0]),
+        _point(variable, 2, [2.0, 2.2, 1.8], [4.0, 4.5, 4.2]),
+    )]
+    c1, c2 = paper_findings.claim_c(points)
+    assert (c1.verdict.value, c2.verdict.value) == ("SUPPORTED", "REFUTED")
+    across = [point for variable in ("data volume", "retention", "silos") for point in (
+        _point(variable, 1, [1.0, 1.0, 1.0], [5.0, 5.0, 5.0]),
+        _point(variable, 2, [2.0, 2.0, 2.0], [4.0, 6.0, 5.5]),  # some draws fall, some rise
+    )]
+    assert paper_findings.claim_c(across)[1].verdict.value == "INCONCLUSIVE"
 
 
 def test_paper_findings_end_to_end(tiny_enterprise_file, tmp_path, capsys):
     claims = paper_findings.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"),
-                                  "--repeats", "2"])
-    assert [c.key for c in claims] == ["a", "b", "c1", "c2"]
+                                  "--seeds", "0,1", "--target-accuracy", "0.8", "--max-rounds", "4"])
+    assert [c.key for c in claims] == ["a1", "a2", "b", "c1", "c2"]
     folder = tmp_path / "results" / "paper_findings"
-    assert len(pd.read_csv(tmp_path / "results" / "paper_findings" / "measurements.csv")) == 2
-    for name in ("findings.md", "claims.csv", "claims.md", "stages.csv", "stages.md", "gap_sweeps.csv",
+    measurements = pd.read_csv(folder / "measurements.csv")
+    assert list(measurements["seed"])[:2] == ["0", "1"] and "FL rounds to target" in measurements
+    for name in ("findings.md", "claims.csv", "claims.md", "claims.png", "stages.csv", "stages.md", "gap_sweeps.csv",
                  "gap_sweeps.md", "stages.png", "gap_growth.png"):
         assert (folder / name).stat().st_size > 0, name
     printed = capsys.readouterr().out
-    assert printed.count("verdict: ") == 4 and "kWh" in printed and "kg CO2e" in printed
-    verdicts = pd.read_csv(folder / "claims.csv")
-    assert list(verdicts["verdict"]) == [c.verdict for c in claims]
+    assert printed.count("verdict: ") == 5 and "kWh" in printed and "kg CO2e" in printed
+    # Every deciding quantity prints its 95 % interval and its band beside the verdict.
+    decisions = sum(len(c.decisions) for c in claims)
+    assert printed.count("95 % interval [") == decisions and printed.count("holds when") == decisions
+    table = pd.read_csv(folder / "claims.csv")
+    assert len(table) == decisions and {"95 % low", "95 % high", "holds when", "verdict"} <= set(table.columns)
+    assert list(table.drop_duplicates("claim")["verdict"]) == [c.verdict.value for c in claims]
+    assert set(table["verdict"]) <= {"SUPPORTED", "REFUTED", "INCONCLUSIVE"}
+    assert (table["95 % low"] <= table["95 % high"]).all()
     sweeps = pd.read_csv(folder / "gap_sweeps.csv")
     assert set(sweeps["variable"]) == {"data volume", "retention", "silos"}
+    assert (sweeps["CL kg CO2e low"] <= sweeps["CL kg CO2e"]).all()
+    assert "Took " in printed
 
 
 def test_intensity_end_to_end(tiny_enterprise_file, tmp_path):
     table = intensity.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"),
-                            "--repeats", "1"])
+                            "--seeds", "0"])
     assert len(table) == 12  # 4 silo placements x 3 central sites
     # Moving the silos to a dirtier grid never lowers FL's CO2 (same profile, same work).
     for central in intensity.GRIDS:
@@ -116,10 +156,13 @@ def test_intensity_end_to_end(tiny_enterprise_file, tmp_path):
     folder = tmp_path / "results" / "intensity"
     for name in ("placements.csv", "placements.md", "stage_shares.csv", "ratio_heatmap.png", "totals.png"):
         assert (folder / name).stat().st_size > 0, name
+    assert set(table["verdict: FL emits less"]) <= {"SUPPORTED", "REFUTED", "INCONCLUSIVE"}
+    assert (table["CL / FL low"] <= table["CL / FL"]).all() and (table["CL / FL"] <= table["CL / FL high"]).all()
 
 
 def test_scaling_end_to_end(tiny_enterprise_file, tmp_path):
-    scaling.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"), "--max-silos", "4"])
+    scaling.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"), "--max-silos", "4",
+                  "--seeds", "0"])
     folder = tmp_path / "results" / "scaling"
     grid = pd.read_csv(folder / "grid.csv")
     assert sorted(set(grid["silos"])) == [2, 4] and len(grid) == 2 * len(scaling.TOTAL_DATA_GB)

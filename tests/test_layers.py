@@ -20,7 +20,9 @@ SOURCE_PACKAGES = ("simulator", "strategies", "experiments")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "simulator", "simulator.errors", "simulator.units", "simulator.progress", "simulator.records",
-        "simulator.records.kinds", "simulator.country_intensity", "simulator.results.atomic",
+        "simulator.records.kinds", "simulator.country_intensity", "simulator.results.atomic", "simulator.names",
+        # 95 % intervals over repeated measurements: arithmetic only.
+        "simulator.intervals",
         # The quarantine modules: the only ones that touch non-public Flower and CodeCarbon names.
         "simulator.flower.flwr_internals", "simulator.probes.codecarbon_compat",
     )),
@@ -30,15 +32,16 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "simulator.analytics", "strategies",
     )),
     ("run records, run folder, lifecycle model", (
-        "simulator.records.run", "simulator.results.run_dir", "simulator.results.checkpoint",
+        "simulator.records.run", "simulator.records.measurement", "simulator.results.run_dir", "simulator.results.checkpoint",
         "simulator.results.host", "simulator.results.integrity", "simulator.results.emissions_csv",
-        "simulator.lifecycle",
+        "simulator.lifecycle", "simulator.to_target",
     )),
     ("federation", ("simulator.flower", "simulator.centralized")),
     ("deployment", ("simulator.deployment",)),
     ("runners", ("simulator.flower.runners",)),
     ("application", (
-        "simulator.pipeline", "simulator.estimate", "simulator.query", "simulator.planner", "simulator.results",
+        "simulator.pipeline", "simulator.repeats", "simulator.estimate", "simulator.query", "simulator.planner",
+        "simulator.results",
         "simulator.terminal", "simulator.progress_bar",
     )),
     ("entry points", ("simulator.cli", "simulator.__main__", "experiments")),

@@ -83,6 +83,11 @@ def _silo_rows(outcome) -> list[tuple]:
     )
 
 
+def _history(outcome) -> list[dict]:
+    """The rounds' results, without the time each took."""
+    return [record.model_dump(exclude={"elapsed_s"}) for record in outcome.rounds]
+
+
 def _assert_same_model(first: dict, second: dict) -> None:
     assert list(first) == list(second)
     for key in first:
@@ -98,7 +103,23 @@ def test_one_exchange_per_round_gives_the_model_bytes_and_history_of_two(tmp_pat
     assert (separate_pushes, bundled_pushes) == (2 * ROUNDS, ROUNDS + 1)
     _assert_same_model(separate.final_state, bundled.final_state)
     assert _silo_rows(separate) == _silo_rows(bundled)  # every message's payload bytes, both ways
-    assert [record.model_dump() for record in separate.rounds] == [record.model_dump() for record in bundled.rounds]
+    assert _history(separate) == _history(bundled)
+
+
+def test_with_a_target_accuracy_evaluations_past_the_budget_travel_alone(tmp_path):
+    # Past the equal-budget rounds the run goes on only while the target is not reached, so round
+    # r + 1 may be sent only once round r's evaluation is in: the same rounds, model and rows.
+    scenario = tiny_scenario(silos=[{"name": f"silo{i}", "country": COUNTRIES[i], "share": 0.25} for i in range(4)],
+                             training__rounds=2, training__target_accuracy=0.6, training__max_rounds=8)
+    separate, separate_pushes = _federate(scenario, tmp_path / "two", one_exchange=False)
+    bundled, bundled_pushes = _federate(scenario, tmp_path / "one", one_exchange=True)
+
+    reached = len(separate.rounds)
+    assert 2 < reached < 8, "the target should be reached past the budget, before max_rounds"
+    assert separate_pushes == 2 * reached and bundled_pushes == 2 * reached - 1  # only round 1's rode along
+    _assert_same_model(separate.final_state, bundled.final_state)
+    assert _silo_rows(separate) == _silo_rows(bundled)
+    assert _history(separate) == _history(bundled)
 
 
 def test_a_stop_mid_run_resumes_to_the_uninterrupted_model(tmp_path):
@@ -115,7 +136,7 @@ def test_a_stop_mid_run_resumes_to_the_uninterrupted_model(tmp_path):
     resumed, _ = _federate(scenario, folder, one_exchange=True)
 
     _assert_same_model(straight.final_state, resumed.final_state)
-    assert [record.model_dump() for record in resumed.rounds] == [record.model_dump() for record in straight.rounds]
+    assert _history(resumed) == _history(straight)
     # Round 2's training went out with round 1's evaluation before the stop: kept, marked, redone.
     interrupted = [row for row in resumed.ledger.rows if INTERRUPTED_DETAIL in row.detail]
     assert interrupted and {(row.round, row.phase) for row in interrupted if row.silo != "server"} == {(2, "train")}

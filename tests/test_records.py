@@ -30,7 +30,8 @@ def test_a_summary_reads_back_to_the_same_record_and_keeps_keys_it_does_not_know
     written = summary.to_json()
     assert written["host_energy_kwh"] == 0.25
     assert RunSummary.model_validate(written) == summary
-    assert set(written) == {"units", "fl", "cl", "idle_baseline", "fl_rounds", "timing_s", "lifecycle", "host_energy_kwh"}
+    assert set(written) == {"units", "fl", "cl", "idle_baseline", "fl_rounds", "timing_s", "lifecycle", "cl_evaluations",
+                            "to_target", "host_energy_kwh"}
 
 
 def test_an_older_summary_reads_with_its_missing_fields_absent(tmp_path):
@@ -67,7 +68,7 @@ def _ledger_text(columns: list[str], detail: str, method: str = "modelled") -> s
               "energy_kwh": "1e-06", "energy_cpu_kwh": "1e-06", "energy_ram_kwh": "", "energy_gpu_kwh": "",
               "energy_method": method, "country": "FRA", "intensity_g_per_kwh": "56.0", "co2_kg": "5.6e-08",
               "bytes_down": "10", "bytes_up": "20", "num_examples": "3", "status": "ok", "detail": detail,
-              "energy_hardware": "host"}
+              "energy_hardware": "host", "bytes_up_telemetry": "7"}
     return ",".join(columns) + "\n" + ",".join(values[column] for column in columns) + "\n"
 
 
@@ -80,6 +81,14 @@ def test_a_ledger_from_before_the_energy_hardware_column_still_reads(tmp_path):
     assert Ledger.from_csv(path).rows[0].energy_hardware == "host"
     path.write_text(_ledger_text(list(LEDGER_COLUMNS), "modelled on the silo's declared hardware (a note)"))
     assert Ledger.from_csv(path).rows[0].energy_hardware == "host"  # the column decides, not the note
+
+
+def test_a_ledger_from_before_the_telemetry_column_reads_it_as_zero(tmp_path):
+    path = tmp_path / "ledger.csv"
+    path.write_text(_ledger_text([column for column in LEDGER_COLUMNS if column != "bytes_up_telemetry"], ""))
+    assert Ledger.from_csv(path).rows[0].bytes_up_telemetry == 0
+    path.write_text(_ledger_text(list(LEDGER_COLUMNS), ""))
+    assert Ledger.from_csv(path).rows[0].bytes_up_telemetry == 7
 
 
 def test_a_ledger_value_outside_its_vocabulary_is_refused_naming_the_column(tmp_path):

@@ -71,35 +71,53 @@ def _reply(**arrays) -> RecordDict:
     })
 
 
+def _train_problem(sent, reply, model_dtypes=None):
+    return reply_problem("train", sent, reply, model_dtypes)
+
+
 def test_reply_problem_names_what_does_not_fit():
-    assert reply_problem(_sent(), _reply()) is None
-    assert "extra arrays x" in reply_problem(_sent(), _reply(x=np.ones(1, np.float32)))
-    assert "shape [4, 2]; the model's is [3, 2]" in reply_problem(_sent(), _reply(w=np.ones((4, 2), np.float32)))
-    assert "dtype float64; the model's is float32" in reply_problem(_sent(), _reply(b=np.ones(2, np.float64)))
+    assert _train_problem(_sent(), _reply()) is None
+    assert "extra arrays x" in _train_problem(_sent(), _reply(x=np.ones(1, np.float32)))
+    assert "shape [4, 2]; the model's is [3, 2]" in _train_problem(_sent(), _reply(w=np.ones((4, 2), np.float32)))
+    assert "dtype float64; the model's is float32" in _train_problem(_sent(), _reply(b=np.ones(2, np.float64)))
     # The server may send a widened dtype (FedAdam's float64); the model's own dtype comes back.
     widened = RecordDict({"arrays": ArrayRecord({"w": Array(np.zeros((3, 2))), "b": Array(np.zeros(2))})})
-    assert reply_problem(widened, _reply(), {"w": "float32", "b": "float32"}) is None
-    assert "dtype int64" in reply_problem(widened, _reply(b=np.ones(2, np.int64)), {"w": "float32", "b": "float32"})
-    assert "lacks the model's arrays b" in reply_problem(_sent(), _reply(b=None))
+    assert _train_problem(widened, _reply(), {"w": "float32", "b": "float32"}) is None
+    assert "dtype int64" in _train_problem(widened, _reply(b=np.ones(2, np.int64)), {"w": "float32", "b": "float32"})
+    assert "lacks the model's arrays b" in _train_problem(_sent(), _reply(b=None))
     extra_record = _reply()
     extra_record["more"] = ArrayRecord({"w": Array(np.ones((3, 2), np.float32))})
-    assert "unexpected array record 'more'" in reply_problem(_sent(), extra_record)
+    assert "unexpected array record 'more'" in _train_problem(_sent(), extra_record)
     config = _reply()
     config["notes"] = ConfigRecord({"rows": b"raw bytes"})
-    assert "unexpected config record 'notes'" in reply_problem(_sent(), config)
+    assert "unexpected config record 'notes'" in _train_problem(_sent(), config)
     listed = _reply()
-    listed["metrics"]["values"] = [1.0, 2.0, 3.0]
-    assert "list of 3 values" in reply_problem(_sent(), listed)
-    # Records derived from what the server sent (a codec's, SCAFFOLD's control delta) pass when they
-    # name only the model's arrays and are no larger; anything beyond is refused.
-    derived = _reply()
+    listed["metrics"]["train-loss"] = [1.0, 2.0, 3.0]
+    assert "metric 'metrics.train-loss' is a list" in _train_problem(_sent(), listed)
+    unnamed = _reply()
+    unnamed["metrics"]["row-0"] = 0.25
+    assert "metric 'metrics.row-0' is not one a train reply may carry" in _train_problem(_sent(), unnamed)
+    # Records derived from what the server sent pass only under the scheme that makes them (the
+    # codecs' top-k values and indices, int8 ranges) or when their base was sent (SCAFFOLD's delta),
+    # name only the model's arrays and are no larger.
+    topk = _sent()
+    topk["config"]["compression"] = "topk"
+    derived = _reply(w=None)
     derived["arrays.topk-values"] = ArrayRecord({"w": Array(np.ones(2, np.float32))})
-    derived["arrays.topk-range"] = ConfigRecord({"w": [0.0, 0.1]})
-    assert reply_problem(_sent(), derived) is None
+    derived["arrays.topk-indices"] = ArrayRecord({"w": Array(np.arange(2, dtype=np.int32))})
+    assert _train_problem(topk, derived) is None
+    assert "unexpected array record 'arrays.topk-values'" in _train_problem(_sent(), derived)
     derived["arrays.topk-values"] = ArrayRecord({"w": Array(np.ones(7, np.float32))})
-    assert "has 7 values; the model's array has 6" in reply_problem(_sent(), derived)
-    derived["arrays.topk-values"] = ArrayRecord({"rows": Array(np.ones(2, np.float32))})
-    assert "extra arrays rows" in reply_problem(_sent(), derived)
-    hidden = _reply()
-    hidden["arrays.notes"] = ConfigRecord({"w": list(range(50))})
-    assert "holds 50 values; at most 4 numbers" in reply_problem(_sent(), hidden)
+    assert "at most 6 values" in _train_problem(topk, derived)
+    derived["arrays.topk-values"] = ArrayRecord({"w": Array(np.ones(2, np.float32)), "rows": Array(np.ones(2, np.float32))})
+    assert "extra arrays rows" in _train_problem(topk, derived)
+    invented = _reply()
+    invented["arrays.topk-range"] = ConfigRecord({"w": [0.0, 0.1]})
+    assert "unexpected config record 'arrays.topk-range'" in _train_problem(topk, invented)
+    int8 = _sent()
+    int8["config"]["compression"] = "int8"
+    ranged = _reply()
+    ranged["arrays.int8-range"] = ConfigRecord({"w": [0.0, 0.1]})
+    assert _train_problem(int8, ranged) is None
+    ranged["arrays.int8-range"] = ConfigRecord({"w": list(range(50))})
+    assert "must hold 2 finite numbers" in _train_problem(int8, ranged)

@@ -1,35 +1,26 @@
 """Mergeable partial aggregates: computed inside a silo, merged on the server, finished once.
 
-A `Partial` holds only what its statistic needs (a count; an exact sum and sum of squares; min and
-max; histogram counts; a KLL sketch), so what leaves a silo is the size of the aggregate, never of
-the data. Merging is exact for everything but quantiles: counts and histogram counts are integers,
-sums are exact rationals (simulator.analytics.exact), min/max are order-free. Quantiles come from
-Apache DataSketches' KLL sketch, whose merge keeps the sketch's rank-error guarantee.
+A `Partial` holds only what its statistic needs (a count; an exact sum and sum of squares; histogram
+counts), so what leaves a silo is the size of the aggregate, never of the data, and never a row's
+value (disclosure rules: simulator/analytics/disclosure.py). Merging is exact: counts and histogram
+counts are integers, sums are exact rationals (simulator.analytics.exact). Quantiles are bounded
+from the merged histogram over public bin edges: the true q-quantile lies between the two edges
+reported, guaranteed (not a probabilistic rank error).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
-from datasketches import kll_doubles_sketch
 from flwr.app import ConfigRecord
 
 from simulator.analytics.exact import exact_sum, exact_sum_of_squares
-from simulator.scenario.query_spec import FEATURE_PREFIX, LABEL_COLUMN, QuerySpec
+from simulator.scenario.query_spec import BINNED_KINDS, FEATURE_PREFIX, LABEL_COLUMN, QuerySpec
 
-# KLL accuracy parameter. DataSketches states the single-sided normalized rank error for k = 200 as
-# about 1.33 % (the 99th percentile of the maximum error measured in its trials): a reported
-# q-quantile has a true rank within q +- 0.0133 with 99 % confidence. `kll_rank_error()` reads it
-# from the library rather than repeating the constant.
-KLL_K = 200
 ALL_GROUP = "all"
-
-
-def kll_rank_error(k: int = KLL_K) -> float:
-    """DataSketches' single-sided normalized rank error of a KLL sketch with parameter k."""
-    return float(kll_doubles_sketch.get_normalized_rank_error(k, False))
 
 
 @dataclass(frozen=True)
@@ -40,10 +31,8 @@ class Partial:
     count: int
     total: Fraction | None = None
     total_of_squares: Fraction | None = None
-    minimum: float | None = None
-    maximum: float | None = None
     histogram: tuple[int, ...] | None = None  # per bin, then below LOW, then above HIGH
-    sketch: bytes | None = None
+    suppressed_silos: int = 0  # silos that withheld this group (fewer rows than the minimum group size)
 
 
 @dataclass(frozen=True)
@@ -52,17 +41,30 @@ class Histogram:
     counts: tuple[int, ...]
     below: int  # values < LOW
     above: int  # values > HIGH
+    withheld: int = 0  # rows in cells a silo withheld (fewer than the minimum group size there)
+
+
+@dataclass(frozen=True)
+class QuantileBound:
+    """Where the q-quantile (the value of rank max(1, ceil(q x n)) in sorted order) lies: between
+    `low` and `high` (bin edges; None: beyond the histogram's range, unbounded on that side), and a
+    linear interpolation inside one bin where the bin is known."""
+
+    q: float
+    low: float | None
+    high: float | None
+    estimate: float | None
 
 
 @dataclass(frozen=True)
 class GroupResult:
     group: str  # "all", or "label=<value>"
     count: int
-    value: float | None = None  # the sum, mean, population variance, min or max; None when empty
+    value: float | None = None  # the sum, mean or population variance; None when empty
     sample_variance: float | None = None  # variance only (n - 1 in the denominator)
     histogram: Histogram | None = None
-    quantiles: tuple[tuple[float, float], ...] = ()  # (q, value) pairs
-    rank_error: float | None = None  # quantile only: the sketch's stated single-sided rank error
+    quantiles: tuple[QuantileBound, ...] = ()
+    suppressed_silos: int = 0  # silos that withheld this group: the result covers the others
 
 
 @dataclass(frozen=True)
@@ -110,15 +112,9 @@ def partial_of(spec: QuerySpec, values: np.ndarray) -> Partial:
         return Partial(count, total=exact_sum(values))
     if spec.kind == "variance":
         return Partial(count, total=exact_sum(values), total_of_squares=exact_sum_of_squares(values))
-    if spec.kind == "min":
-        return Partial(count, minimum=float(values.min()) if count else None)
-    if spec.kind == "max":
-        return Partial(count, maximum=float(values.max()) if count else None)
-    if spec.kind == "histogram":
+    if spec.kind in BINNED_KINDS:
         return Partial(count, histogram=histogram_counts(spec, values))
-    sketch = kll_doubles_sketch(KLL_K)
-    sketch.update(values)
-    return Partial(count, sketch=sketch.serialize())
+    raise ValueError(f"no partial aggregate for '{spec.kind}'")
 
 
 def histogram_counts(spec: QuerySpec, values: np.ndarray) -> tuple[int, ...]:
@@ -136,25 +132,37 @@ def histogram_counts(spec: QuerySpec, values: np.ndarray) -> tuple[int, ...]:
 # -- on the wire ---------------------------------------------------------------------------------
 
 
+SUPPRESSED_KEY = "suppressed"
+# The fields a silo's partial carries for each statistic (its wire schema; nothing else is accepted).
+WIRE_FIELDS = {
+    "count": ("count",),
+    "sum": ("count", "sum"),
+    "mean": ("count", "sum"),
+    "variance": ("count", "sum", "sum-sq"),
+    "histogram": ("count", "hist"),
+    "quantile": ("count", "hist"),
+}
+
+
 def partial_to_record(partial: Partial) -> ConfigRecord:
-    """Only the fields present: exact sums as 'numerator/denominator' text, the sketch as bytes."""
+    """Only the fields present: exact sums as 'numerator/denominator' text; a withheld group as the
+    one flag `suppressed`."""
+    if partial.suppressed_silos:
+        return ConfigRecord({SUPPRESSED_KEY: True})
     record = ConfigRecord({"count": partial.count})
     if partial.total is not None:
         record["sum"] = str(partial.total)
     if partial.total_of_squares is not None:
         record["sum-sq"] = str(partial.total_of_squares)
-    if partial.minimum is not None:
-        record["min"] = partial.minimum
-    if partial.maximum is not None:
-        record["max"] = partial.maximum
     if partial.histogram is not None:
         record["hist"] = list(partial.histogram)
-    if partial.sketch is not None:
-        record["kll"] = partial.sketch
     return record
 
 
 def partial_from_record(record: ConfigRecord) -> Partial:
+    if SUPPRESSED_KEY in record:
+        return Partial(0, suppressed_silos=1)
+
     def optional(key: str, convert):
         return convert(record[key]) if key in record else None
 
@@ -162,10 +170,7 @@ def partial_from_record(record: ConfigRecord) -> Partial:
         count=int(record["count"]),
         total=optional("sum", Fraction),
         total_of_squares=optional("sum-sq", Fraction),
-        minimum=optional("min", float),
-        maximum=optional("max", float),
         histogram=optional("hist", lambda counts: tuple(int(c) for c in counts)),
-        sketch=optional("kll", bytes),
     )
 
 
@@ -178,10 +183,8 @@ def merge(first: Partial, second: Partial) -> Partial:
         count=first.count + second.count,
         total=_added(first.total, second.total),
         total_of_squares=_added(first.total_of_squares, second.total_of_squares),
-        minimum=_extreme(min, first.minimum, second.minimum),
-        maximum=_extreme(max, first.maximum, second.maximum),
         histogram=_added_counts(first.histogram, second.histogram),
-        sketch=_merged_sketch(first.sketch, second.sketch),
+        suppressed_silos=first.suppressed_silos + second.suppressed_silos,
     )
 
 
@@ -202,10 +205,10 @@ def finish(spec: QuerySpec, merged: dict[str, Partial]) -> QueryResult:
 
 
 def _finished_group(spec: QuerySpec, name: str, partial: Partial) -> GroupResult:
-    result = GroupResult(name, partial.count)
+    result = GroupResult(name, partial.count, suppressed_silos=partial.suppressed_silos)
     n = partial.count
     if spec.kind == "sum":
-        return replace(result, value=float(partial.total or 0))
+        return replace(result, value=float(partial.total or 0) if n else None)
     if spec.kind == "mean":
         return replace(result, value=float(partial.total / n) if n else None)
     if spec.kind == "variance":
@@ -215,22 +218,40 @@ def _finished_group(spec: QuerySpec, name: str, partial: Partial) -> GroupResult
         squared_deviations = partial.total_of_squares - partial.total * partial.total / n
         sample = float(squared_deviations / (n - 1)) if n > 1 else None
         return replace(result, value=float(squared_deviations / n), sample_variance=sample)
-    if spec.kind == "min":
-        return replace(result, value=partial.minimum)
-    if spec.kind == "max":
-        return replace(result, value=partial.maximum)
-    if spec.kind == "histogram":
+    if spec.kind in BINNED_KINDS:
         assert spec.bins is not None
         counts = partial.histogram or (0,) * (spec.bins + 2)
-        histogram = Histogram(spec.bin_edges(), counts[:-2], below=counts[-2], above=counts[-1])
-        return replace(result, histogram=histogram)
-    if spec.kind == "quantile":
-        if not n or partial.sketch is None:
-            return replace(result, rank_error=kll_rank_error())
-        sketch = kll_doubles_sketch.deserialize(partial.sketch)
-        values = tuple((q, float(sketch.get_quantile(q, True))) for q in spec.quantiles)
-        return replace(result, quantiles=values, rank_error=float(sketch.normalized_rank_error(False)))
+        withheld = n - sum(counts)
+        histogram = Histogram(spec.bin_edges(), counts[:-2], below=counts[-2], above=counts[-1], withheld=withheld)
+        if spec.kind == "histogram":
+            return replace(result, histogram=histogram)
+        if not n:
+            return result
+        return replace(result, quantiles=tuple(quantile_bound(histogram, n, q) for q in spec.quantiles))
     return result  # count
+
+
+def quantile_bound(histogram: Histogram, n: int, q: float) -> QuantileBound:
+    """Bounds on the q-quantile of n rows from their histogram (cells withheld: anywhere).
+
+    The q-quantile is the value of rank m = max(1, ceil(q x n)). It is at least edge e when fewer
+    than m rows can lie below e (at most the rows counted below e plus every withheld row), and at
+    most e when at least m rows are counted at or below e.
+    """
+    rank = max(1, math.ceil(q * n))
+    cells = histogram.counts
+    known_below = [histogram.below + sum(cells[:index]) for index in range(len(cells))]
+    known_below.append(histogram.below + sum(cells))  # at or below HIGH: the last bin is closed
+    edges = histogram.edges
+    low_index = max((i for i, known in enumerate(known_below) if known + histogram.withheld < rank), default=None)
+    high_index = min((i for i, known in enumerate(known_below) if known >= rank), default=None)
+    low = None if low_index is None else edges[low_index]
+    high = None if high_index is None else edges[high_index]
+    estimate = None
+    if low_index is not None and high_index == low_index + 1 and histogram.withheld == 0:
+        inside = cells[low_index]
+        estimate = low + (rank - known_below[low_index] - 0.5) / inside * (high - low)
+    return QuantileBound(q, low, high, estimate)
 
 
 def _added(first: Fraction | None, second: Fraction | None) -> Fraction | None:
@@ -239,26 +260,12 @@ def _added(first: Fraction | None, second: Fraction | None) -> Fraction | None:
     return first + second
 
 
-def _extreme(pick, first: float | None, second: float | None) -> float | None:
-    if first is None or second is None:
-        return first if second is None else second
-    return pick(first, second)
-
-
 def _added_counts(first: tuple[int, ...] | None, second: tuple[int, ...] | None) -> tuple[int, ...] | None:
     if first is None or second is None:
         return first if second is None else second
     if len(first) != len(second):
         raise ValueError("histograms with different bins cannot be merged")
     return tuple(a + b for a, b in zip(first, second))
-
-
-def _merged_sketch(first: bytes | None, second: bytes | None) -> bytes | None:
-    if first is None or second is None:
-        return first if second is None else second
-    sketch = kll_doubles_sketch.deserialize(first)
-    sketch.merge(kll_doubles_sketch.deserialize(second))
-    return sketch.serialize()
 
 
 def _group_order(name: str) -> tuple[int, float, str]:

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from simulator.errors import InputError
+from simulator.names import file_in
 
 CA_CERT = "ca.crt"
 CA_KEY = "ca.key"
@@ -62,6 +63,8 @@ def generate_credentials(folder: Path, hosts: list[str] | tuple[str, ...], silos
     """Write a CA, the SuperLink's certificate for `hosts` and one key pair per silo into `folder`."""
     if not hosts:
         raise InputError("deploy certs: give at least one --host (the SuperLink's name or IP address)")
+    for silo in silos:  # every name checked before anything is written
+        file_in(folder / SUPERNODE_KEYS_DIR, silo)
     folder.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.timezone.utc)
     ca_key = ec.generate_private_key(TLS_CURVE)
@@ -96,9 +99,10 @@ def generate_credentials(folder: Path, hosts: list[str] | tuple[str, ...], silos
 
 
 def write_supernode_keys(folder: Path, silo: str) -> SuperNodeKeys:
+    # A silo name is data: it names a file in `folder` and nothing else (simulator/names.py).
+    private_path, public_path = file_in(folder, silo, ".key"), file_in(folder, silo, ".pub")
     folder.mkdir(parents=True, exist_ok=True)
     key = ec.generate_private_key(SUPERNODE_CURVE)
-    private_path, public_path = folder / f"{silo}.key", folder / f"{silo}.pub"
     _write(
         private_path,
         key.private_bytes(
@@ -135,7 +139,8 @@ def read_credentials(folder: Path, silos: list[str]) -> DeploymentCredentials:
             raise InputError(f"key 'deployment.certs_dir': '{folder / name}' is missing (make it with `silocarbon deploy certs`)")
     supernodes = []
     for silo in silos:
-        keys = SuperNodeKeys(silo, folder / SUPERNODE_KEYS_DIR / f"{silo}.key", folder / SUPERNODE_KEYS_DIR / f"{silo}.pub")
+        keys_dir = folder / SUPERNODE_KEYS_DIR
+        keys = SuperNodeKeys(silo, file_in(keys_dir, silo, ".key"), file_in(keys_dir, silo, ".pub"))
         for path in (keys.private_key, keys.public_key):
             if not path.is_file():
                 raise InputError(f"key 'deployment.certs_dir': '{path}' is missing (no SuperNode key for silo '{silo}')")

@@ -77,7 +77,7 @@ def follow_run(
 ) -> None:
     """Wait for the run to finish; one clear error if it fails or one of our processes stops."""
     # Every round may take its full timeout twice (train and evaluate), plus the start-up.
-    limit_s = scenario.deployment.startup_timeout_s + 2 * scenario.training.rounds * scenario.training.round_timeout_s
+    limit_s = scenario.deployment.startup_timeout_s + 2 * scenario.training.last_round * scenario.training.round_timeout_s
     deadline = time.monotonic() + limit_s
     progress = progress if progress is not None else JournalProgress(run_dir, observer)
     client = control_client(address, root_certificates=None if credentials is None else credentials.ca_cert.read_bytes())

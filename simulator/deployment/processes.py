@@ -27,6 +27,8 @@ from pathlib import Path
 
 import psutil
 
+from simulator.names import file_in
+
 # Seconds a process gets to end after SIGTERM before SIGKILL. Short: nothing of the run's lives in
 # these processes (the ServerApp writes the run folder as it goes), and Flower 1.42's SuperNode
 # logs a graceful stop, then lingers until its own 5-s forced exit.
@@ -306,8 +308,10 @@ class ProcessSupervisor:
         return started
 
     def _log_path(self, role: str) -> Path:
+        # The role holds a silo name: data, never a path (simulator/names.py refuses one that would be).
+        log_path = file_in(self._log_dir, role.replace(" ", "-"), ".log")
         self._log_dir.mkdir(parents=True, exist_ok=True)
-        return self._log_dir / (role.replace(" ", "-") + ".log")
+        return log_path
 
     def _register(self, started: StartedProcess) -> None:
         self._started.append(started)

@@ -150,7 +150,7 @@ def write_deployment_record(
         exchanges_per_round=1 if settings.one_exchange_per_round else 2,
         wall_s=outcome.wall_s,
         fl_wall_s=outcome.federation.wall_s,
-        seconds_per_round=outcome.federation.wall_s / scenario.training.rounds,
+        seconds_per_round=outcome.federation.wall_s / max(1, len(outcome.federation.rounds)),
         # Loopback: every silo's worker measures the same host, and their windows can overlap.
         silo_hosts="this machine, shared by every silo" if not settings.superlink else "each silo's own",
         processes=tuple(

@@ -100,7 +100,7 @@ def run_deployment(
             wait_for_port(host, int(port), settings.startup_timeout_s, superlink)
         progress = JournalProgress(run_dir, observer)  # rows a resumed run already has are not progress
         run_id = _register_and_submit(address, credentials, scenario, run_dir, app_package, relays)
-        observer.federation_started(scenario.training.rounds, scenario.silo_names)
+        observer.federation_started(scenario.training.last_round, scenario.silo_names)
         if on_submitted is not None:
             on_submitted(supervisor)
         follow_run(run_id, scenario, run_dir, address, credentials, supervisor, observer, progress)

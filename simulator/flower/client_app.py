@@ -107,7 +107,11 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
         return Message(content=RecordDict({"metrics": metrics}), reply_to=message)
 
     # Federated analytics: `query` messages, answered with aggregates of the silo's own data.
-    register_query_handler(app, lambda context: build_federated_data(scenario_of(context)).silos[silo_index(context)])
+    register_query_handler(
+        app,
+        lambda context: build_federated_data(scenario_of(context)).silos[silo_index(context)],
+        lambda context: scenario_of(context).analytics.min_group_size,
+    )
     return app
 
 

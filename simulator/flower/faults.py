@@ -99,9 +99,8 @@ def make_fault_gate_mod(faults_of: FaultsOf) -> Mod:
         if delay_s > 0.0:
             _wait(delay_s)
             if not reply.has_error() and MEASUREMENT_KEY in reply.content:
-                reply.content[MEASUREMENT_KEY]["detail"] = (
-                    f"straggler: reply held back {delay_s:.3f} s (slowdown x{faults.slowdown:g})"
-                )
+                # A number in the measurement's schema; the server words the ledger's detail.
+                reply.content[MEASUREMENT_KEY]["held-back-s"] = delay_s
         return reply
 
     return fault_gate_mod

@@ -1,20 +1,23 @@
 """The instrumentation mod: wraps every ClientApp call in a measurement window.
 
-Shape of Flower's `clientapp/mod/comms_mods.py`: size the incoming message, call, size the reply,
-pass error replies through, and report one measurement. The measurement rides back to the server in
-the reply under `MEASUREMENT_KEY` (so it also works where the silo is another process or machine)
-and is removed there before the strategy sees the reply.
+Shape of Flower's `clientapp/mod/comms_mods.py`: call inside a window, pass error replies through,
+and report one measurement (a `SiloMeasurement`: numbers with a fixed schema; the server sizes the
+messages itself). The measurement rides back to the server in the reply under `MEASUREMENT_KEY` (so
+it also works where the silo is another process or machine) and is removed there before the
+strategy sees the reply.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from flwr.app import ConfigRecord, Context, Message, RecordDict
 
 from simulator.flower.flwr_internals import ClientAppCallable, Mod
-from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
+from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY
 from simulator.probes.window import WorkWindow
+from simulator.records.measurement import SiloMeasurement, bounded_silo_text
 
 
 def make_measurement_mod(silo_of: Callable[[Context], str]) -> Mod:
@@ -27,37 +30,28 @@ def make_measurement_mod(silo_of: Callable[[Context], str]) -> Mod:
 
 
 def _measured_call(message: Message, context: Context, call_next: ClientAppCallable, silo: str) -> Message:
-    bytes_down = payload_bytes(message.content)
     # Where no probe is installed (a Ray worker), the reading is `absent` and the server apportions.
     with WorkWindow(f"silo-{context.node_id}-{message.metadata.message_type}") as window:
         try:
             reply = call_next(message, context)
         except Exception as error:  # the failed work was done: its measurement must still reach the server
-            reply = Message(
-                RecordDict({FAILURE_KEY: ConfigRecord({"reason": f"{type(error).__name__}: {error}"})}),
-                reply_to=message,
-            )
-    reading = window.reading
+            # The full error stays in this silo's log; the server gets one bounded line (records.py).
+            logging.getLogger(__name__).info("silo '%s' failed", silo, exc_info=True)
+            reason = bounded_silo_text(f"{type(error).__name__}: {error}")
+            reply = Message(RecordDict({FAILURE_KEY: ConfigRecord({"reason": reason})}), reply_to=message)
     if reply.has_error():
         return reply
-    measurement = ConfigRecord(
-        {
-            "silo": silo,
-            "wall-s": window.wall_s,
-            "cpu-s": window.cpu_s,
-            "gpu-s": window.gpu_s,
-            "bytes-down": bytes_down,
-            "bytes-up": payload_bytes(reply.content),
-            "energy-method": reading.method,
-        }
+    reading = window.reading
+    # Bytes are not part of it: the server counts what arrives, never the silo's word.
+    measurement = SiloMeasurement(
+        silo=silo,
+        wall_s=window.wall_s,
+        cpu_s=window.cpu_s,
+        gpu_s=window.gpu_s,
+        energy_method=reading.method,
+        energy_cpu_kwh=reading.energy_cpu_kwh,
+        energy_ram_kwh=reading.energy_ram_kwh,
+        energy_gpu_kwh=reading.energy_gpu_kwh,
     )
-    # Absent components are left out (a ConfigRecord cannot hold None): absent, not zero.
-    for name, value in (
-        ("energy-cpu-kwh", reading.energy_cpu_kwh),
-        ("energy-ram-kwh", reading.energy_ram_kwh),
-        ("energy-gpu-kwh", reading.energy_gpu_kwh),
-    ):
-        if value is not None:
-            measurement[name] = value
-    reply.content[MEASUREMENT_KEY] = measurement
+    reply.content[MEASUREMENT_KEY] = measurement.to_record()
     return reply

@@ -1,6 +1,8 @@
 """A Grid wrapper on the server side that turns every exchange into ledger rows.
 
-It sizes what the server sends, collects each silo's measurement from its reply, times the server's
+It sizes what the server sends and what arrives (never the silo's word), screens every reply
+against its message type's contract (reply_check.py), reads each silo's measurement from its reply
+(a `SiloMeasurement`), times the server's
 own work between exchanges (aggregation and coordination), and, where silos run concurrently on this
 host (the `ray` runner), splits the host's energy over the exchange between the silos and the
 server by their CPU time, and GPU energy by GPU time (rows labelled `apportioned`, summing to the
@@ -12,12 +14,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from flwr.app import ConfigRecord, Error, Message, RecordDict
+from flwr.app import Error, Message, RecordDict
 from flwr.serverapp import Grid
 
+from simulator.analytics.disclosure import DEFAULT_MIN_GROUP_SIZE
 from simulator.flower.flwr_internals import ERROR_CLIENT_APP_RAISED
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
-from simulator.flower.reply_check import reply_problem
+from simulator.flower.reply_check import TELEMETRY_KEYS, reply_problem
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
 from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
@@ -26,9 +29,8 @@ from simulator.scenario.hardware import HardwareProfile
 from simulator.probes.window import WorkWindow
 from simulator.records.kinds import HARDWARE_DECLARED, HARDWARE_HOST, EnergyHardware
 from simulator.progress import NULL_OBSERVER, RunObserver
+from simulator.records.measurement import MeasurementRefused, SiloMeasurement, bounded_silo_text
 
-# Model exchanges: a reply may carry only the arrays the server sent and scalar metrics.
-SCREENED_PHASES = ("train", "evaluate")
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
 
@@ -45,6 +47,7 @@ class MeasuredGrid(Grid):
         reply_poll_s: float | None = None,
         on_rows: Callable[[list[LedgerRow]], None] | None = None,
         observer: RunObserver = NULL_OBSERVER,
+        min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
     ):
         self._inner = inner
         # Pull replies every `reply_poll_s` seconds instead of the inner grid's own pace (Flower's
@@ -60,6 +63,8 @@ class MeasuredGrid(Grid):
         self._gpu_s: dict[str, float] = {}  # silo -> GPU seconds of its reply in the current exchange
         self._modelled_silos = dict(modelled_silos or {})
         self._observer = observer
+        # Analytics replies must respect this minimum group size (simulator/analytics/disclosure.py).
+        self._min_group_size = min_group_size
         self.rows: list[LedgerRow] = []
         # The model's array dtypes (name -> dtype), which a silo's reply may carry (see reply_check).
         self.model_dtypes: dict[str, str] = {}
@@ -127,7 +132,7 @@ class MeasuredGrid(Grid):
                         self._missing_row(sent.metadata.dst_node_id, round_number, phase, bytes_down[position], timeout)
                     )
                     continue
-                failure = self._failure_of(reply, sent, phase)
+                failure = self._failure_of(reply, sent)
                 silo_rows.append(self._silo_row(reply, round_number, phase, bytes_down[position], failure))
                 # A failed or refused reply reaches the strategy as an error reply, never with its content.
                 result.append(reply if failure is None or reply.has_error() else _error_reply(sent, failure))
@@ -210,25 +215,37 @@ class MeasuredGrid(Grid):
         return self._silo_order.index(silo) if silo in self._silo_order else len(self._silo_order)
 
     def _silo_of(self, reply: Message) -> str:
+        """The silo of a reply's node: from the runner, else learnt from a first valid measurement
+        that names one of the scenario's silos not yet claimed by another node."""
         node_id = reply.metadata.src_node_id
-        if not reply.has_error() and MEASUREMENT_KEY in reply.content:
-            name = str(reply.content[MEASUREMENT_KEY].get("silo", ""))
-            if name:
-                self._node_to_silo.setdefault(node_id, name)
+        if node_id not in self._node_to_silo and not reply.has_error() and MEASUREMENT_KEY in reply.content:
+            measurement = _measurement_of(reply.content)
+            claimed = set(self._node_to_silo.values())
+            if measurement is not None and measurement.silo in self._silo_countries and measurement.silo not in claimed:
+                self._node_to_silo[node_id] = measurement.silo
         return self._node_to_silo.get(node_id, f"node-{node_id}")
 
-    def _failure_of(self, reply: Message, original: Message, phase: str) -> str | None:
-        """Why a content reply failed (the silo raised) or is refused (it does not fit what was sent)."""
+    def _failure_of(self, reply: Message, original: Message) -> str | None:
+        """Why a content reply to `original` is refused (it breaks its message type's contract) or
+        failed (the silo raised); None for an accepted reply."""
         if reply.has_error():
             return None
-        if FAILURE_KEY in reply.content:
-            return f"silo failed: {reply.content[FAILURE_KEY].get('reason', '')}"
-        if phase not in SCREENED_PHASES:
-            return None  # e.g. analytics queries: their replies are aggregates, checked by their own reader
         if reply.metadata.src_node_id != original.metadata.dst_node_id:
             return f"reply refused: from node {reply.metadata.src_node_id}, sent to {original.metadata.dst_node_id}"
-        problem = reply_problem(original.content, reply.content, self.model_dtypes)
-        return None if problem is None else f"reply refused: {problem}"
+        problem = reply_problem(
+            original.metadata.message_type, original.content, reply.content, self.model_dtypes,
+            min_group_size=self._min_group_size,
+        )
+        if problem is None and MEASUREMENT_KEY in reply.content:
+            named = SiloMeasurement.from_record(reply.content[MEASUREMENT_KEY]).silo
+            expected = self._silo_of(reply)
+            if named != expected:
+                problem = f"the measurement names silo '{named}'; this reply comes from '{expected}'"
+        if problem is not None:
+            return f"reply refused: {problem}"
+        if FAILURE_KEY in reply.content:
+            return f"silo failed: {reply.content[FAILURE_KEY]['reason']}"
+        return None
 
     def _silo_row(
         self, reply: Message, round_number: int, phase: str, down: int, failure: str | None = None
@@ -236,6 +253,7 @@ class MeasuredGrid(Grid):
         silo = self._silo_of(reply)
         country = self._silo_countries.get(silo, self._server_country)
         if reply.has_error():
+            reason = bounded_silo_text(reply.error.reason)
             return make_row(
                 approach=APPROACH_FL,
                 silo=silo,
@@ -245,21 +263,26 @@ class MeasuredGrid(Grid):
                 cpu_s=0.0,
                 country=country,
                 bytes_down=down,
+                bytes_up_telemetry=len(reply.error.reason or ""),
                 status="failed",
-                detail=f"error reply: {reply.error.reason}",
+                detail=f"error reply: {reason}",
             )
-        measurement = reply.content.pop(MEASUREMENT_KEY, None)
+        # Counted here, from what arrived: the app's payload, and our telemetry beside it.
+        bytes_up = payload_bytes(reply.content)
+        telemetry_bytes = sum(reply.content[key].count_bytes() for key in TELEMETRY_KEYS if key in reply.content)
+        # A refused reply's measurement is not trusted either: its energy is unknown.
+        measurement = _measurement_of(reply.content) if failure is None or failure.startswith("silo failed") else None
+        reply.content.pop(MEASUREMENT_KEY, None)
         if measurement is None:
-            energy, cpu_s, bytes_up = absent_reading(0.0), 0.0, payload_bytes(reply.content)
+            energy, cpu_s = absent_reading(0.0), 0.0
         else:
-            energy = _reading_from(measurement)
-            cpu_s = float(measurement["cpu-s"])
-            self._gpu_s[silo] = float(measurement.get("gpu-s", 0.0))
-            bytes_up = int(measurement["bytes-up"])
+            energy = measurement.reading()
+            cpu_s = measurement.cpu_s
+            self._gpu_s[silo] = measurement.gpu_s
         num_examples = 0
-        for record in reply.content.metric_records.values():
-            if "num-examples" in record:
-                num_examples = int(record["num-examples"])
+        if failure is None:
+            for record in reply.content.metric_records.values():
+                num_examples = int(record.get("num-examples", 0))
         return make_row(
             approach=APPROACH_FL,
             silo=silo,
@@ -270,9 +293,10 @@ class MeasuredGrid(Grid):
             country=country,
             bytes_down=down,
             bytes_up=bytes_up,
+            bytes_up_telemetry=telemetry_bytes,
             num_examples=num_examples,
             status="ok" if failure is None else "failed",
-            detail=failure if failure is not None else "" if measurement is None else str(measurement.get("detail", "")),
+            detail=failure if failure is not None else _measurement_detail(measurement),
         )
 
     def _missing_row(self, node_id: int, round_number: int, phase: str, down: int, timeout: float | None) -> LedgerRow:
@@ -324,6 +348,7 @@ class MeasuredGrid(Grid):
         )
         return _with_energy(row, modelled_reading(profile, row.wall_s), detail, HARDWARE_DECLARED)
 
+
 def _error_reply(original: Message, reason: str) -> Message:
     return Message(Error(ERROR_CLIENT_APP_RAISED, reason), reply_to=original)
 
@@ -355,6 +380,7 @@ def _with_energy(
         country=row.country,
         bytes_down=row.bytes_down,
         bytes_up=row.bytes_up,
+        bytes_up_telemetry=row.bytes_up_telemetry,
         num_examples=row.num_examples,
         status=row.status,
         detail="; ".join(part for part in (row.detail, detail) if part),
@@ -362,19 +388,20 @@ def _with_energy(
     )
 
 
-def _reading_from(measurement: ConfigRecord) -> EnergyReading:
-    method = str(measurement.get("energy-method", "")) or "absent"
+def _measurement_of(content: RecordDict) -> SiloMeasurement | None:
+    """The reply's measurement, or None when it has none or one that does not fit the schema."""
+    if MEASUREMENT_KEY not in content:
+        return None
+    try:
+        return SiloMeasurement.from_record(content[MEASUREMENT_KEY])
+    except (MeasurementRefused, TypeError):
+        return None
 
-    def part(name: str) -> float | None:
-        return float(measurement[name]) if name in measurement else None
 
-    return EnergyReading(
-        wall_s=float(measurement["wall-s"]),
-        energy_cpu_kwh=part("energy-cpu-kwh"),
-        energy_ram_kwh=part("energy-ram-kwh"),
-        energy_gpu_kwh=part("energy-gpu-kwh"),
-        method=method,
-    )
+def _measurement_detail(measurement: SiloMeasurement | None) -> str:
+    if measurement is None or measurement.held_back_s is None:
+        return ""
+    return f"straggler: reply held back {measurement.held_back_s:.3f} s"
 
 
 def _round_of(content: RecordDict) -> int:

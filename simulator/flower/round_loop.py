@@ -63,6 +63,9 @@ class RoundPlan:
     train_config: ConfigRecord
     evaluate_config: ConfigRecord
     evaluation_rides_with_training: bool = False  # one exchange per round (see the module's notes)
+    # The first round after which `stop_after` may end the run (a target accuracy): from it on each
+    # evaluation travels alone, since the next round is sent only if the run goes on. None: never.
+    stop_decisions_from: int | None = None
 
 
 # Called once a round is complete (its evaluation in) with the round, its global arrays, its record
@@ -89,8 +92,10 @@ def run_rounds(
     *,
     after_exchange: Callable[[], None] = lambda: None,
     after_round: AfterRound = lambda *_: None,
+    stop_after: Callable[[RoundRecord], bool] = lambda _: False,
 ) -> ArrayRecord:
-    """Run rounds `plan.first_round..plan.last_round` from `arrays`; returns the final global arrays."""
+    """Run rounds `plan.first_round..plan.last_round` from `arrays`, ending early after a round for
+    which `stop_after` says so (a target accuracy reached); returns the final global arrays."""
     held: _HeldEvaluation | None = None
     for current in range(plan.first_round, plan.last_round + 1):
         seed_round(plan.seed, current)
@@ -100,14 +105,21 @@ def run_rounds(
         else:
             evaluate_replies, train_replies = _exchange(grid, [held.messages, train_messages], plan, after_exchange)
             _require_answers(plan, held.round, "evaluate", held.messages, evaluate_replies)
-            _finish(strategy, held, evaluate_replies, after_round)
+            if stop_after(_finish(strategy, held, evaluate_replies, after_round)):
+                # Not reached with a plan that lets no evaluation ride past `stop_decisions_from`;
+                # were it, the round sent with it is not aggregated: the run ends where it was told.
+                return held.arrays
             held = None
         _require_answers(plan, current, "train", train_messages, train_replies)
         aggregated, train_metrics = strategy.aggregate_train(current, train_replies)
         if aggregated is not None:
             arrays = aggregated
         evaluate_messages = list(strategy.configure_evaluate(current, arrays, plan.evaluate_config, grid))
-        riding = plan.evaluation_rides_with_training and current < plan.last_round
+        riding = (
+            plan.evaluation_rides_with_training
+            and current < plan.last_round
+            and (plan.stop_decisions_from is None or current < plan.stop_decisions_from)
+        )
         ended = _HeldEvaluation(current, arrays, evaluate_messages, train_metrics,
                                 copy.deepcopy(strategy) if riding else strategy)
         if riding:
@@ -115,11 +127,14 @@ def run_rounds(
         else:
             (evaluate_replies,) = _exchange(grid, [evaluate_messages], plan, after_exchange)
             _require_answers(plan, current, "evaluate", evaluate_messages, evaluate_replies)
-            _finish(strategy, ended, evaluate_replies, after_round)
+            if stop_after(_finish(strategy, ended, evaluate_replies, after_round)):
+                break
     return arrays
 
 
-def _finish(strategy: Strategy, ended: _HeldEvaluation, evaluate_replies: list[Message], after_round: AfterRound) -> None:
+def _finish(
+    strategy: Strategy, ended: _HeldEvaluation, evaluate_replies: list[Message], after_round: AfterRound
+) -> RoundRecord:
     evaluate_metrics = strategy.aggregate_evaluate(ended.round, evaluate_replies)
     record = RoundRecord(
         round=ended.round,
@@ -128,6 +143,7 @@ def _finish(strategy: Strategy, ended: _HeldEvaluation, evaluate_replies: list[M
         eval_loss=_metric(evaluate_metrics, "eval-loss"),
     )
     after_round(ended.round, ended.arrays, record, ended.strategy)
+    return record
 
 
 def _exchange(

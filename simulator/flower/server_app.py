@@ -26,7 +26,7 @@ from simulator.probes.host_energy import HostEnergyProbe
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.atomic import write_text_atomic
 from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
-from simulator.records.run import FederationOutcome, RoundRecord
+from simulator.records.run import FederationOutcome, RoundRecord, first_round_reaching
 from simulator.results.run_dir import FL_LEDGER, new_run_dir, write_federation_outcome
 from strategies.registry import build_strategy, client_train_config
 
@@ -66,6 +66,7 @@ def run_federation(
         reply_poll_s=reply_poll_s,
         on_rows=lambda rows: write_text_atomic(run_dir / FL_LEDGER, Ledger(rows).to_csv_text()),
         observer=observer,
+        min_group_size=scenario.analytics.min_group_size,
     )
     train_config = ConfigRecord(
         {"local-epochs": scenario.training.local_epochs, **client_train_config(scenario.strategy)}
@@ -93,28 +94,43 @@ def run_federation(
             # aggregation is already under way in it.
             measured.close_server_window()
         journal()
-        rounds.append(record)
+        elapsed_s = earlier_wall_s + time.perf_counter() - wall_start
+        rounds.append(record.model_copy(update={"elapsed_s": elapsed_s}))
         write_checkpoint(run_dir, capture(
             completed_round=round_number, model_state=round_arrays.to_torch_state_dict(), strategy=round_strategy,
-            ledger_rows=rows_through_round(measured.rows, round_number), rounds=rounds,
-            fl_wall_s=earlier_wall_s + time.perf_counter() - wall_start,
+            ledger_rows=rows_through_round(measured.rows, round_number), rounds=rounds, fl_wall_s=elapsed_s,
         ))
+
+    target = scenario.training.target_accuracy
+
+    def target_reached_past_budget(record: RoundRecord) -> bool:
+        # With a target the loop may run to max_rounds; it stops once the equal-budget rounds are
+        # done and some round (this or an earlier one, also before a resume) reached the target.
+        return (
+            target is not None
+            and record.round >= scenario.training.rounds
+            and first_round_reaching(rounds, target) is not None
+        )
 
     plan = RoundPlan(
         first_round=(checkpoint.completed_round if checkpoint is not None else 0) + 1,
-        last_round=scenario.training.rounds,
+        last_round=scenario.training.last_round,
         seed=scenario.seed,
         timeout_s=scenario.training.round_timeout_s,
         min_silos=scenario.faults.min_silos,
         train_config=train_config,
         evaluate_config=ConfigRecord(),
         evaluation_rides_with_training=one_exchange_per_round,
+        # With a target the run goes on past the budget only while the target is not reached: from
+        # there on each round's evaluation must be in before the next round is sent.
+        stop_decisions_from=scenario.training.rounds if target is not None else None,
     )
-    observer.federation_started(scenario.training.rounds, scenario.silo_names)
+    observer.federation_started(scenario.training.last_round, scenario.silo_names)
     try:
         # The measured grid writes the ledger after every exchange (on_rows); finish_round adds the
         # server's rows and the checkpoint.
-        final_arrays = run_rounds(strategy, measured, arrays, plan, after_round=finish_round)
+        final_arrays = run_rounds(strategy, measured, arrays, plan, after_round=finish_round,
+                                  stop_after=target_reached_past_budget)
     finally:
         measured.close_server_window()
         journal()

@@ -2,9 +2,11 @@
 totals, the CL/FL ratio, break-even points and a sensitivity ranking.
 
 Central values come from the factors' central values. Intervals come from Monte Carlo draws over the
-factor intervals (`factors.draw`): [low, high] is the 5th to 95th percentile of the draws, widened
-where needed to include the central value (a skewed factor, e.g. network kWh/GB with its central
-value near its low bound, can put the central value below the 5th percentile of the draws).
+factor intervals (`factors.draw`) and, where the energy profile was measured more than once
+(`ProfileSamples`), over the measured energy per sample update as well (`profile_noise`): [low, high]
+is the 5th to 95th percentile of the draws, widened where needed to include the central value (a
+skewed factor, e.g. network kWh/GB with its central value near its low bound, can put the central
+value below the 5th percentile of the draws).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors, with_value
 from simulator.lifecycle.quantities import LifecyclePlan, SiloPlan, SitePlan, build_plan
 from simulator.lifecycle.profile import EnergyProfile, default_profile
+from simulator.lifecycle.profile_noise import ProfileSamples, as_profile_samples
 from simulator.lifecycle.stages import (
     STAGE_TITLES,
     STAGES,
@@ -33,9 +36,10 @@ from simulator.scenario.schema import Scenario
 CURRENCY = "USD"
 INTERVAL_PERCENTILES = (5.0, 95.0)
 INTERVAL_DESCRIPTION = (
-    "5th to 95th percentile of {draws} Monte Carlo draws over the factor intervals "
+    "5th to 95th percentile of {draws} Monte Carlo draws over the factor intervals{noise} "
     "(widened to include the central value where a skewed factor puts it outside)"
 )
+NOISE_CLAUSE = " and the measured energy per sample update of {runs} runs"
 SCALING_RULE = (
     "training energy = measured energy per sample update (FL: silo training + evaluation rows over "
     "training samples; CL: central rows over training samples) x the scenario's sample updates "
@@ -141,6 +145,9 @@ class LifecycleResult:
     draws: int
     interval: str
     scaling_rule: str
+    # How the measured energy profile's own noise (reruns, seeds) enters the intervals (a folder
+    # written before it has the default).
+    measurement_noise: str = "not recorded (written before measurement noise entered the model)"
 
     def approach(self, name: str) -> ApproachResult:
         return {"fl": self.fl, "cl": self.cl}[name]
@@ -152,26 +159,29 @@ class LifecycleResult:
 
 def evaluate_lifecycle(
     scenario: Scenario,
-    profile: EnergyProfile | None = None,
+    profile: EnergyProfile | ProfileSamples | None = None,
     factors: FactorSet[Factor] | None = None,
     draws: int | None = None,
     sweeps: bool = True,
     dataset_features: int | None = None,
 ) -> LifecycleResult:
-    """The whole lifecycle model. `profile`: from a ledger (`profile_from_ledger`), default: the
+    """The whole lifecycle model. `profile`: from a ledger (`profile_from_ledger`), or several
+    measured runs' profiles (`ProfileSamples`, whose noise the draws carry); default: the
     documented default profile. `factors`: default: configs/factors.toml. `draws`: default: the
     scenario's lifecycle.draws; the draws are seeded by the scenario's seed. `sweeps=False` leaves
     out the break-even sweep and the sensitivity ranking (empty tuples) for callers that evaluate
     many variants and need only the stage figures. `dataset_features`: the dataset's feature count,
     needed where a silo does not state samples_per_gb (see `build_plan`)."""
-    profile = profile or default_profile()
+    samples = as_profile_samples(profile or default_profile())
+    profile = samples.central
     factors = factors or load_factors()
     count = draws if draws is not None else scenario.lifecycle.draws
     plan = build_plan(scenario, dataset_features=dataset_features)
     central = factor_values.central(factors)
-    sampled = factor_values.draw(factors, count, scenario.seed)
     fl_central, cl_central = fl_stages(plan, profile, central), cl_stages(plan, profile, central)
-    fl_drawn, cl_drawn = fl_stages(plan, profile, sampled), cl_stages(plan, profile, sampled)
+    sampled = factor_values.draw(factors, count, scenario.seed)
+    drawn_profile = samples.draw(count, scenario.seed)  # the profile itself where there is no noise
+    fl_drawn, cl_drawn = fl_stages(plan, drawn_profile, sampled), cl_stages(plan, drawn_profile, sampled)
     return LifecycleResult(
         scenario=scenario.name,
         currency=CURRENCY,
@@ -187,20 +197,31 @@ def evaluate_lifecycle(
         break_even=break_even_points(scenario, profile, factors, dataset_features) if sweeps else (),
         sensitivity=sensitivity_ranking(plan, profile, factors) if sweeps else (),
         profile=profile,
+        measurement_noise=samples.description(),
         sites=(_site_summary(plan.central), *(_site_summary(silo.site, silo) for silo in plan.silos)),
         lifetime_months=plan.lifetime_months,
         trainings=len(plan.training_months),
         runs_per_training=plan.runs_per_training,
         draws=count,
-        interval=INTERVAL_DESCRIPTION.format(draws=count),
+        interval=interval_description(count, samples),
         scaling_rule=SCALING_RULE,
     )
 
 
-def evaluate_draws(plan: LifecyclePlan, profile: EnergyProfile, factors: FactorSet[Factor], count: int, seed: int):
-    """Only the Monte Carlo part: (FL, CL) stage amounts as arrays over `count` draws (the benchmark)."""
+def evaluate_draws(
+    plan: LifecyclePlan, profile: EnergyProfile | ProfileSamples, factors: FactorSet[Factor], count: int, seed: int
+) -> tuple[StageAmounts, StageAmounts]:
+    """Only the Monte Carlo part: (FL, CL) stage amounts as arrays over `count` draws, the factors
+    and (for several measured runs) the energy profile drawn together, draw i with draw i."""
+    samples = as_profile_samples(profile)
     sampled = factor_values.draw(factors, count, seed)
-    return fl_stages(plan, profile, sampled), cl_stages(plan, profile, sampled)
+    drawn_profile = samples.draw(count, seed)
+    return fl_stages(plan, drawn_profile, sampled), cl_stages(plan, drawn_profile, sampled)
+
+
+def interval_description(count: int, samples: ProfileSamples) -> str:
+    noise = NOISE_CLAUSE.format(runs=samples.count) if samples.has_noise else ""
+    return INTERVAL_DESCRIPTION.format(draws=count, noise=noise)
 
 
 def interval(central_value, drawn) -> Interval:

@@ -167,7 +167,7 @@ def plan_inventory(
         applications=applications,
         totals=_company_totals(snapshot, applications, evaluated, central_values, drawn_values),
         profile_source=profile.source,
-        interval=INTERVAL_DESCRIPTION.format(draws=draws),
+        interval=INTERVAL_DESCRIPTION.format(draws=draws, noise=""),
         assumptions=ASSUMPTIONS,
     )
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from flwr.app import Message
 from flwr.serverapp import Grid
 
-from simulator.analytics.aggregates import QueryResult, finish, local_partials, merge_all
-from simulator.analytics.silo_query import partials_of_reply, request_content
+from simulator.analytics.aggregates import QueryResult, finish, merge_all
+from simulator.analytics.silo_query import partials_of_reply, protected_partials, request_content
 from simulator.scenario.query_spec import QuerySpec, check_columns
 from simulator.scenario.schema import Scenario
 from simulator.data import FederatedData, build_federated_data
@@ -109,6 +109,7 @@ def run_queries_inline(scenario: Scenario, specs: Sequence[QuerySpec]) -> Federa
         silo_countries={silo.name: silo.country for silo in scenario.silos},
         server_country=scenario.probes.host_country,
         apportion_host_energy=False,
+        min_group_size=scenario.analytics.min_group_size,
     )
     try:
         results = query_federation(measured, specs, timeout_s=scenario.training.round_timeout_s)
@@ -147,7 +148,8 @@ def query_pooled(scenario: Scenario, specs: Sequence[QuerySpec]) -> CentralizedQ
     results = []
     for number, spec in enumerate(specs, start=1):
         with WorkWindow(f"cl-query-{number}") as window:
-            result = finish(spec, local_partials(spec, pooled_x, pooled_y))
+            # The central copy releases under the same rules, as one holder of all the rows.
+            result = finish(spec, protected_partials(spec, pooled_x, pooled_y, scenario.analytics.min_group_size))
         results.append(result)
         rows.append(
             make_row(

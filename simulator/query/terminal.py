@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
-from simulator.analytics.aggregates import GroupResult, QueryResult
+from simulator.analytics.aggregates import GroupResult, QuantileBound, QueryResult
 from simulator.query.server_query import QueryComparison
 from simulator.scenario.query_spec import QuerySpec
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow
@@ -85,27 +85,39 @@ def print_lifecycle_alternative(comparison: QueryComparison) -> None:
 
 
 def describe(result: GroupResult, spec: QuerySpec) -> str:
-    """A group's result as text, with what each number is."""
+    """A group's result as text, with what each number is and what the disclosure rules withheld."""
+    withheld = (
+        f" ({result.suppressed_silos} silo(s) withheld this group: fewer rows there than the minimum group size)"
+        if result.suppressed_silos
+        else ""
+    )
     if spec.kind == "count":
-        return f"{result.count} rows"
+        return f"{result.count} rows{withheld}"
     if result.count == 0:
-        return "no rows"
+        return f"no rows{withheld}"
     if spec.kind == "variance":
         sample = "n/a" if result.sample_variance is None else f"{result.sample_variance:.10g}"
-        return f"population {result.value:.10g}; sample {sample}"
+        return f"population {result.value:.10g}; sample {sample}{withheld}"
     if spec.kind == "histogram":
         assert result.histogram is not None
         histogram = result.histogram
-        return f"bins {list(histogram.counts)}; below {histogram.below}, above {histogram.above}"
+        cells = f"; {histogram.withheld} rows in cells withheld" if histogram.withheld else ""
+        return f"bins {list(histogram.counts)}; below {histogram.below}, above {histogram.above}{cells}{withheld}"
     if spec.kind == "quantile":
-        values = ", ".join(f"q{q:g} = {value:.6g}" for q, value in result.quantiles)
-        return f"{values} (rank error +-{(result.rank_error or 0) * 100:.2f} %)"
-    return f"{result.value:.10g}"
+        return "; ".join(_bound_text(bound) for bound in result.quantiles) + withheld
+    return f"{result.value:.10g}{withheld}"
+
+
+def _bound_text(bound: QuantileBound) -> str:
+    low = "-inf" if bound.low is None else f"{bound.low:.6g}"
+    high = "+inf" if bound.high is None else f"{bound.high:.6g}"
+    estimate = "" if bound.estimate is None else f" ~{bound.estimate:.6g}"
+    return f"q{bound.q:g} in [{low}, {high}]{estimate}"
 
 
 def agree(federated: QueryResult, centralized: QueryResult) -> list[bool]:
-    """Per group: whether the federated result equals the pooled one (quantiles: within the rank
-    error is the guarantee; equality is reported, not required)."""
+    """Per group: whether the federated result equals the pooled one (it differs where a silo
+    withheld a group or a cell that the pooled copy holds enough rows to release)."""
     pooled = {group.group: group for group in centralized.groups}
     return [pooled.get(group.group) == group for group in federated.groups]
 

@@ -9,6 +9,7 @@ version does not know (written by a newer or other version) are kept and written
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +39,24 @@ class RoundRecord(Record):
     train_loss: float | None = None
     accuracy: float | None = None  # fraction of the held-out test set
     eval_loss: float | None = None
+    # Seconds of the federated run at the end of this round's evaluation (time-to-accuracy).
+    elapsed_s: float | None = None
+
+
+def first_round_reaching(rounds: Sequence[RoundRecord], target: float) -> int | None:
+    """The first round whose test accuracy is at least `target`; None when none is."""
+    for record in rounds:
+        if record.accuracy is not None and record.accuracy >= target:
+            return record.round
+    return None
+
+
+class CentralizedEvaluation(Record):
+    """One evaluation of the centralized model: after pooled epoch `epoch` (once per round's worth)."""
+
+    epoch: int
+    accuracy: float  # fraction of the held-out test set
+    elapsed_s: float  # seconds since CL training started, at the end of this evaluation
 
 
 class FederationHistory(Record):
@@ -59,6 +78,15 @@ class FederationOutcome:
     @property
     def accuracy(self) -> float | None:
         return self.rounds[-1].accuracy if self.rounds else None
+
+    def accuracy_at(self, round_number: int) -> float | None:
+        """Test accuracy after `round_number` (the equal-budget round when a target ran the loop longer)."""
+        return next((record.accuracy for record in self.rounds if record.round == round_number), None)
+
+    def elapsed_at(self, round_number: int) -> float:
+        """The run's clock at the end of `round_number` (the whole run's wall time where unknown)."""
+        at = next((record.elapsed_s for record in self.rounds if record.round == round_number), None)
+        return self.wall_s if at is None else at
 
     @property
     def history(self) -> FederationHistory:
@@ -111,6 +139,51 @@ SUMMARY_UNITS: dict[str, str] = {
 }
 
 
+TO_TARGET_UNITS: dict[str, str] = {
+    "target_accuracy": "fraction of the held-out test set",
+    "round": "FL round (for cl: pooled epoch) whose evaluation first reached the target",
+    "sample_updates": "examples x local epochs trained until then (all silos, or the pooled data)",
+    "energy_kwh": "kWh",
+    "co2_kg": "kg CO2e",
+    "wall_s": "s",
+}
+
+
+class SideToTarget(Record):
+    """One approach's way to the target accuracy; every figure None when it never got there."""
+
+    reached: bool
+    round: int | None = None  # FL round / CL epoch whose evaluation first reached the target
+    sample_updates: int | None = None
+    energy_kwh: float | None = None
+    co2_kg: float | None = None
+    wall_s: float | None = None
+    accuracy: float | None = None  # at that round
+    steps_run: int = 0  # rounds (CL: epochs) run in all
+    best_accuracy: float | None = None
+    note: str = ""
+
+
+class ToTargetRatio(Record):
+    """CL / FL of each to-target figure (None unless both sides reached the target)."""
+
+    sample_updates: float | None = None
+    energy_kwh: float | None = None
+    co2_kg: float | None = None
+    wall_s: float | None = None
+
+
+class ToTargetSummary(Record):
+    """summary.json["to_target"]: equal accuracy, beside the equal-budget `fl` and `cl` figures."""
+
+    units: dict[str, str] = TO_TARGET_UNITS
+    target_accuracy: float
+    max_rounds: int
+    fl: SideToTarget
+    cl: SideToTarget
+    ratio_cl_over_fl: ToTargetRatio = ToTargetRatio()
+
+
 class RunSummary(Record):
     """summary.json: FL and CL measured side by side, per round, timings, and the lifecycle results."""
 
@@ -121,6 +194,10 @@ class RunSummary(Record):
     fl_rounds: tuple[RoundRecord, ...] = ()
     timing_s: TimingSummary = TimingSummary()
     lifecycle: LifecycleResult | None = None  # None: a folder written before the lifecycle model
+    # Each evaluation of the centralized model (empty: a folder written before the field).
+    cl_evaluations: tuple[CentralizedEvaluation, ...] = ()
+    # With [training] target_accuracy: each side's figures to that accuracy (None: no target).
+    to_target: ToTargetSummary | None = None
 
     def approach(self, name: str) -> ApproachSummary:
         return {"fl": self.fl, "cl": self.cl}[name]

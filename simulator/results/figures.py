@@ -42,17 +42,35 @@ def png_bytes(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def stacked_stage_bars(panels: Sequence[tuple[str, Sequence[StageValue]]], title: str) -> bytes:
-    """One panel per quantity (e.g. kg CO2e, kWh, USD): FL and CL bars, each stacked by stage."""
+@dataclass(frozen=True)
+class TotalRange:
+    """The interval of one panel's FL and CL totals, drawn as whiskers on the stacked bars."""
+
+    fl_low: float
+    fl_high: float
+    cl_low: float
+    cl_high: float
+
+
+def stacked_stage_bars(
+    panels: Sequence[tuple[str, Sequence[StageValue]]], title: str, totals: Sequence[TotalRange] | None = None
+) -> bytes:
+    """One panel per quantity (e.g. kg CO2e, kWh, USD): FL and CL bars, each stacked by stage;
+    `totals` (one per panel) adds each total's interval as a whisker."""
     figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.6), squeeze=False)
     stages = [value.stage for value in panels[0][1]] if panels else []
     colours = plt.get_cmap("tab10")
-    for axis, (unit, values) in zip(axes[0], panels):
+    for panel_index, (axis, (unit, values)) in enumerate(zip(axes[0], panels)):
         bottoms = [0.0, 0.0]
         for index, value in enumerate(values):
             heights = [value.fl, value.cl]
             axis.bar(["FL", "CL"], heights, bottom=bottoms, color=colours(index % 10), label=value.stage, width=0.6)
             bottoms = [bottoms[0] + value.fl, bottoms[1] + value.cl]
+        if totals is not None:
+            total = totals[panel_index]
+            errors = [[max(0.0, bottoms[0] - total.fl_low), max(0.0, bottoms[1] - total.cl_low)],
+                      [max(0.0, total.fl_high - bottoms[0]), max(0.0, total.cl_high - bottoms[1])]]
+            axis.errorbar([0, 1], bottoms, yerr=errors, fmt="none", ecolor="black", capsize=6, linewidth=1.2)
         axis.set_ylabel(unit)
         axis.set_title(unit)
         axis.grid(axis="y", alpha=0.3)
@@ -130,3 +148,75 @@ def byte_unit(largest: float) -> tuple[str, float]:
         if largest >= divisor:
             return unit, divisor
     return "bytes", 1.0
+
+
+@dataclass(frozen=True)
+class IntervalBar:
+    """One quantity's FL and CL means with their 95 % intervals (None: no interval, e.g. one seed)."""
+
+    label: str
+    unit: str
+    fl: float | None
+    fl_interval: tuple[float, float] | None
+    cl: float | None
+    cl_interval: tuple[float, float] | None
+
+
+def interval_bars(bars: Sequence[IntervalBar], title: str) -> bytes:
+    """One panel per quantity: FL and CL means as bars, 95 % intervals as whiskers."""
+    figure, axes = plt.subplots(1, len(bars), figsize=(3.2 * max(1, len(bars)), 3.8), squeeze=False)
+    for axis, bar in zip(axes[0], bars):
+        for position, (value, interval, colour) in enumerate(
+            ((bar.fl, bar.fl_interval, FL_COLOUR), (bar.cl, bar.cl_interval, CL_COLOUR))
+        ):
+            if value is None:
+                axis.annotate("absent", (position, 0), ha="center", va="bottom")
+                continue
+            axis.bar(position, value, color=colour, width=0.6)
+            if interval is not None:
+                axis.errorbar(position, value, yerr=[[max(0.0, value - interval[0])], [max(0.0, interval[1] - value)]],
+                              fmt="none", ecolor="black", capsize=6)
+        axis.set_xticks([0, 1], ["FL", "CL"])
+        axis.set_ylabel(bar.unit)
+        axis.set_title(bar.label, fontsize=10)
+        axis.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+        axis.grid(axis="y", alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return png_bytes(figure)
+
+
+@dataclass(frozen=True)
+class AccuracyBand:
+    """Mean test accuracy after each step (FL round or CL epoch) over seeds, with its 95 % interval."""
+
+    steps: tuple[int, ...]
+    mean: tuple[float, ...]
+    low: tuple[float | None, ...]
+    high: tuple[float | None, ...]
+
+
+def accuracy_bands(fl: AccuracyBand, cl: AccuracyBand, seeds: int, target: float | None) -> bytes:
+    """FL accuracy per round and CL accuracy per round's worth of epochs: means over the seeds with
+    their 95 % intervals as bands (where at least two seeds reached that step)."""
+    figure, axis = plt.subplots(figsize=(6.8, 4.2))
+    for band, colour, label in ((fl, FL_COLOUR, "FL (global model), per round"),
+                                (cl, CL_COLOUR, "CL, per round's worth of epochs")):
+        if not band.steps:
+            continue
+        axis.plot(band.steps, band.mean, marker="o", markersize=3, color=colour, label=label)
+        banded = [(s, lo, hi) for s, lo, hi in zip(band.steps, band.low, band.high) if lo is not None and hi is not None]
+        if banded:
+            axis.fill_between([b[0] for b in banded], [b[1] for b in banded], [b[2] for b in banded], color=colour,
+                              alpha=0.2, linewidth=0)
+    if target is not None:
+        axis.axhline(target, color="black", linestyle=":", label=f"target {target:g}")
+    axis.set_xlabel("round (CL: epochs / local epochs)")
+    axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axis.set_ylabel("test accuracy (fraction)")
+    axis.set_ylim(0, 1.02)
+    axis.set_title(f"Accuracy, mean of {seeds} seeds with 95 % band")
+    axis.grid(alpha=0.3)
+    axis.legend(loc="lower right", fontsize=8)
+    figure.tight_layout()
+    return png_bytes(figure)

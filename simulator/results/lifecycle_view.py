@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.lifecycle.model import BreakEven, Interval, LifecycleResult, Sensitivity, SiteSummary, StageResult
-from simulator.results.figures import StageValue
+from simulator.results.figures import StageValue, TotalRange
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,7 @@ class LifecycleView:
     scaling_rule: str
     profile_source: str
     profile_energy_method: str
+    measurement_noise: str
 
     @property
     def total_fl_co2_kg(self) -> float:
@@ -50,6 +51,13 @@ class LifecycleView:
     @property
     def total_cl_co2_kg(self) -> float:
         return self.total.cl_co2_kg.central
+
+    def figure_totals(self) -> list[TotalRange]:
+        """The totals' intervals, in the order of `figure_panels`."""
+        t = self.total
+        return [TotalRange(t.fl_co2_kg.low, t.fl_co2_kg.high, t.cl_co2_kg.low, t.cl_co2_kg.high),
+                TotalRange(t.fl_energy_kwh.low, t.fl_energy_kwh.high, t.cl_energy_kwh.low, t.cl_energy_kwh.high),
+                TotalRange(t.fl_cost.low, t.fl_cost.high, t.cl_cost.low, t.cl_cost.high)]
 
     def figure_panels(self) -> list[tuple[str, list[StageValue]]]:
         return [
@@ -80,6 +88,7 @@ def lifecycle_view(result: LifecycleResult | None) -> LifecycleView | None:
         scaling_rule=result.scaling_rule,
         profile_source=result.profile.source,
         profile_energy_method=result.profile.energy_method,
+        measurement_noise=result.measurement_noise,
     )
 
 

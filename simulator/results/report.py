@@ -86,9 +86,10 @@ def build_context(run: RunView) -> ReportContext:
         report_figures.append(ReportFigure(
             "lifecycle_stages.png",
             "FL vs CL per lifecycle stage",
-            "Each bar stacks the lifecycle stages of one approach (central values); the tables below give "
-            "the [low, high] interval of every figure.",
-            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL"),
+            "Each bar stacks the lifecycle stages of one approach (central values); the whisker is the "
+            "total's [low, high] interval; the tables below give the interval of every figure.",
+            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL",
+                                       lifecycle.figure_totals()),
         ))
     report_figures.append(ReportFigure(
         "silo_energy_co2.png",
@@ -141,10 +142,14 @@ def number(value: float | int | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
-def _environment() -> jinja2.Environment:
+def _environment(*, html: bool) -> jinja2.Environment:
+    """Every value from a run folder is data, however it got there (a ledger or summary edited by
+    hand can hold any text): HTML escapes all of it; Markdown neutralises what would become markup."""
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        # On for every template, whatever its name ("report.html.j2" never ended in ".html").
+        autoescape=html,
+        finalize=None if html else markdown_text,
         undefined=jinja2.StrictUndefined,  # a misspelt field fails the report, not silently blanks it
         trim_blocks=True,
         lstrip_blocks=True,
@@ -154,12 +159,26 @@ def _environment() -> jinja2.Environment:
     return environment
 
 
+def markdown_text(value: object) -> object:
+    """A value as Markdown text: no HTML tags (Markdown renders them), no table breaks, one line."""
+    if not isinstance(value, str):
+        return value
+    text = value.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+    return " ".join(text.splitlines())
+
+
+def report_environment(*, html: bool) -> jinja2.Environment:
+    """The templates' environment (filters, escaping) for other reports, e.g. a group's: `html` for
+    HTML templates (autoescape), else Markdown."""
+    return _environment(html=html)
+
+
 def render_html(context: ReportContext) -> str:
-    return _environment().get_template("report.html.j2").render(c=context)
+    return _environment(html=True).get_template("report.html.j2").render(c=context)
 
 
 def render_markdown(context: ReportContext) -> str:
-    return _environment().get_template("report.md.j2").render(c=context, figure_dir=FIGURE_DIR)
+    return _environment(html=False).get_template("report.md.j2").render(c=context, figure_dir=FIGURE_DIR)
 
 
 def write_report(run_dir: Path) -> ReportFiles:

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from simulator.ledger import APPROACH_FL, Ledger
+from simulator.names import file_in
 from simulator.records.run import FederationHistory, FederationOutcome
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
 
@@ -29,7 +30,9 @@ def new_run_dir(runs_root: Path, scenario_name: str) -> Path:
     runs_root.mkdir(parents=True, exist_ok=True)
     for attempt in range(1000):
         suffix = "" if attempt == 0 else f"-{attempt}"
-        candidate = runs_root / f"{stamp}-{scenario_name}{suffix}"
+        name = f"{stamp}-{scenario_name}{suffix}"
+        file_in(runs_root, name)  # the scenario's name is data: refused if it would leave runs_root
+        candidate = runs_root / name
         try:
             candidate.mkdir()
             return candidate

@@ -8,18 +8,21 @@ that is itself unreadable or of an older layout is rebuilt. So listing runs neve
 
 from __future__ import annotations
 
+import math
 import sqlite3
-from dataclasses import astuple, dataclass, fields
+from dataclasses import astuple, dataclass, fields, replace
 from pathlib import Path
 
 from simulator.errors import InputError
+from simulator.intervals import t_quantile
 from simulator.records.run import Manifest, RunSummary, record_from_json
 from simulator.results.run_dir import LEDGER, MANIFEST, SUMMARY
 from simulator.results.run_view import read_json_file
 
 INDEX_FILE = "index.sqlite"
 # Bump when the table changes: an index of another layout is rebuilt, never migrated by hand.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+KIND_RUN, KIND_GROUP, KIND_MEMBER = "run", "group", "member"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,16 @@ class IndexedRun:
     # Central values of the lifecycle totals; None for a run written without the lifecycle model.
     lifecycle_fl_co2_kg: float | None
     lifecycle_cl_co2_kg: float | None
+    # run | group (a folder of seeds: the numbers above are means) | member (a run inside a group).
+    kind: str = KIND_RUN
+    seeds: int = 1
+    # Half widths of the 95 % intervals of a group's means (None for a run, or where n < 2).
+    fl_accuracy_pm: float | None = None
+    cl_accuracy_pm: float | None = None
+    fl_co2_kg_pm: float | None = None
+    cl_co2_kg_pm: float | None = None
+    lifecycle_fl_co2_kg_pm: float | None = None
+    lifecycle_cl_co2_kg_pm: float | None = None
 
 
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT"}
@@ -109,6 +122,47 @@ def indexed_run_from_folder(folder: Path, signature: str) -> IndexedRun:
         raise InputError(f"run folder '{folder}': {MANIFEST} lacks an expected field ({error})") from None
 
 
+def indexed_group_from_folder(folder: Path, signature: str) -> IndexedRun:
+    """The index line of a group of seeds: its means, with the half widths of their 95 % intervals."""
+    from simulator.results.group import GROUP_FILE, STATUS_COMPLETE, group_summary_from_json, read_group_file
+
+    raw = read_group_file(folder)
+    if raw.get("status") != STATUS_COMPLETE or "quantities" not in raw:
+        raise InputError(f"group '{folder}': status is '{raw.get('status', '?')}', not complete")
+    summary = group_summary_from_json(raw, str(folder / GROUP_FILE))
+    first = read_json_file(folder / summary.members[0] / MANIFEST) if summary.members else {}
+    scenario = first.get("scenario", {}) if isinstance(first.get("scenario"), dict) else {}
+
+    def mean(key: str) -> float | None:
+        quantity = summary.quantity(key)
+        return None if quantity is None else quantity.centre
+
+    def half(key: str) -> float | None:
+        quantity = summary.quantity(key)
+        if quantity is None or quantity.std is None or quantity.n < 2:
+            return None
+        return t_quantile(quantity.n - 1) * quantity.std / math.sqrt(quantity.n)  # t(0.975, n - 1) s / sqrt(n)
+
+    payload = mean("fl.payload_bytes")
+    return IndexedRun(
+        run_id=folder.name, path=str(folder), signature=signature, scenario_name=summary.scenario_name,
+        status=summary.status, runner=str(scenario.get("runner", "?")), silos=len(scenario.get("silos", [])),
+        rounds=int(scenario.get("training", {}).get("rounds", 0)),
+        dataset=str(scenario.get("data", {}).get("dataset", "?")),
+        model=str(scenario.get("model", {}).get("name", "?")),
+        strategy=str(scenario.get("strategy", {}).get("name", "?")),
+        fl_accuracy=mean("fl.accuracy"), cl_accuracy=mean("cl.accuracy"),
+        fl_energy_kwh=mean("fl.energy_kwh"), cl_energy_kwh=mean("cl.energy_kwh"),
+        fl_co2_kg=mean("fl.co2_kg"), cl_co2_kg=mean("cl.co2_kg"),
+        fl_payload_bytes=int(payload or 0), total_wall_s=None,
+        lifecycle_fl_co2_kg=mean("lifecycle.fl.co2_kg"), lifecycle_cl_co2_kg=mean("lifecycle.cl.co2_kg"),
+        kind=KIND_GROUP, seeds=len(summary.seeds),
+        fl_accuracy_pm=half("fl.accuracy"), cl_accuracy_pm=half("cl.accuracy"),
+        fl_co2_kg_pm=half("fl.co2_kg"), cl_co2_kg_pm=half("cl.co2_kg"),
+        lifecycle_fl_co2_kg_pm=half("lifecycle.fl.co2_kg"), lifecycle_cl_co2_kg_pm=half("lifecycle.cl.co2_kg"),
+    )
+
+
 class RunIndex:
     def __init__(self, runs_root: Path):
         self.runs_root = Path(runs_root)
@@ -130,6 +184,9 @@ class RunIndex:
                 self._update(connection, warnings)
             runs = [IndexedRun(*record) for record in connection.execute(
                 f"SELECT {', '.join(COLUMNS)} FROM runs ORDER BY run_id DESC")]
+            # Newest first; a group's members right after it, in seed-folder order.
+            runs.sort(key=lambda run: run.run_id.partition("/")[2])
+            runs.sort(key=lambda run: run.run_id.partition("/")[0], reverse=True)
         finally:
             connection.close()
         return IndexListing(runs, warnings, self.path)
@@ -150,24 +207,56 @@ class RunIndex:
         return connection
 
     def _update(self, connection: sqlite3.Connection, warnings: list[str]) -> None:
+        from simulator.results.group import GROUP_FILE, MEMBER_PREFIX
+
         known = dict(connection.execute("SELECT run_id, signature FROM runs"))
-        present = set()
+        present: set[str] = set()
         for folder in sorted(p for p in self.runs_root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            present.add(folder.name)
-            signature = folder_signature(folder)
-            if known.get(folder.name) == signature:
+            if not (folder / GROUP_FILE).is_file():
+                self._index_one(connection, known, present, warnings, folder, folder.name, indexed_run_from_folder)
                 continue
-            try:
-                run = indexed_run_from_folder(folder, signature)
-            except InputError as error:
-                warnings.append(f"skipped {error}")
-                connection.execute("DELETE FROM runs WHERE run_id = ?", (folder.name,))
-                continue
-            placeholders = ", ".join("?" for _ in COLUMNS)
-            connection.execute(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                               astuple(run))
+            self._index_one(connection, known, present, warnings, folder, folder.name, indexed_group_from_folder,
+                            signature=_group_signature(folder))
+            # Each seed of a group is a run of its own, listed as GROUP/seed-N.
+            for member in sorted(p for p in folder.iterdir() if p.is_dir() and p.name.startswith(MEMBER_PREFIX)):
+                self._index_one(connection, known, present, warnings, member, f"{folder.name}/{member.name}",
+                                _member_reader(folder.name))
         for vanished in set(known) - present:
             connection.execute("DELETE FROM runs WHERE run_id = ?", (vanished,))
+
+    @staticmethod
+    def _index_one(connection, known, present, warnings, folder: Path, run_id: str, read, signature=None) -> None:
+        present.add(run_id)
+        signature = signature or folder_signature(folder)
+        if known.get(run_id) == signature:
+            return
+        try:
+            run = read(folder, signature)
+        except InputError as error:
+            warnings.append(f"skipped {error}")
+            connection.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            return
+        placeholders = ", ".join("?" for _ in COLUMNS)
+        connection.execute(f"INSERT OR REPLACE INTO runs ({', '.join(COLUMNS)}) VALUES ({placeholders})",
+                           astuple(run))
+
+
+def _group_signature(folder: Path) -> str:
+    from simulator.results.group import GROUP_FILE
+
+    try:
+        stat = (folder / GROUP_FILE).stat()
+        return f"{GROUP_FILE}:{stat.st_mtime_ns}:{stat.st_size}"
+    except OSError:
+        return f"{GROUP_FILE}:-"
+
+
+def _member_reader(group_id: str):  # type: ignore[no-untyped-def]
+    def read(folder: Path, signature: str) -> IndexedRun:
+        run = indexed_run_from_folder(folder, signature)
+        return replace(run, run_id=f"{group_id}/{folder.name}", kind=KIND_MEMBER)
+
+    return read
 
 
 def _column_definitions() -> str:

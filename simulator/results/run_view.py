@@ -17,10 +17,12 @@ from simulator.ledger import Ledger
 from simulator.lifecycle.model import LifecycleResult
 from simulator.records.run import (
     ApproachSummary,
+    CentralizedEvaluation,
     Manifest,
     RoundRecord,
     RunSummary,
     TimingSummary,
+    ToTargetSummary,
     record_from_json,
 )
 from simulator.results.run_dir import LEDGER, MANIFEST, SUMMARY
@@ -86,6 +88,15 @@ class RunView:
     @property
     def lifecycle(self) -> LifecycleResult | None:
         return self.summary.lifecycle
+
+    @property
+    def to_target(self) -> ToTargetSummary | None:
+        """The figures to `[training] target_accuracy` (None: the run had no target)."""
+        return self.summary.to_target
+
+    @property
+    def cl_evaluations(self) -> tuple[CentralizedEvaluation, ...]:
+        return self.summary.cl_evaluations
 
     @property
     def silo_names(self) -> tuple[str, ...]:

@@ -25,6 +25,8 @@ def describe_validation_error(error: ValidationError, root: type[BaseModel]) -> 
         message = message[len("Value error, ") :]
     got = first.get("input")
     got_text = "" if isinstance(got, dict | list) or got is None else f" (got {got!r})"
+    if message.startswith("key '"):  # a section's own check names its key already
+        return f"{message}{got_text}"
     return f"key '{key}': {message}{got_text}"
 
 

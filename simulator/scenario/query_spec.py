@@ -3,13 +3,16 @@
 Forms (COLUMN is `feature_<i>` or `label`):
 
     count
-    sum:COLUMN | mean:COLUMN | variance:COLUMN | min:COLUMN | max:COLUMN
+    sum:COLUMN | mean:COLUMN | variance:COLUMN
     histogram:COLUMN:LOW:HIGH:BINS      fixed, equal-width bins [e_i, e_i+1) on [LOW, HIGH], the
                                         last one closed; values outside are counted below/above
-    quantile:COLUMN:Q[,Q...]            approximate, from a KLL sketch (0 <= Q <= 1)
+    quantile:COLUMN:LOW:HIGH:BINS:Q[,Q...]
+                                        bounds on each q-quantile (0 <= Q <= 1) from the histogram
+                                        of those public bins: no raw value is needed or sent
 
 each optionally followed by ` by label` (one result per label value). The canonical text of a
 spec (`QuerySpec.text`) is what travels to the silos, so a silo computes exactly what was asked.
+`min` and `max` are refused: each is one row's value (simulator/analytics/disclosure.py).
 """
 
 from __future__ import annotations
@@ -20,16 +23,26 @@ from dataclasses import dataclass
 
 from simulator.errors import InputError
 
-MOMENT_KINDS = ("sum", "mean", "variance", "min", "max")
-KINDS = ("count", *MOMENT_KINDS, "histogram", "quantile")
+MOMENT_KINDS = ("sum", "mean", "variance")
+BINNED_KINDS = ("histogram", "quantile")
+KINDS = ("count", *MOMENT_KINDS, *BINNED_KINDS)
+# Statistics that return one row's own value, whatever the group size: never computed.
+REFUSED_KINDS = ("min", "max")
 GROUP_COLUMNS = ("label",)
 LABEL_COLUMN = "label"
 FEATURE_PREFIX = "feature_"
-MAX_HISTOGRAM_BINS = 10_000
+# Minimum group size k of the disclosure rules (simulator/analytics/disclosure.py). Statistical
+# agencies' threshold rules use minimum cell sizes of about 3 to 10; 10 is the cautious end.
+DEFAULT_MIN_GROUP_SIZE = 10
+# k = 1 would release single rows: the smallest k accepted.
+MIN_GROUP_SIZE_FLOOR = 2
+# Finer bins hold fewer rows each (and cells under the minimum group size are withheld anyway); 100
+# bins give percentile resolution, which is what a histogram or a quantile summary is for.
+MAX_HISTOGRAM_BINS = 100
 
 ALLOWED_FORMS = (
-    "count | sum:COLUMN | mean:COLUMN | variance:COLUMN | min:COLUMN | max:COLUMN | "
-    "histogram:COLUMN:LOW:HIGH:BINS | quantile:COLUMN:Q[,Q...], optionally followed by ' by label'; "
+    "count | sum:COLUMN | mean:COLUMN | variance:COLUMN | histogram:COLUMN:LOW:HIGH:BINS | "
+    "quantile:COLUMN:LOW:HIGH:BINS:Q[,Q...], optionally followed by ' by label'; "
     "COLUMN is feature_<i> or label"
 )
 
@@ -41,7 +54,7 @@ class QuerySpec:
     kind: str
     column: str | None = None  # None only for a plain `count`
     group_by: str | None = None
-    low: float | None = None  # histogram only
+    low: float | None = None  # histogram and quantile
     high: float | None = None
     bins: int | None = None
     quantiles: tuple[float, ...] = ()  # quantile only
@@ -54,7 +67,9 @@ class QuerySpec:
         elif self.kind == "histogram":
             head = f"histogram:{self.column}:{self.low!r}:{self.high!r}:{self.bins}"
         elif self.kind == "quantile":
-            head = f"quantile:{self.column}:" + ",".join(repr(q) for q in self.quantiles)
+            head = f"quantile:{self.column}:{self.low!r}:{self.high!r}:{self.bins}:" + ",".join(
+                repr(q) for q in self.quantiles
+            )
         else:
             head = f"{self.kind}:{self.column}"
         return head if self.group_by is None else f"{head} by {self.group_by}"
@@ -76,6 +91,12 @@ def parse_spec(text: str) -> QuerySpec:
             _refuse(text, f"cannot group by '{group_by}' (allowed: {', '.join(GROUP_COLUMNS)})")
     parts = body.split(":")
     kind = parts[0].strip()
+    if kind in REFUSED_KINDS:
+        _refuse(
+            text,
+            f"'{kind}' is refused: it is one row's own value; bounds on the extremes come from "
+            "quantile:COLUMN:LOW:HIGH:BINS:0,1",
+        )
     if kind not in KINDS:
         _refuse(text, f"unknown statistic '{kind}'")
     if kind == "count":
@@ -91,20 +112,28 @@ def parse_spec(text: str) -> QuerySpec:
     if kind == "histogram":
         if len(parts) != 5:
             _refuse(text, "histogram takes COLUMN:LOW:HIGH:BINS")
-        low, high = _number(text, parts[2], "LOW"), _number(text, parts[3], "HIGH")
-        if not low < high:
-            _refuse(text, f"LOW ({low}) must be below HIGH ({high})")
-        bins = _integer(text, parts[4], "BINS")
-        if not 1 <= bins <= MAX_HISTOGRAM_BINS:
-            _refuse(text, f"BINS must be between 1 and {MAX_HISTOGRAM_BINS}")
+        low, high, bins = _bins(text, parts[2:5])
         return QuerySpec("histogram", _column(text, parts[1]), group_by, low=low, high=high, bins=bins)
     # quantile
-    if len(parts) != 3 or not parts[2].strip():
-        _refuse(text, "quantile takes COLUMN:Q[,Q...]")
-    quantiles = tuple(_number(text, q, "Q") for q in parts[2].split(","))
+    if len(parts) != 6 or not parts[5].strip():
+        _refuse(text, "quantile takes COLUMN:LOW:HIGH:BINS:Q[,Q...]")
+    low, high, bins = _bins(text, parts[2:5])
+    quantiles = tuple(_number(text, q, "Q") for q in parts[5].split(","))
     if any(not 0.0 <= q <= 1.0 for q in quantiles):
         _refuse(text, "every Q must lie in [0, 1]")
-    return QuerySpec("quantile", _column(text, parts[1]), group_by, quantiles=quantiles)
+    return QuerySpec("quantile", _column(text, parts[1]), group_by, low=low, high=high, bins=bins, quantiles=quantiles)
+
+
+def _bins(text: str, parts: list[str]) -> tuple[float, float, int]:
+    low, high = _number(text, parts[0], "LOW"), _number(text, parts[1], "HIGH")
+    if not low < high:
+        _refuse(text, f"LOW ({low}) must be below HIGH ({high})")
+    bins = _integer(text, parts[2], "BINS")
+    if not 1 <= bins <= MAX_HISTOGRAM_BINS:
+        _refuse(text, f"BINS must be between 1 and {MAX_HISTOGRAM_BINS}")
+    if not all(math.isfinite(edge) for edge in QuerySpec("histogram", None, None, low, high, bins).bin_edges()):
+        _refuse(text, "the bin edges must be finite numbers")
+    return low, high, bins
 
 
 def check_columns(spec: QuerySpec, num_features: int) -> None:
