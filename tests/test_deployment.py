@@ -14,7 +14,7 @@ import time
 
 import pytest
 import torch
-from conftest import run_cli, tiny_scenario
+from conftest import RecordingObserver, run_cli, tiny_scenario
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
 from flwr.cli.supernode.register import try_load_public_key
@@ -29,26 +29,8 @@ from simulator.deployment.processes import DeploymentError, running_pids
 from simulator.flower.runners import run_inline
 from simulator.ledger import Ledger, LedgerRow, make_row
 from simulator.probes.energy import absent_reading
-from simulator.progress import RunObserver
 
 RUN_TIMEOUT_S = 900
-
-
-class HeardHooks(RunObserver):
-    def __init__(self):
-        self.calls: list[tuple] = []
-
-    def federation_started(self, rounds, silos):
-        self.calls.append(("federation_started", rounds, tuple(silos)))
-
-    def exchange_started(self, round_number, phase, silos):
-        self.calls.append(("exchange_started", round_number, phase, silos))
-
-    def silo_finished(self, round_number, phase, silo):
-        self.calls.append(("silo_finished", round_number, phase, silo))
-
-    def federation_finished(self):
-        self.calls.append(("federation_finished",))
 
 
 @pytest.mark.deployment
@@ -60,7 +42,7 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
     deployed_dir.mkdir()
     inline_dir.mkdir()
 
-    heard = HeardHooks()
+    heard = RecordingObserver()
     outcome = run_deployment(scenario, deployed_dir, observer=heard)
     inline = run_inline(tiny_scenario(), inline_dir)
 
@@ -82,11 +64,11 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
     assert {row.energy_method for row in silo_rows} <= {"modelled", "measured"}
 
     # Round progress as the inline runner reports it, read from the ServerApp's ledger journal.
-    assert heard.calls[0] == ("federation_started", 2, ("paris", "virginia"))
-    assert heard.calls[-1] == ("federation_finished",)
-    exchanges = [call[1:3] for call in heard.calls if call[0] == "exchange_started"]
+    assert heard.events[0] == ("federation", 2, ("paris", "virginia"))
+    assert heard.events[-1] == ("federation done",)
+    exchanges = [event[1:3] for event in heard.events if event[0] == "exchange"]
     assert exchanges == [(1, "train"), (1, "evaluate"), (2, "train"), (2, "evaluate")]
-    assert sorted(call[1:] for call in heard.calls if call[0] == "silo_finished") == sorted(
+    assert sorted(event[1:] for event in heard.events if event[0] == "silo") == sorted(
         (round_number, phase, silo) for round_number, phase in exchanges for silo in ("paris", "virginia")
     )
 

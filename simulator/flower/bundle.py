@@ -24,6 +24,7 @@ from collections.abc import Iterable
 from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
 from flwr.serverapp import Grid
 
+from simulator.flower.wrapped_grid import WrappedGrid
 from simulator.flower.flwr_internals import (
     ERROR_CLIENT_APP_RAISED,
     ClientAppCallable,
@@ -87,29 +88,15 @@ def _error_record(error: Error) -> ConfigRecord:
 # -- server side ---------------------------------------------------------------------------------------------
 
 
-class BundlingGrid(Grid):
+class BundlingGrid(WrappedGrid):
     """`inner` with the messages of one push that go to the same node sent as one bundle."""
 
     def __init__(self, inner: Grid):
-        self._inner = inner
+        super().__init__(inner)
         # part id -> (bundle id, index in the bundle, the part's own message)
         self._parts: dict[str, tuple[str, int, Message]] = {}
         self._bundle_parts: dict[str, list[str]] = {}  # bundle id -> its part ids
         self._held: dict[str, Message] = {}  # part replies split off a bundle reply, not yet pulled
-
-    # -- delegation
-    def set_run(self, run):  # type: ignore[no-untyped-def]
-        self._inner.set_run(run)
-
-    @property
-    def run(self):  # type: ignore[no-untyped-def]
-        return self._inner.run
-
-    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
-        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
-
-    def get_node_ids(self) -> Iterable[int]:
-        return self._inner.get_node_ids()
 
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
         raise NotImplementedError("BundlingGrid answers push_messages/pull_messages (the measured grid polls it)")

@@ -20,6 +20,7 @@ from flwr.serverapp import Grid
 from simulator.analytics.disclosure import DEFAULT_MIN_GROUP_SIZE
 from simulator.flower.flwr_internals import ERROR_CLIENT_APP_RAISED
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
+from simulator.flower.wrapped_grid import WrappedGrid
 from simulator.flower.reply_check import TELEMETRY_KEYS, reply_problem
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
 from simulator.probes.apportion import SiloWork, apportion
@@ -34,7 +35,7 @@ from simulator.records.measurement import MeasurementRefused, SiloMeasurement, b
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
 
-class MeasuredGrid(Grid):
+class MeasuredGrid(WrappedGrid):
     def __init__(
         self,
         inner: Grid,
@@ -49,7 +50,7 @@ class MeasuredGrid(Grid):
         observer: RunObserver = NULL_OBSERVER,
         min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
     ):
-        self._inner = inner
+        super().__init__(inner)
         # Pull replies every `reply_poll_s` seconds instead of the inner grid's own pace (Flower's
         # deployed grid waits 3 s between pulls); None keeps the inner grid's send_and_receive.
         self._reply_poll_s = reply_poll_s
@@ -70,30 +71,13 @@ class MeasuredGrid(Grid):
         self.model_dtypes: dict[str, str] = {}
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
-    # -- delegation -------------------------------------------------------------------------
-    def set_run(self, run):  # type: ignore[no-untyped-def]
-        self._inner.set_run(run)
-
-    @property
-    def run(self):  # type: ignore[no-untyped-def]
-        return self._inner.run
-
-    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
-        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
-
     def get_node_ids(self) -> Iterable[int]:
         # Sorted: Flower's sampling then depends only on the seeded `random` state.
         return sorted(self._inner.get_node_ids())
 
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        return self._inner.push_messages(messages)
-
     def silo_of_node(self, node_id: int) -> str | None:
         """The silo name of a node, once known (from the runner or a first reply); None before."""
         return self._node_to_silo.get(node_id)
-
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        return self._inner.pull_messages(message_ids)
 
     # -- measured exchange ------------------------------------------------------------------
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:

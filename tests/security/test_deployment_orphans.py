@@ -20,32 +20,14 @@ from pathlib import Path
 
 import psutil
 import pytest
-
-from conftest import REPO_ROOT
+import tomli_w
+from conftest import REPO_ROOT, tiny_scenario_dict
 
 ROUNDS = 8  # about 4 s each: the run is still going when the signal lands
 AFTER_SIGNAL_S = 10.0
 RUN_LIMIT_S = 600.0
-SCENARIO = f"""
-name = "orphans"
-runner = "deployment"
-[data]
-dataset = "digits"
-[model]
-name = "logreg"
-[training]
-rounds = {ROUNDS}
-[probes]
-energy = false
-[[silos]]
-name = "paris"
-country = "FRA"
-share = 0.5
-[[silos]]
-name = "virginia"
-country = "USA"
-share = 0.5
-"""
+# The tiny two-silo scenario, on the deployment runner (TLS and SuperNode authentication, the defaults).
+SCENARIO = tiny_scenario_dict(name="orphans", runner="deployment", training__rounds=ROUNDS, probes__energy=False)
 
 
 def _processes_of_run(tmpdir: Path) -> list[psutil.Process]:
@@ -93,7 +75,7 @@ def test_a_killed_deployment_run_leaves_no_process_and_no_key(tmp_path, signal_n
     tmpdir, runs = tmp_path / "tmp", tmp_path / "runs"
     tmpdir.mkdir()
     scenario = tmp_path / "orphans.toml"
-    scenario.write_text(SCENARIO)
+    scenario.write_text(tomli_w.dumps(SCENARIO))
     env = dict(os.environ, TMPDIR=str(tmpdir))
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     with (tmp_path / "out.log").open("wb") as log:
