@@ -3,10 +3,11 @@
 On this machine (the default): a SuperLink (`--isolation process`) with the run's ServerApp worker
 (`simulator.deployment.server_worker`), and per silo a SuperNode (node config `partition-id=i
 num-partitions=n`, `--isolation process`) with its long-running ClientApp worker
-(`simulator.deployment.silo_worker`), all on loopback ports, all started at once: their imports (the
-bulk of the start-up) overlap. The SuperNodes dial relays that hold their connections until the
-SuperLink listens and their keys are registered. Registration and submission go through the
-SuperLink's Control API from this process, as `flwr supernode register` and `flwr run` send them.
+(`simulator.deployment.silo_worker`), all on loopback ports. The SuperNodes and workers are forks of
+one fork server that imports Flower, torch and the apps once (fork_server.py) while the SuperLink
+starts beside it; the SuperNodes dial relays that refuse connections until their keys are
+registered. Registration and submission go through the SuperLink's Control API from this process,
+as `flwr supernode register` and `flwr run` send them.
 With `deployment.superlink = "host:port"` it attaches to a SuperLink that is already running with
 its silos elsewhere and only submits and follows the run.
 
@@ -77,9 +78,24 @@ def run_deployment(
     """
     run_dir = run_dir.resolve()
     app_dir = flower_app_dir()
-    settings = scenario.deployment
     started_at = time.perf_counter()
     watchdog = Watchdog()  # first: from here on, a killed runner leaves no process and no key behind
+    try:
+        return _run(scenario, run_dir, app_dir, watchdog, started_at, on_submitted, observer)
+    finally:
+        watchdog.release()
+
+
+def _run(
+    scenario: Scenario,
+    run_dir: Path,
+    app_dir: Path,
+    watchdog: Watchdog,
+    started_at: float,
+    on_submitted: Callable[[ProcessSupervisor], None] | None,
+    observer: RunObserver,
+) -> DeploymentOutcome:
+    settings = scenario.deployment
     scratch = Path(tempfile.mkdtemp(prefix="silocarbon-deploy-"))
     watchdog.remove_on_exit(scratch)
     env = _child_environment(scratch / "flwr-home")
@@ -115,7 +131,6 @@ def run_deployment(
         for relay in relays.values():
             relay.close()
         shutil.rmtree(scratch, ignore_errors=True)
-        watchdog.release()
     federation = read_federation_outcome(run_dir)
     outcome = DeploymentOutcome(
         federation=federation,
