@@ -1,6 +1,7 @@
 """The `silocarbon` command.
 
-Exit status: 0 success, 2 bad input (one clear line on stderr), 1 anything else.
+Exit status: 0 success, 2 bad input (one clear line on stderr), 1 anything else; stopped by a
+signal: 128 + its number (130 Ctrl-C/SIGINT, 143 SIGTERM), the run folder marked `interrupted`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import typer
 import simulator  # noqa: F401  (switches telemetry off before Flower or Ray can load)
 from simulator.errors import InputError
 from simulator.planner.cli_inventory import inventory_app
+from simulator.stopping import StopRequested, stop_on_signals_if_main_thread
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+EXIT_KEYBOARD_INTERRUPT = 130  # what typer returns for a Ctrl-C it caught itself (128 + SIGINT)
 
 app = typer.Typer(
     name="silocarbon",
@@ -357,22 +360,25 @@ def main(argv: list[str] | None = None) -> None:
     if any("\x00" in argument for argument in arguments):  # no path or value can hold one
         _fail(EXIT_BAD_INPUT, "an argument contains a NUL byte")
     try:
-        app(args=arguments, prog_name="silocarbon", standalone_mode=False)
+        with stop_on_signals_if_main_thread():
+            # Not standalone, so errors reach the handlers below; typer then *returns* what would
+            # have been the exit status (typer.Exit's code; 130 for a KeyboardInterrupt it caught).
+            status = app(args=arguments, prog_name="silocarbon", standalone_mode=False)
+    except StopRequested as stop:  # Ctrl-C or SIGTERM: the run folder (if any) is resumable
+        _fail(stop.exit_status, str(stop))
     except InputError as error:
         _fail(EXIT_BAD_INPUT, str(error))
-    except click.exceptions.Exit as done:
-        sys.exit(done.exit_code)
     except click.UsageError as error:
         _fail(EXIT_BAD_INPUT, error.format_message())
     except click.exceptions.Abort:
         _fail(EXIT_FAILURE, "aborted")
-    except KeyboardInterrupt:
-        _fail(EXIT_FAILURE, "interrupted")
     except Exception as error:  # the last line of defence: one line, the traceback on request
         if os.environ.get("SILOCARBON_DEBUG"):
             traceback.print_exc()
         _fail(EXIT_FAILURE, f"{type(error).__name__}: {error} (set SILOCARBON_DEBUG=1 for the traceback)")
-    sys.exit(0)
+    if status == EXIT_KEYBOARD_INTERRUPT:
+        _fail(EXIT_KEYBOARD_INTERRUPT, "interrupted")
+    sys.exit(status if isinstance(status, int) else 0)
 
 
 def _quiet_libraries() -> None:

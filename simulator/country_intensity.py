@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+
+from simulator.probes.codecarbon_compat import energy_mix_file
 
 from simulator.units import GRAMS_PER_KILOGRAM
-
-ENERGY_MIX_FILE = Path("data") / "private_infra" / "global_energy_mix.json"
 
 
 @dataclass(frozen=True)
@@ -28,15 +27,9 @@ class CountryIntensity:
 
 @lru_cache(maxsize=1)
 def _energy_mix() -> dict[str, dict]:
-    # Locate the file by the package's path without importing codecarbon (a 0.1 s import we may
-    # not need in processes that only validate a scenario).
-    from importlib.util import find_spec
-
-    spec = find_spec("codecarbon")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("codecarbon is not installed; it provides the carbon intensity table")
-    path = Path(list(spec.submodule_search_locations)[0]) / ENERGY_MIX_FILE
-    return json.loads(path.read_text())
+    # Located by the package's path without importing codecarbon (a 0.1 s import we may not need
+    # in processes that only validate a scenario).
+    return json.loads(energy_mix_file().read_text())
 
 
 @lru_cache(maxsize=1)

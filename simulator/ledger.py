@@ -2,6 +2,11 @@
 
 Rows are frozen; the ledger only appends. Energy that could not be read is empty in the CSV (absent),
 never 0. Every column's unit is in its name or in `LEDGER_COLUMNS`.
+
+Two energy figures per row: `energy_*` is attributed to the work's own process (what CO2, energy
+profiles and claims use: other jobs on a shared host do not move it), `host_energy_*` is the whole
+host over the same window (CodeCarbon's machine mode). Columns added after the first ledgers sit at
+the end (`_ADDED_COLUMNS`); a ledger written before them is still read.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from simulator.country_intensity import co2_kg, country_intensity
@@ -20,6 +25,7 @@ from simulator.records.kinds import (
     ENERGY_METHODS,
     HARDWARE_DECLARED,
     HARDWARE_HOST,
+    METHOD_ABSENT,
     PHASES,
     ROW_STATUSES,
     Approach,
@@ -53,18 +59,32 @@ LEDGER_COLUMNS: dict[str, str] = {
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
     "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
     "bytes_up": "payload bytes silo -> server, counted by the server from what arrived",
-    "num_examples": "samples processed in the window",
+    "num_examples": "examples processed in the window (a train reply's FedAvg weight)",
     "status": " | ".join(ROW_STATUSES),
     "detail": "reason of a failure, or a note on how the row was obtained",
     "energy_hardware": "host (this host's energy) | declared (modelled on the silo's declared hardware, not the host's)",
     "bytes_up_telemetry": "bytes of silocarbon's own records in the reply (the silo's measurement, a failure "
     "reason), silo -> server, counted by the server; not part of bytes_up",
+    "sample_updates": "training sample updates in the window (examples x local epochs actually run); 0 when none",
+    "host_energy_kwh": "the whole host's energy over the window in kWh (CPU + RAM + GPU, machine mode); empty when absent",
+    "host_energy_cpu_kwh": "host CPU part, kWh; empty when absent",
+    "host_energy_ram_kwh": "host RAM part, kWh; empty when absent",
+    "host_energy_gpu_kwh": "host GPU part, kWh (the same NVML counter as energy_gpu_kwh); empty when absent",
+    "host_energy_method": " | ".join(ENERGY_METHODS),
 }
 # Columns added after the first ledgers were written, with how an older ledger's row gets its value.
 _LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
 _ADDED_COLUMNS = {
     "energy_hardware": lambda record: HARDWARE_DECLARED if record["detail"].startswith(_LEGACY_DECLARED_DETAIL) else HARDWARE_HOST,
     "bytes_up_telemetry": lambda record: "0",  # not counted before it had its column
+    # Older ledgers counted examples, not sample updates (see `Ledger.with_sample_updates`), and had
+    # only the host's figure, in energy_* (the host columns read as absent).
+    "sample_updates": lambda record: "0",
+    "host_energy_kwh": lambda record: "",
+    "host_energy_cpu_kwh": lambda record: "",
+    "host_energy_ram_kwh": lambda record: "",
+    "host_energy_gpu_kwh": lambda record: "",
+    "host_energy_method": lambda record: METHOD_ABSENT,
 }
 
 
@@ -91,6 +111,12 @@ class LedgerRow:
     detail: str = ""
     energy_hardware: EnergyHardware = HARDWARE_HOST
     bytes_up_telemetry: int = 0
+    sample_updates: int = 0
+    host_energy_kwh: float | None = None
+    host_energy_cpu_kwh: float | None = None
+    host_energy_ram_kwh: float | None = None
+    host_energy_gpu_kwh: float | None = None
+    host_energy_method: EnergyMethod = METHOD_ABSENT
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -108,13 +134,16 @@ def make_row(
     bytes_down: int = 0,
     bytes_up: int = 0,
     num_examples: int = 0,
+    sample_updates: int = 0,
     status: RowStatus = "ok",
     detail: str = "",
     energy_hardware: EnergyHardware = HARDWARE_HOST,
     bytes_up_telemetry: int = 0,
 ) -> LedgerRow:
-    """A ledger row whose CO2 is the window's energy times the country's grid intensity."""
+    """A ledger row whose CO2 is the window's (attributed) energy times the country's grid intensity;
+    the host columns come from `energy.host` (absent where the reading has none)."""
     intensity = country_intensity(country).intensity_g_per_kwh
+    host = energy.host
     return LedgerRow(
         approach=approach,
         silo=silo,
@@ -138,7 +167,21 @@ def make_row(
         detail=detail,
         energy_hardware=energy_hardware,
         bytes_up_telemetry=int(bytes_up_telemetry),
+        sample_updates=int(sample_updates),
+        host_energy_kwh=None if host is None else host.energy_kwh,
+        host_energy_cpu_kwh=None if host is None else host.energy_cpu_kwh,
+        host_energy_ram_kwh=None if host is None else host.energy_ram_kwh,
+        host_energy_gpu_kwh=None if host is None else host.energy_gpu_kwh,
+        host_energy_method=METHOD_ABSENT if host is None else host.method,
     )
+
+
+def host_reading(row: LedgerRow) -> EnergyReading | None:
+    """The host columns of a row as a reading (None where the host figure is absent)."""
+    if row.host_energy_method == METHOD_ABSENT:
+        return None
+    return EnergyReading(row.wall_s, row.host_energy_cpu_kwh, row.host_energy_ram_kwh, row.host_energy_gpu_kwh,
+                         row.host_energy_method)
 
 
 @dataclass(frozen=True)
@@ -149,11 +192,15 @@ class Totals:
     co2_kg: float | None
     bytes_down: int
     bytes_up: int
+    host_energy_kwh: float | None = None
+    sample_updates: int = 0
 
 
 class Ledger:
-    def __init__(self, rows: list[LedgerRow] | None = None):
+    def __init__(self, rows: list[LedgerRow] | None = None, *, records_sample_updates: bool = True):
         self._rows: list[LedgerRow] = list(rows or [])
+        # False for a ledger read from a file written before the `sample_updates` column existed.
+        self.records_sample_updates = records_sample_updates
 
     def append(self, row: LedgerRow) -> None:
         self._rows.append(row)
@@ -184,6 +231,8 @@ class Ledger:
             co2_kg=_sum_present(row.co2_kg for row in rows),
             bytes_down=sum(row.bytes_down for row in rows),
             bytes_up=sum(row.bytes_up for row in rows),
+            host_energy_kwh=_sum_present(row.host_energy_kwh for row in rows),
+            sample_updates=sum(row.sample_updates for row in rows),
         )
 
     def to_csv_text(self) -> str:
@@ -196,12 +245,27 @@ class Ledger:
 
     @classmethod
     def from_csv(cls, path: Path) -> "Ledger":
+        """Read a ledger. One written before sample updates were recorded reads with none
+        (`records_sample_updates` False: see `with_sample_updates`) and its host figures absent."""
         with path.open(newline="") as handle:
             reader = csv.DictReader(handle)
-            missing = [column for column in LEDGER_COLUMNS if column not in (reader.fieldnames or []) and column not in _ADDED_COLUMNS]
+            present = set(reader.fieldnames or [])
+            missing = [column for column in LEDGER_COLUMNS if column not in present and column not in _ADDED_COLUMNS]
             if missing:
                 raise ValueError(f"{path}: not a silocarbon ledger; missing columns {', '.join(missing)}")
-            return cls([_row_from_strings(record) for record in reader])
+            rows = [_row_from_strings(record) for record in reader]
+        return cls(rows, records_sample_updates="sample_updates" in present)
+
+    def with_sample_updates(self, fl_local_epochs: int) -> "Ledger":
+        """An older ledger's rows with the sample updates its training rows made: such ledgers
+        counted examples per window, so an FL training row made `num_examples` x the scenario's
+        local epochs, and a CL training row (one pooled epoch) `num_examples`."""
+        def updates(row: LedgerRow) -> int:
+            if row.phase != "train" or row.status != "ok":
+                return 0
+            return row.num_examples * (fl_local_epochs if row.approach == APPROACH_FL else 1)
+
+        return Ledger([replace(row, sample_updates=updates(row)) for row in self._rows])
 
 
 def _sum_present(values) -> float | None:
@@ -209,15 +273,17 @@ def _sum_present(values) -> float | None:
     return math.fsum(present) if present else None
 
 
-_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "bytes_up_telemetry"}
+_INT_COLUMNS = {"round", "bytes_down", "bytes_up", "num_examples", "bytes_up_telemetry", "sample_updates"}
 _KIND_COLUMNS = {
     "approach": APPROACHES,
     "phase": PHASES,
     "energy_method": ENERGY_METHODS,
     "status": ROW_STATUSES,
     "energy_hardware": ENERGY_HARDWARE,
+    "host_energy_method": ENERGY_METHODS,
 }
-_OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg"}
+_OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg",
+                           "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh", "host_energy_gpu_kwh"}
 _FLOAT_COLUMNS = {"wall_s", "cpu_s", "intensity_g_per_kwh"}
 
 

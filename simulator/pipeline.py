@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 from simulator.centralized import CentralizedOutcome, run_centralized
@@ -24,24 +25,32 @@ from simulator.records.kinds import Approach
 from simulator.records.run import (
     ApproachSummary,
     FederationOutcome,
+    Interruption,
     Manifest,
     ResumeRecord,
     RunSummary,
     TimingSummary,
 )
 from simulator.results.atomic import save_torch_atomic, write_json_atomic, write_text_atomic
+from simulator.results.cl_checkpoint import read_cl_checkpoint
 from simulator.results.emissions_csv import emissions_csv_text
 from simulator.results.host import host_facts, package_versions
-from simulator.to_target import Checkpointed, to_target_summary
-from simulator.training import warm_up_torch
+from simulator.results.integrity import STATUS_COMPLETE, STATUS_FAILED, STATUS_INTERRUPTED, STATUS_RUNNING
 from simulator.results.run_dir import (
     CL_MODEL,
     EMISSIONS,
+    FL_HISTORY,
+    FL_MODEL,
     MANIFEST,
     SUMMARY,
     new_run_dir,
+    read_federation_outcome,
     write_ledger,
 )
+from simulator.results.run_lock import hold_run_folder
+from simulator.stopping import RunInterrupted, StopRequested, as_stop
+from simulator.to_target import Checkpointed, to_target_summary
+from simulator.training import warm_up_torch
 
 
 @dataclass(frozen=True)
@@ -75,17 +84,18 @@ def run_in_folder(
     scenario: Scenario, data, run_dir: Path, probe, started: float, observer: RunObserver, idle: IdleBaseline | None
 ) -> RunResult:
     """One measured run into an existing, empty folder, with a started probe and a known idle
-    baseline (a group of seeds pays the probe's start-up, torch's warm-up and the baseline once)."""
-    manifest = Manifest(
-        scenario=scenario.model_dump(mode="json"),
-        seed=scenario.seed,
-        runner=scenario.runner,
-        versions=package_versions(),
-        host=host_facts(),
-        status="running",
-    )
-    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-    return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
+    baseline (a group of seeds pays the probe's start-up, torch's warm-up and the baseline once).
+    The folder's lock is held throughout (simulator/results/run_lock.py)."""
+    with hold_run_folder(run_dir):
+        manifest = Manifest(
+            scenario=scenario.model_dump(mode="json"),
+            seed=scenario.seed,
+            runner=scenario.runner,
+            versions=package_versions(),
+            host=host_facts(),
+            status=STATUS_RUNNING,
+        )
+        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
 
 
 def started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
@@ -95,50 +105,76 @@ def started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
     return start_host_probe(scenario.probes)
 
 
+RESUMABLE = (STATUS_RUNNING, STATUS_INTERRUPTED, STATUS_FAILED)
+
+
 def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResult:
-    """Go on with a killed run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
-    from datetime import datetime, timezone
-
-    from simulator.scenario.load import validate_scenario
+    """Go on with a stopped run from its last round checkpoint, in the same folder (`silocarbon resume`)."""
     from simulator.results.checkpoint import read_checkpoint
-    from simulator.results.integrity import STATUS_FAILED, STATUS_RUNNING, read_manifest, require_run_dir
+    from simulator.results.integrity import read_manifest, require_run_dir
+    from simulator.scenario.load import validate_scenario
 
-    require_run_dir(run_dir, allowed=(STATUS_RUNNING, STATUS_FAILED), load_models=False)
-    manifest = read_manifest(run_dir)
-    scenario = validate_scenario(manifest.scenario, str(run_dir / MANIFEST))
-    checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
-    started = time.perf_counter()
-    probe = started_probe(scenario)
-    try:
-        data = build_federated_data(scenario)
-        warm_up_torch(scenario.training.threads)
-        resumed = ResumeRecord(
-            at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            after_round=checkpoint.completed_round if checkpoint is not None else 0,
-            versions=package_versions(),
-        )
-        manifest = manifest.updated(
-            status="running", resumed=[*(manifest.resumed or ()), resumed.to_json()], failure=None
-        )
-        write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-        return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle_baseline(probe, scenario))
-    finally:
-        install_host_probe(None)
-        probe.close()
+    require_run_dir(run_dir, allowed=RESUMABLE, load_models=False)
+    with hold_run_folder(run_dir):  # refused while another process runs this folder
+        require_run_dir(run_dir, allowed=RESUMABLE, load_models=False)  # as it is now that we hold it
+        manifest = read_manifest(run_dir)
+        scenario = validate_scenario(manifest.scenario, str(run_dir / MANIFEST))
+        checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
+        read_cl_checkpoint(run_dir)  # likewise
+        started = time.perf_counter()
+        probe = started_probe(scenario)
+        try:
+            data = build_federated_data(scenario)
+            warm_up_torch(scenario.training.threads)
+            resumed = ResumeRecord(
+                at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                after_round=checkpoint.completed_round if checkpoint is not None else 0,
+                stopped_as=manifest.status,
+                interruption=manifest.interruption,
+                versions=package_versions(),
+            )
+            manifest = manifest.updated(
+                status=STATUS_RUNNING, resumed=[*(manifest.resumed or ()), resumed.to_json()], failure=None,
+                interruption=None,
+            )
+            return _finish_run(
+                scenario, data, run_dir, manifest, probe, started, observer, idle_baseline(probe, scenario)
+            )
+        finally:
+            install_host_probe(None)
+            probe.close()
 
 
 def _finish_run(
     scenario: Scenario, data, run_dir: Path, manifest: Manifest, probe, started: float, observer: RunObserver,
     idle: IdleBaseline | None,
 ) -> RunResult:
-    """FL (from round 1, or from the folder's checkpoint), then CL, then every result file."""
+    """Write the (running) manifest; FL (from round 1, or from the folder's checkpoint), then CL
+    (likewise), then every result file.
+
+    Ctrl-C or SIGTERM marks the folder `interrupted`, a failure `failed`; both stay resumable.
+    """
+    write_json_atomic(run_dir / MANIFEST, manifest.to_json())
     try:
-        fl = run_federated(scenario, run_dir, observer)
+        return _measure_and_write(scenario, data, run_dir, manifest, probe, started, observer, idle)
+    except (StopRequested, KeyboardInterrupt) as interruption:
+        stop = as_stop(interruption)
+        stopped = manifest.updated(status=STATUS_INTERRUPTED, interruption=Interruption(
+            signal=stop.signal_name, at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds")).to_json())
+        write_json_atomic(run_dir / MANIFEST, stopped.to_json())
+        raise RunInterrupted(stop.signal_number, run_dir) from None
     except Exception as error:  # the folder says why it stopped; the caller reports the error
-        failed = manifest.updated(status="failed", failure=" ".join(f"{type(error).__name__}: {error}".split()))
+        failed = manifest.updated(status=STATUS_FAILED, failure=" ".join(f"{type(error).__name__}: {error}".split()))
         write_json_atomic(run_dir / MANIFEST, failed.to_json())
         raise
-    cl = run_centralized(scenario, data, observer)
+
+
+def _measure_and_write(
+    scenario: Scenario, data, run_dir: Path, manifest: Manifest, probe, started: float, observer: RunObserver,
+    idle: IdleBaseline | None,
+) -> RunResult:
+    fl = finished_federation(run_dir, scenario) or run_federated(scenario, run_dir, observer)
+    cl = run_centralized(scenario, data, observer, run_dir)
     ledger = Ledger([*fl.ledger.rows, *cl.rows])
     write_ledger(run_dir, ledger)
     save_torch_atomic(run_dir / CL_MODEL, cl.model.state_dict())
@@ -151,10 +187,22 @@ def _finish_run(
     )
     summary = build_summary(fl, cl, ledger, probe, total_wall_s, idle, lifecycle, scenario.training)
     write_json_atomic(run_dir / SUMMARY, summary.to_json())
-    manifest = manifest.updated(status="complete", energy_methods=sorted({row.energy_method for row in ledger.rows}),
+    manifest = manifest.updated(status=STATUS_COMPLETE, energy_methods=sorted({row.energy_method for row in ledger.rows}),
                                 available_energy_methods=list(probe.available_methods))
     write_json_atomic(run_dir / MANIFEST, manifest.to_json())
     return RunResult(run_dir, scenario, fl, cl, ledger, summary, lifecycle)
+
+
+def finished_federation(run_dir: Path, scenario: Scenario) -> FederationOutcome | None:
+    """The FL outcome a stopped process already wrote (it stopped during CL), else None."""
+    from simulator.results.checkpoint import read_checkpoint
+
+    if not ((run_dir / FL_HISTORY).is_file() and (run_dir / FL_MODEL).is_file()):
+        return None
+    checkpoint = read_checkpoint(run_dir)
+    if checkpoint is None or checkpoint.completed_round < scenario.training.rounds:
+        return None
+    return read_federation_outcome(run_dir)
 
 
 def idle_baseline(probe, scenario: Scenario) -> IdleBaseline | None:
@@ -188,13 +236,16 @@ def build_summary(
         return ApproachSummary(
             accuracy=accuracy,
             energy_kwh=totals.energy_kwh,
+            host_energy_kwh=totals.host_energy_kwh,
+            sample_updates=totals.sample_updates,
             co2_kg=totals.co2_kg,
             bytes_down=totals.bytes_down,
             bytes_up=totals.bytes_up,
             wall_s=wall_s,
             cpu_s=totals.cpu_s,
             energy_methods=tuple(sorted({row.energy_method for row in rows})),
-            energy_above_idle_kwh=energy_above_idle_kwh(totals.energy_kwh, idle_w, covered_s),
+            # Idle power is the host's: taken from the host figure (the attributed one has no idle part).
+            energy_above_idle_kwh=energy_above_idle_kwh(totals.host_energy_kwh, idle_w, covered_s),
             idle_energy_kwh=None if idle_w is None else idle_energy_kwh(idle_w, covered_s),
         )
 

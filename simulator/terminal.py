@@ -39,8 +39,9 @@ def print_run(result) -> None:
     table.add_column("CL", justify="right")
     rows = [
         ("test accuracy", "fraction", f"{fl.accuracy:.4f}", f"{cl.accuracy:.4f}"),
-        ("energy", "kWh", _number(fl.energy_kwh), _number(cl.energy_kwh)),
-        ("energy above idle baseline", "kWh", _number(fl.energy_above_idle_kwh), _number(cl.energy_above_idle_kwh)),
+        ("energy (attributed to the run's processes)", "kWh", _number(fl.energy_kwh), _number(cl.energy_kwh)),
+        ("host energy (whole machine, same windows)", "kWh", _number(fl.host_energy_kwh), _number(cl.host_energy_kwh)),
+        ("host energy above idle baseline", "kWh", _number(fl.energy_above_idle_kwh), _number(cl.energy_above_idle_kwh)),
         ("CO2", "kg CO2e", _number(fl.co2_kg), _number(cl.co2_kg)),
         ("payload down (server -> silos)", "bytes", f"{fl.bytes_down:,}", f"{cl.bytes_down:,}"),
         ("payload up (silos -> server)", "bytes", f"{fl.bytes_up:,}", f"{cl.bytes_up:,}"),

@@ -9,6 +9,8 @@ import torch
 from torch import nn
 
 from simulator.probes.gpu_time import gpu_busy
+from simulator.probes.sample_updates import count_sample_updates
+from simulator.stopping import raise_if_stopped
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ def train_epochs(
         for _ in range(epochs):
             order = torch.randperm(len(y), generator=generator).to(device)
             for start in range(0, len(y), batch_size):
+                raise_if_stopped()  # a silo thread ends within one batch of a stop signal
                 index = order[start : start + batch_size]
                 optimizer.zero_grad()
                 loss = loss_fn(model(x[index]), y[index])
@@ -83,6 +86,7 @@ def train_epochs(
                 optimizer.step()
                 total_loss += float(loss.detach())
                 batches += 1
+                count_sample_updates(len(index))  # as it happens: a window closing mid-epoch counts what ran
     return TrainStats(len(y), len(y) * epochs, total_loss / max(batches, 1), steps=batches)
 
 

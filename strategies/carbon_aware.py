@@ -24,6 +24,7 @@ from simulator.errors import InputError
 from simulator.country_intensity import country_intensity
 from strategies.registry import FederationFacts, StrategySpec, register
 from strategies.sampling import sampling_arguments, train_sample_size
+from strategies.state import StateError, StrategyState
 
 TRACE_COLUMNS = ("hour", "country", "intensity_g_per_kwh")
 
@@ -94,6 +95,21 @@ class CarbonAware(FedAvg):
         self.round_hours = round_hours
         self.last_trained: dict[str, int] = {}
         self.chosen_by_round: dict[int, list[str]] = {}
+
+    def export_state(self) -> StrategyState:
+        """When each silo last trained, and who trained in which round (JSON keys are text)."""
+        return StrategyState(values={
+            "last_trained": dict(self.last_trained),
+            "chosen_by_round": {str(r): list(silos) for r, silos in self.chosen_by_round.items()},
+        })
+
+    def import_state(self, state: StrategyState) -> None:
+        last_trained, chosen = state.value("last_trained"), state.value("chosen_by_round")
+        try:
+            self.last_trained = {str(silo): int(r) for silo, r in last_trained.items()}
+            self.chosen_by_round = {int(r): [str(silo) for silo in silos] for r, silos in chosen.items()}
+        except (AttributeError, TypeError, ValueError) as error:
+            raise StateError(f"carbon_aware state is malformed ({error})") from None
 
     def intensities(self, server_round: int) -> dict[str, float]:
         if self.trace is None:

@@ -41,6 +41,7 @@ from strategies.compression_codec import (
     to_fp16,
     topk_sparsify,
 )
+from strategies.state import ROUND_SCOPED, StrategyState, export_state, import_state
 
 MODEL_KEY = "arrays"  # Flower's default arrayrecord_key, used by every strategy here
 CONFIG_KEY = "config"
@@ -145,12 +146,27 @@ def _decoded_content(content: RecordDict, arrays: Arrays) -> RecordDict:
 class CompressedStrategy(Strategy):
     """`inner` with its model compressed in every message, both directions."""
 
+    NOT_CARRIED = {
+        "_sent": ROUND_SCOPED,
+        # Each replica mirrors what a silo holds in its own state, which a resumed run's silos start
+        # afresh; so the server starts afresh too and sends each silo the whole model once.
+        "_replicas": "mirrors the silos' own replicas, which restart with them",
+    }
+
     def __init__(self, inner: Strategy, scheme: str, topk_fraction: float):
         self.inner = inner
         self.scheme = scheme
         self.topk_fraction = topk_fraction
         self._replicas: dict[int, Arrays] = {}  # topk: the model each silo holds
         self._sent: dict[int, Arrays] = {}  # the model each silo trains from this round
+
+    def export_state(self) -> StrategyState:
+        state = StrategyState()
+        state.add("inner", export_state(self.inner))
+        return state
+
+    def import_state(self, state: StrategyState) -> None:
+        import_state(self.inner, state.part("inner"))
 
     def summary(self) -> None:
         log(INFO, "\t├──> Update compression: %s (top-k fraction %s)", self.scheme, self.topk_fraction)

@@ -22,6 +22,7 @@ from flwr.serverapp.strategy import FedAvg
 from simulator.flower.flwr_internals import check_replies
 from strategies.registry import StrategySpec, register
 from strategies.sampling import sampling_arguments
+from strategies.state import ROUND_SCOPED, StrategyState, get_named_arrays, put_named_arrays
 
 CONTROL_KEY = "scaffold.control"  # server -> silo: c
 CONTROL_DELTA_KEY = "scaffold.control-delta"  # silo -> server: c_i+ - c_i
@@ -59,12 +60,24 @@ def _record(arrays: Arrays) -> ArrayRecord:
 
 # -- server ---------------------------------------------------------------------------------------
 class Scaffold(FedAvg):
+    NOT_CARRIED = {"_round_start": ROUND_SCOPED}
+
     def __init__(self, num_silos: int, server_learning_rate: float, **sampling):
         super().__init__(**sampling)
         self.num_silos = num_silos
         self.server_learning_rate = server_learning_rate
         self.control: Arrays | None = None
         self._round_start: Arrays = {}
+
+    def export_state(self) -> StrategyState:
+        """The server's control variate c (the silos keep their own c_i)."""
+        state = StrategyState()
+        put_named_arrays(state, "control", self.control)
+        return state
+
+    def import_state(self, state: StrategyState) -> None:
+        control = get_named_arrays(state, "control")
+        self.control = None if control is None else {k: v.astype(np.float32) for k, v in control.items()}
 
     def configure_train(self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
                         ) -> Iterable[Message]:

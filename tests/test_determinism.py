@@ -9,7 +9,8 @@ from simulator.pipeline import run_scenario
 from tests.conftest import tiny_scenario
 
 MEASURED_COLUMNS = {"wall_s", "cpu_s", "energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh",
-                    "co2_kg", "energy_method", "detail"}
+                    "co2_kg", "energy_method", "detail", "host_energy_kwh", "host_energy_cpu_kwh",
+                    "host_energy_ram_kwh", "host_energy_gpu_kwh", "host_energy_method"}  # sample_updates: compared
 
 
 def _without_measured(rows):

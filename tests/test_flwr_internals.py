@@ -1,8 +1,8 @@
 """Flower's non-public names live in simulator/flower/flwr_internals.py only; each one it uses is
 checked here against the installed Flower, so a new pin that moves or changes one fails here by name.
 
-CodeCarbon's counterpart is simulator/probes/codecarbon_compat.py: the CodeCarbon uses that are still
-elsewhere are listed in KNOWN_CODECARBON_USES (the attribution work moves them into it).
+CodeCarbon's counterpart is simulator/probes/codecarbon_compat.py: no other module uses a non-public
+CodeCarbon name (its contract tests: tests/test_codecarbon_contract.py).
 """
 
 from __future__ import annotations
@@ -29,18 +29,8 @@ PUBLIC_MODULES = {
              "flwr.simulation", "flwr.common"),
     "codecarbon": ("codecarbon",),
 }
-# Non-public CodeCarbon names still used outside the quarantine module today, each as (file, name);
-# the attribution work moves them into simulator/probes/codecarbon_compat.py and deletes them here.
-KNOWN_CODECARBON_USES = {
-    ("simulator/probes/energy.py", "_hardware"),
-    ("simulator/probes/energy.py", "_tdp"),
-    ("simulator/probes/energy.py", "_mode"),
-    ("simulator/lifecycle/site_intensity.py", "codecarbon.input.DataSource"),
-    ("simulator/lifecycle/site_intensity.py", "codecarbon.core.emissions.Emissions"),
-    ("simulator/lifecycle/site_intensity.py", "codecarbon.core.units.Energy"),
-    ("simulator/lifecycle/site_intensity.py", "codecarbon.external.geography.GeoMetadata"),
-    ("simulator/results/emissions_csv.py", "codecarbon.output_methods.emissions_data.EmissionsData"),
-}
+# Non-public CodeCarbon names used outside the quarantine module, each as (file, name): none.
+KNOWN_CODECARBON_USES: set[tuple[str, str]] = set()
 
 
 # -- the quarantine ---------------------------------------------------------------------------------------
@@ -96,7 +86,7 @@ def _private_uses(path: Path, library: str, public: set[str], private_attributes
 def _uses_outside_quarantine(library: str) -> set[tuple[str, str]]:
     public, private_attributes = _public_names(library), _private_attributes(library)
     if library == "codecarbon":  # CodeCarbon's tracker keeps its hardware in underscore attributes
-        private_attributes |= {"_hardware", "_tdp", "_mode"}
+        private_attributes |= {"_hardware", "_tdp", "_mode", "_cpu_count", "_tracking_mode"}
     found = set()
     for path in source_modules(REPO_ROOT).values():
         relative = path.relative_to(REPO_ROOT).as_posix()

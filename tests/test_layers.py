@@ -21,6 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "simulator", "simulator.errors", "simulator.units", "simulator.progress", "simulator.records",
         "simulator.records.kinds", "simulator.country_intensity", "simulator.results.atomic", "simulator.names",
+        "simulator.stopping",
         # 95 % intervals over repeated measurements: arithmetic only.
         "simulator.intervals",
         # The quarantine modules: the only ones that touch non-public Flower and CodeCarbon names.
@@ -34,6 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("run records, run folder, lifecycle model", (
         "simulator.records.run", "simulator.records.measurement", "simulator.results.run_dir", "simulator.results.checkpoint",
         "simulator.results.host", "simulator.results.integrity", "simulator.results.emissions_csv",
+        "simulator.results.cl_checkpoint", "simulator.results.run_lock",
         "simulator.lifecycle", "simulator.to_target",
     )),
     ("federation", ("simulator.flower", "simulator.centralized")),

@@ -9,12 +9,13 @@ from simulator.ledger import Ledger, LedgerRow
 from simulator.lifecycle.profile import default_profile, lifecycle_profile_of_run, profile_from_ledger
 
 
-def row(approach, silo, round_number, phase, energy, wall, samples=0, down=0, up=0, method="modelled"):
+def row(approach, silo, round_number, phase, energy, wall, samples=0, down=0, up=0, method="modelled", epochs=1):
     return LedgerRow(
         approach=approach, silo=silo, round=round_number, phase=phase, wall_s=wall, cpu_s=wall,
         energy_kwh=energy, energy_cpu_kwh=None, energy_ram_kwh=None, energy_gpu_kwh=None,
         energy_method=method, country="FRA", intensity_g_per_kwh=56.0, co2_kg=None,
         bytes_down=down, bytes_up=up, num_examples=samples,
+        sample_updates=samples * epochs if phase == "train" else 0,
     )
 
 
@@ -69,3 +70,14 @@ def replace_energy(original: LedgerRow) -> LedgerRow:
     from dataclasses import replace
 
     return replace(original, energy_kwh=None, energy_method="absent")
+
+
+def test_fl_with_three_local_epochs_divides_by_its_sample_updates():
+    """Hand-worked: silo a trains 100 examples x 3 local epochs = 300 sample updates per round."""
+    rows = [row("fl", "a", r, "train", 3e-6, 0.3, samples=100, epochs=3) for r in (1, 2)]
+    rows += [row("cl", "central", e, "train", 1e-6, 0.1, samples=100) for e in range(1, 7)]
+    profile = profile_from_ledger(Ledger(rows), "hand")
+    # FL: 2 x 3e-6 kWh over 2 x 300 updates = 1e-8; CL: 6 x 1e-6 over 6 x 100 = 1e-8: equal per update.
+    assert profile.fl_kwh_per_sample_update == pytest.approx(1e-8, rel=1e-12)
+    assert profile.cl_kwh_per_sample_update == pytest.approx(1e-8, rel=1e-12)
+    assert profile.fl_wall_s_per_sample_update == pytest.approx(0.6 / 600, rel=1e-12)

@@ -135,17 +135,14 @@ def test_idle_arithmetic_hand_worked():
 
 
 def test_host_time_covered_counts_a_concurrent_exchange_once():
-    def row(silo, method, wall_s, energy=1.0, hardware="host", detail=""):
-        return type("Row", (), {"silo": silo, "energy_method": method, "wall_s": wall_s, "energy_kwh": energy,
-                                "energy_hardware": hardware, "detail": detail})
+    def row(silo, method, wall_s, energy=1.0):
+        return type("Row", (), {"silo": silo, "host_energy_method": method, "wall_s": wall_s,
+                                "host_energy_kwh": energy})
 
     rows = [row("a", METHOD_APPORTIONED, 3.0), row("b", METHOD_APPORTIONED, 2.5), row("server", METHOD_APPORTIONED, 4.0),
             row("server", METHOD_MODELLED, 0.5), row("c", METHOD_ABSENT, 9.0, None),
-            row("d", METHOD_MODELLED, 7.0, hardware="declared", detail="for 1.4 s on the declared hardware")]
-    assert host_covered_wall_s(rows) == 4.5
-    # The typed field decides, not the wording of the row's note.
-    worded = row("e", METHOD_MODELLED, 1.0, detail="modelled on the silo's declared hardware, said a note")
-    assert host_covered_wall_s([*rows, worded]) == 5.5
+            row("d", METHOD_MODELLED, 7.0)]  # e.g. a silo modelled on declared hardware: the host still drew
+    assert host_covered_wall_s(rows) == 11.5
 
 
 # -- scenario schema --------------------------------------------------------------------------
@@ -185,15 +182,19 @@ def test_mixed_silo_hardware_run_and_codecarbon_emissions_csv(tmp_path):
     assert all(row.energy_gpu_kwh is None for row in result.ledger.rows if row.energy_method == METHOD_MODELLED
                and row.silo in ("server", "central"))
 
+    # The modelled silos' host columns keep what this host drew while their work ran on it.
+    assert all(row.host_energy_method == METHOD_MODELLED and row.host_energy_kwh > 0 for row in silo_rows)
+
     summary = json.loads((result.run_dir / "summary.json").read_text())
     idle = summary["idle_baseline"]
     assert idle["power_w"] > 0 and idle["method"] in (METHOD_MODELLED, METHOD_MEASURED) and idle["how"]
-    # Both silos are modelled, so the host's idle power applies only over the server's windows.
-    server_s = sum(row.wall_s for row in result.ledger.rows if row.approach == "fl" and row.silo == "server")
-    assert summary["fl"]["idle_energy_kwh"] == pytest.approx(idle["power_w"] * server_s / 3.6e6, rel=1e-9)
+    # Idle power is the host's: it applies over every window the host figure covers (the modelled
+    # silos' included), and is taken from the host figure.
+    fl_s = sum(row.wall_s for row in result.ledger.rows if row.approach == "fl")
+    assert summary["fl"]["idle_energy_kwh"] == pytest.approx(idle["power_w"] * fl_s / 3.6e6, rel=1e-9)
     for approach in ("fl", "cl"):
         above = summary[approach]["energy_above_idle_kwh"]
-        assert above == pytest.approx(summary[approach]["energy_kwh"] - summary[approach]["idle_energy_kwh"])
+        assert above == pytest.approx(summary[approach]["host_energy_kwh"] - summary[approach]["idle_energy_kwh"])
 
     emissions = pd.read_csv(result.run_dir / "emissions.csv")
     assert list(emissions.columns) == [field.name for field in dataclasses.fields(EmissionsData)]
@@ -216,8 +217,8 @@ class RecordingProbe:
         self.inner = inner
         self.readings: dict[str, EnergyReading] = {}
 
-    def begin(self, key: str) -> None:
-        self.inner.begin(key)
+    def begin(self, key: str, *, children: bool = False) -> None:
+        self.inner.begin(key, children=children)
 
     def end(self, key: str) -> EnergyReading:
         self.readings[key] = self.inner.end(key)
@@ -246,8 +247,17 @@ def test_ray_apportioned_silo_rows_sum_to_the_host_total(tmp_path):
                      and f"the {phase} exchange" in r.detail]
         assert len(silo_rows) == 2 and len(wait_rows) == 1
         assert all(r.energy_method == METHOD_APPORTIONED for r in silo_rows + wait_rows)
-        assert reading.energy_kwh > 0
-        assert sum(r.energy_kwh for r in silo_rows + wait_rows) == pytest.approx(reading.energy_kwh, rel=1e-9)
-        assert sum(r.energy_cpu_kwh for r in silo_rows + wait_rows) == pytest.approx(reading.energy_cpu_kwh, rel=1e-9)
-        assert all(r.energy_gpu_kwh is None for r in silo_rows + wait_rows)  # no GPU here: absent, not 0
+        assert reading.energy_kwh > 0 and reading.host is not None and reading.host.energy_kwh > 0
+        parts = silo_rows + wait_rows
+        # Attributed (this process and Ray's workers) and host figures: each split sums to its total.
+        assert sum(r.energy_kwh for r in parts) == pytest.approx(reading.energy_kwh, rel=1e-9)
+        assert sum(r.energy_cpu_kwh for r in parts) == pytest.approx(reading.energy_cpu_kwh, rel=1e-9)
+        assert sum(r.host_energy_kwh for r in parts) == pytest.approx(reading.host.energy_kwh, rel=1e-9)
+        assert sum(r.host_energy_cpu_kwh for r in parts) == pytest.approx(reading.host.energy_cpu_kwh, rel=1e-9)
+        assert sum(r.host_energy_ram_kwh for r in parts) == pytest.approx(reading.host.energy_ram_kwh, rel=1e-9)
+        assert all(r.host_energy_method == METHOD_APPORTIONED for r in parts)
+        assert all(r.energy_gpu_kwh is None for r in parts)  # no GPU here: absent, not 0
         assert all(r.energy_kwh > 0 for r in silo_rows)  # each silo used CPU time, so each got a share
+        # Each silo trained in a Ray worker: its sample updates still reach its row.
+        if phase == "train":
+            assert all(r.sample_updates > 0 for r in silo_rows)

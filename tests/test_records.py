@@ -17,7 +17,7 @@ APPROACH = {"accuracy": 0.9, "energy_kwh": 1e-4, "co2_kg": 2e-5, "bytes_down": 1
 def test_the_vocabularies_are_closed_and_complete():
     assert ENERGY_METHODS == ("measured", "modelled", "apportioned", "absent")
     assert set(PHASES) == {"train", "evaluate", "aggregate", "coordinate", "wait", "query"}
-    assert RUN_STATUSES == ("running", "complete", "failed")
+    assert RUN_STATUSES == ("running", "complete", "failed", "interrupted")
 
 
 def test_a_summary_reads_back_to_the_same_record_and_keeps_keys_it_does_not_know(tmp_path):
@@ -68,7 +68,9 @@ def _ledger_text(columns: list[str], detail: str, method: str = "modelled") -> s
               "energy_kwh": "1e-06", "energy_cpu_kwh": "1e-06", "energy_ram_kwh": "", "energy_gpu_kwh": "",
               "energy_method": method, "country": "FRA", "intensity_g_per_kwh": "56.0", "co2_kg": "5.6e-08",
               "bytes_down": "10", "bytes_up": "20", "num_examples": "3", "status": "ok", "detail": detail,
-              "energy_hardware": "host", "bytes_up_telemetry": "7"}
+              "energy_hardware": "host", "bytes_up_telemetry": "7", "sample_updates": "3", "host_energy_kwh": "",
+              "host_energy_cpu_kwh": "", "host_energy_ram_kwh": "", "host_energy_gpu_kwh": "",
+              "host_energy_method": "absent"}
     return ",".join(columns) + "\n" + ",".join(values[column] for column in columns) + "\n"
 
 

@@ -166,7 +166,7 @@ def test_index_lists_runs_and_names_bad_folders_without_failing(recorded_run, tm
     (runs / "broken").mkdir()
     (runs / "broken" / "manifest.json").write_text("{not json")
     (runs / "crashed").mkdir()
-    (runs / "crashed" / "manifest.json").write_text('{"status": "running", "scenario": {}}')
+    (runs / "crashed" / "manifest.json").write_text('{"status": "running", "scenario": {"name": "tiny"}}')
     listing = RunIndex(runs).refresh()
     assert [run.run_id for run in listing.runs] == [good.name]
     indexed = listing.runs[0]
@@ -175,7 +175,7 @@ def test_index_lists_runs_and_names_bad_folders_without_failing(recorded_run, tm
     assert indexed.fl_payload_bytes == summary["fl"]["bytes_down"] + summary["fl"]["bytes_up"]
     assert indexed.lifecycle_cl_co2_kg == summary["lifecycle"]["cl"]["total"]["co2_kg"]["central"]
     assert len(listing.warnings) == 2
-    assert any("broken" in w and "manifest.json cannot be read" in w for w in listing.warnings)
+    assert any("broken" in w and "manifest.json' is not readable JSON" in w for w in listing.warnings)
     assert any("crashed" in w and "status is 'running'" in w for w in listing.warnings)
 
     # A second copy appears, the first vanishes: the index follows the folders.

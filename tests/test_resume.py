@@ -1,86 +1,36 @@
-"""Kill and resume: a `silocarbon run` killed with SIGKILL mid-run and then resumed ends with the same
-final model as an uninterrupted run; damaged or finished run folders are refused in one line."""
+"""Kill and resume: a `silocarbon run` (with a stateful strategy, FedAdam) killed with SIGKILL mid-run
+and then resumed ends with the same final model as an uninterrupted run; damaged or finished run
+folders are refused in one line."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from simulator.results.checkpoint import CHECKPOINT, INTERRUPTED_DETAIL, read_checkpoint
+from simulator.results.cl_checkpoint import CL_CHECKPOINT
 from simulator.results.integrity import check_run_dir
 from simulator.results.run_dir import FL_LEDGER, FL_MODEL, MANIFEST
-from tests.conftest import REPO_ROOT, run_cli
+from tests.conftest import run_cli
+from tests.processes import start_cli, stop, straggling_scenario, wait_for_round
 
 ROUNDS = 6
-# One straggling silo slows every round to a fraction of a second, so the kill lands mid-run.
-SCENARIO = f"""
-name = "killme"
-seed = 3
-[model]
-name = "mlp"
-hidden_units = 16
-[training]
-rounds = {ROUNDS}
-[probes]
-energy = false
-[[silos]]
-name = "paris"
-country = "FRA"
-share = 0.4
-[[silos]]
-name = "berlin"
-country = "DEU"
-share = 0.3
-[[silos]]
-name = "virginia"
-country = "USA"
-share = 0.3
-[faults.silo.virginia]
-slowdown = 15.0
-"""
-
-
-def _start_run(scenario: Path, runs: Path, cwd: Path) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen(
-        [sys.executable, "-m", "simulator", "run", str(scenario), "--runs-dir", str(runs), "--quiet"],
-        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-
-
-def _wait_for_round(runs: Path, process: subprocess.Popen, at_least: int, limit_s: float = 240) -> Path:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the run ended before it could be killed"
-        for checkpoint in runs.glob(f"*/{CHECKPOINT}"):
-            found = read_checkpoint(checkpoint.parent)
-            if found is not None and found.completed_round >= at_least:
-                return checkpoint.parent
-        time.sleep(0.05)
-    raise AssertionError("no checkpoint appeared in time")
+# FedAdam: the server's optimizer moments must come back from the checkpoint for the models to match.
+SCENARIO = straggling_scenario("killme", ROUNDS, '[strategy]\nname = "fedadam"\neta = 0.01')
 
 
 def test_sigkill_then_resume_gives_the_uninterrupted_final_model(tmp_path):
     scenario = tmp_path / "killme.toml"
     scenario.write_text(SCENARIO)
 
-    process = _start_run(scenario, tmp_path / "killed", tmp_path)
-    try:
-        run_dir = _wait_for_round(tmp_path / "killed", process, at_least=2)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == -signal.SIGKILL
+    process = start_cli("run", str(scenario), "--runs-dir", str(tmp_path / "killed"), "--quiet", cwd=tmp_path)
+    run_dir = wait_for_round(tmp_path / "killed", process, at_least=2)
+    status, _ = stop(process, signal.SIGKILL)
+    assert status == -signal.SIGKILL
     stopped_after = read_checkpoint(run_dir).completed_round
     assert 2 <= stopped_after < ROUNDS, "the kill should land mid-run"
     assert json.loads((run_dir / MANIFEST).read_text())["status"] == "running"
@@ -134,7 +84,7 @@ def _resume_in_process(run_dir: Path, capsys) -> tuple[int, str]:
 def test_resume_refuses_a_finished_run_in_one_line(finished_run, capsys):
     status, err = _resume_in_process(finished_run, capsys)
     assert status == 2 and err.count("\n") == 1
-    assert f"run folder '{finished_run}' is complete; this needs a running or failed run" in err
+    assert f"run folder '{finished_run}' is complete; this needs a running, interrupted or failed run" in err
 
 
 @pytest.mark.parametrize(
@@ -144,6 +94,7 @@ def test_resume_refuses_a_finished_run_in_one_line(finished_run, capsys):
         (lambda d: (d / MANIFEST).unlink(), "manifest.json' is missing"),
         (lambda d: (d / MANIFEST).write_text('{"status": "running"}'), "manifest.json' holds no scenario"),
         (lambda d: (d / CHECKPOINT).write_bytes(b"\x80\x02garbage"), "checkpoint.pt' is unreadable"),
+        (lambda d: (d / CL_CHECKPOINT).write_bytes(b"PK\x03\x04cut"), "cl_checkpoint.pt' is unreadable"),
         (lambda d: (d / FL_LEDGER).write_text("a,b\n1,2\n"), "fl_ledger.csv' is not a readable ledger"),
     ],
 )
@@ -165,21 +116,24 @@ def test_resume_of_a_missing_folder_is_one_line(tmp_path, capsys):
     assert status == 2 and "does not exist" in err and err.count("\n") == 1
 
 
-def test_a_strategy_that_cannot_be_pickled_still_runs_but_cannot_resume(tmp_path):
+def test_a_strategy_without_state_export_still_runs_but_cannot_resume(tmp_path):
     from flwr.serverapp.strategy import FedAvg
 
     from simulator.errors import InputError
     from simulator.results.checkpoint import capture, write_checkpoint
 
-    unpicklable = FedAvg()
-    unpicklable.train_metrics_aggr_fn = lambda contents, key: None  # a lambda has no importable name
-    checkpoint = capture(completed_round=1, model_state={"w": torch.zeros(2)}, strategy=unpicklable,
+    class Undeclared(FedAvg):  # a user's strategy that neither exports state nor is described
+        pass
+
+    checkpoint = capture(completed_round=1, model_state={"w": torch.zeros(2)}, strategy=Undeclared(),
                          ledger_rows=0, rounds=[], fl_wall_s=0.1)
     write_checkpoint(tmp_path, checkpoint)
     again = read_checkpoint(tmp_path)
     assert again.completed_round == 1 and torch.equal(again.model_state["w"], torch.zeros(2))
-    with pytest.raises(InputError, match="FedAvg cannot be pickled.*this run cannot resume"):
-        again.strategy()
+    with pytest.raises(InputError, match="Undeclared declares no state export.*this run cannot resume"):
+        again.restore_strategy(Undeclared(), tmp_path)
+    with pytest.raises(InputError, match="holds the state of Undeclared, but the scenario builds FedAvg"):
+        again.restore_strategy(FedAvg(), tmp_path)
 
 
 def test_rounds_depend_on_seed_and_round_only_so_a_checkpoint_continues_exactly(tmp_path):
@@ -200,3 +154,27 @@ def test_rounds_depend_on_seed_and_round_only_so_a_checkpoint_continues_exactly(
     for name, tensor in straight.fl.final_state.items():
         assert torch.equal(tensor, continued.fl.final_state[name]), name
     assert [r.accuracy for r in continued.fl.rounds] == [r.accuracy for r in straight.fl.rounds]
+
+
+def test_cl_continued_from_its_checkpoint_ends_as_an_uninterrupted_cl(tmp_path):
+    """CL's epoch checkpoint (cl_checkpoint.pt): continuing it gives the uninterrupted CL's model and
+    evaluations, also with a target accuracy; a CL that had finished is not trained further."""
+    from simulator.centralized import run_centralized
+    from simulator.data import build_federated_data
+    from tests.conftest import tiny_scenario
+
+    common = {"probes__energy": False, "model__name": "mlp"}
+    scenario = tiny_scenario(training__rounds=2, training__target_accuracy=0.75, training__max_rounds=4, **common)
+    data = build_federated_data(scenario)
+    straight = run_centralized(scenario, data)
+    assert [e.epoch for e in straight.evaluations] == [1, 2, 3]  # past the budget of 2, to the target
+
+    run_centralized(tiny_scenario(training__rounds=1, **common), data, run_dir=tmp_path)  # stopped after epoch 1
+    continued = run_centralized(scenario, data, run_dir=tmp_path)
+    again = run_centralized(scenario, data, run_dir=tmp_path)  # stopped after CL had finished
+
+    for outcome in (continued, again):
+        assert [(e.epoch, e.accuracy) for e in outcome.evaluations] == [(e.epoch, e.accuracy) for e in straight.evaluations]
+        for name, tensor in straight.model.state_dict().items():
+            assert torch.equal(tensor, outcome.model.state_dict()[name]), name
+    assert len(again.rows) == len(continued.rows)  # no epoch trained twice

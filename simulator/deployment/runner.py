@@ -2,7 +2,7 @@
 
 On this machine (the default): a SuperLink (`--isolation process`) with the run's ServerApp worker
 (`simulator.deployment.server_worker`), and per silo a SuperNode (node config `partition-id=i
-num-partitions=n`, `--isolation process`) with its long-running ClientApp worker
+num-partitions=n min-group-size=k`, `--isolation process`) with its long-running ClientApp worker
 (`simulator.deployment.silo_worker`), all on loopback ports. The SuperNodes and workers are forks of
 one fork server that imports Flower, torch and the apps once (fork_server.py) while the SuperLink
 starts beside it; the SuperNodes dial relays that refuse connections until their keys are
@@ -44,6 +44,7 @@ from simulator.deployment.certs import (
     read_credentials,
     registration_public_key,
 )
+from simulator.deployment.commands import silo_node_config
 from simulator.deployment.follow import JournalProgress, follow_run, keep_partial_ledger
 from simulator.deployment.processes import (
     DeploymentError,
@@ -257,7 +258,7 @@ def _start_processes(
             "--port",
             str(runtime_port),
             "--node-config",
-            f"partition-id={index} num-partitions={len(scenario.silos)}",
+            silo_node_config(scenario, index),  # with the silo's own floor for analytics disclosure
             *security,
         ]
         if credentials is not None and scenario.deployment.authenticate_supernodes:

@@ -34,6 +34,7 @@ from simulator.flower.flwr_internals import (
     set_message_id,
     set_task_identity,
 )
+from simulator.stopping import StopRequested
 
 FIRST_NODE_ID = 101  # deterministic node ids; 1 is Flower's SuperLink
 
@@ -111,26 +112,37 @@ class InlineGrid(Grid):
                 outcome.append(self._client_app(incoming, context))
             except Exception as error:  # a silo's failure is a reply, not the server's crash
                 outcome.append(error)
+            except StopRequested as stop:  # the process is stopping: the silo's work ends here
+                outcome.append(stop)
 
         node_id = message.metadata.dst_node_id
         worker = self._workers.get(node_id)
         if worker is None:
             worker = self._workers[node_id] = _SiloWorker(f"silo-node-{node_id}")
         done = worker.submit(call)
-        done.wait(timeout)
+        try:
+            done.wait(timeout)
+        except BaseException:  # a stop signal in this thread: the call ends at its next check
+            self._give_up(node_id, worker)
+            raise
         if not outcome:
             # The silo's thread is stuck in this call: later calls get a new thread, this one ends
             # when the call does.
-            self._stray_calls.append(worker)
-            del self._workers[node_id]
-            worker.stop_after_current()
+            self._give_up(node_id, worker)
             return None
         result = outcome[0]
+        if isinstance(result, StopRequested):
+            raise result
         if isinstance(result, Exception):
             return Message(
                 Error(ERROR_CLIENT_APP_RAISED, f"{type(result).__name__}: {result}"), reply_to=message
             )
         return copy.deepcopy(result)
+
+    def _give_up(self, node_id: int, worker: "_SiloWorker") -> None:
+        self._stray_calls.append(worker)
+        del self._workers[node_id]
+        worker.stop_after_current()
 
     def wait_for_stray_calls(self, limit_s: float) -> None:
         """Let calls the server gave up on finish (their replies are dropped), up to `limit_s` seconds:

@@ -17,6 +17,7 @@ from flwr.app import ConfigRecord, Context, Message, RecordDict
 from simulator.flower.flwr_internals import ClientAppCallable, Mod
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY
 from simulator.probes.window import WorkWindow
+from simulator.records.kinds import METHOD_ABSENT
 from simulator.records.measurement import SiloMeasurement, bounded_silo_text
 
 
@@ -42,6 +43,7 @@ def _measured_call(message: Message, context: Context, call_next: ClientAppCalla
     if reply.has_error():
         return reply
     reading = window.reading
+    host = reading.host
     # Bytes are not part of it: the server counts what arrives, never the silo's word.
     measurement = SiloMeasurement(
         silo=silo,
@@ -52,6 +54,11 @@ def _measured_call(message: Message, context: Context, call_next: ClientAppCalla
         energy_cpu_kwh=reading.energy_cpu_kwh,
         energy_ram_kwh=reading.energy_ram_kwh,
         energy_gpu_kwh=reading.energy_gpu_kwh,
+        sample_updates=window.sample_updates,
+        host_energy_method=METHOD_ABSENT if host is None else host.method,
+        host_energy_cpu_kwh=None if host is None else host.energy_cpu_kwh,
+        host_energy_ram_kwh=None if host is None else host.energy_ram_kwh,
+        host_energy_gpu_kwh=None if host is None else host.energy_gpu_kwh,
     )
     reply.content[MEASUREMENT_KEY] = measurement.to_record()
     return reply

@@ -4,15 +4,18 @@ It sizes what the server sends and what arrives (never the silo's word), screens
 against its message type's contract (reply_check.py), reads each silo's measurement from its reply
 (a `SiloMeasurement`), times the server's
 own work between exchanges (aggregation and coordination), and, where silos run concurrently on this
-host (the `ray` runner), splits the host's energy over the exchange between the silos and the
-server by their CPU time, and GPU energy by GPU time (rows labelled `apportioned`, summing to the
-host total). A silo that declares hardware the host lacks gets energy modelled from that profile.
+host (the `ray` runner), splits the energy over the exchange between the silos and the server by
+their CPU time, and GPU energy by GPU time (rows labelled `apportioned`): the attributed figure (this
+process and Ray's worker processes) and the whole host's, each summing to its own total. A silo that
+declares hardware the host lacks gets energy modelled from that profile; its host columns keep what
+this host drew.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from flwr.app import Error, Message, RecordDict
 from flwr.serverapp import Grid
@@ -22,7 +25,7 @@ from simulator.flower.flwr_internals import ERROR_CLIENT_APP_RAISED
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
 from simulator.flower.wrapped_grid import WrappedGrid
 from simulator.flower.reply_check import TELEMETRY_KEYS, reply_problem
-from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, make_row
+from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, host_reading, make_row
 from simulator.probes.apportion import SiloWork, apportion
 from simulator.probes.energy import EnergyReading, absent_reading, host_probe
 from simulator.probes.silo_hardware import modelled_reading
@@ -31,6 +34,7 @@ from simulator.probes.window import WorkWindow
 from simulator.records.kinds import HARDWARE_DECLARED, HARDWARE_HOST, EnergyHardware
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.records.measurement import MeasurementRefused, SiloMeasurement, bounded_silo_text
+from simulator.stopping import raise_if_stopped
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
 
@@ -93,8 +97,10 @@ class MeasuredGrid(WrappedGrid):
         for (round_number, phase), positions in groups.items():
             self._observer.exchange_started(round_number, phase, len(positions))
         # Concurrent silos on this host: one window over the whole exchange, split afterwards.
+        # Concurrent silos run in Ray's worker processes, this process's children: the attributed
+        # figure of the exchange counts them.
         label = "+".join(f"{round_number}-{phase}" for round_number, phase in groups)
-        with WorkWindow(f"exchange-{label}", measure_energy=self._apportion) as exchange:
+        with WorkWindow(f"exchange-{label}", measure_energy=self._apportion, children=self._apportion) as exchange:
             replies = self._exchange(messages, timeout)
 
         # Every message has its id now (the inner grid gives them as it pushes).
@@ -160,6 +166,7 @@ class MeasuredGrid(WrappedGrid):
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []
         while pending:
+            raise_if_stopped()  # in Flower's ServerApp thread (ray) the signal cannot reach us otherwise
             arrived = [reply for reply in self._inner.pull_messages(pending)
                        if reply.metadata.reply_to_message_id in pending]
             replies.extend(arrived)
@@ -279,6 +286,7 @@ class MeasuredGrid(WrappedGrid):
             bytes_up=bytes_up,
             bytes_up_telemetry=telemetry_bytes,
             num_examples=num_examples,
+            sample_updates=0 if measurement is None else measurement.sample_updates,
             status="ok" if failure is None else "failed",
             detail=failure if failure is not None else _measurement_detail(measurement),
         )
@@ -330,7 +338,10 @@ class MeasuredGrid(WrappedGrid):
             f"modelled on the silo's declared hardware for {row.wall_s / profile.relative_speed:.4g} s "
             f"(measured {row.wall_s:.4g} s / relative speed {profile.relative_speed:g}); {profile.sources}"
         )
-        return _with_energy(row, modelled_reading(profile, row.wall_s), detail, HARDWARE_DECLARED)
+        # The declared hardware's figure replaces the attributed one; the host columns keep what
+        # this host drew while the silo's work ran on it.
+        modelled = replace(modelled_reading(profile, row.wall_s), host=host_reading(row))
+        return _with_energy(row, modelled, detail, HARDWARE_DECLARED)
 
 
 def _error_reply(original: Message, reason: str) -> Message:
@@ -353,19 +364,21 @@ def _groups(messages: list[Message]) -> dict[tuple[int, str], list[int]]:
 def _with_energy(
     row: LedgerRow, reading: EnergyReading, detail: str, energy_hardware: EnergyHardware = HARDWARE_HOST
 ) -> LedgerRow:
+    host = None if reading.host is None else replace(reading.host, wall_s=row.wall_s)
     return make_row(
         approach=row.approach,
         silo=row.silo,
         round_number=row.round,
         phase=row.phase,
         energy=EnergyReading(row.wall_s, reading.energy_cpu_kwh, reading.energy_ram_kwh, reading.energy_gpu_kwh,
-                             reading.method),
+                             reading.method, host),
         cpu_s=row.cpu_s,
         country=row.country,
         bytes_down=row.bytes_down,
         bytes_up=row.bytes_up,
         bytes_up_telemetry=row.bytes_up_telemetry,
         num_examples=row.num_examples,
+        sample_updates=row.sample_updates,
         status=row.status,
         detail="; ".join(part for part in (row.detail, detail) if part),
         energy_hardware=energy_hardware,

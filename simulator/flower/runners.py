@@ -16,11 +16,13 @@ from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.server_app import run_federation
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.records.run import FederationOutcome
+from simulator.stopping import stop_deferred, take_back_signals
 
 # How long the inline runner lets silo calls it stopped waiting for finish before it returns.
 STRAY_CALL_WAIT_S = 300.0
 # Ray on a small host: one CPU per silo actor, no dashboard, logs kept out of the terminal.
 RAY_CLIENT_CPUS = 1
+RAY_REPLY_POLL_S = 0.1  # flwr InMemoryGrid's own pull_interval default
 
 
 def run_inline(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:
@@ -43,18 +45,40 @@ def run_ray(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSE
     from simulator.flower.server_app import make_server_app
     from simulator.results.run_dir import read_federation_outcome
 
-    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True, observer=observer)
+    # Our own reply polling, at the pace of Flower's in-memory grid (0.1 s), so a stop signal ends
+    # the ServerApp thread between two polls instead of after the round timeout.
+    server_app = make_server_app(scenario, run_dir, apportion_host_energy=True, observer=observer,
+                                 reply_poll_s=RAY_REPLY_POLL_S)
     backend_config = {
         "client_resources": {"num_cpus": RAY_CLIENT_CPUS, "num_gpus": 0.0},
         "init_args": {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR},
     }
-    run_simulation(
-        server_app=server_app,
-        client_app=make_client_app(scenario),
-        num_supernodes=len(scenario.silos),
-        backend_config=backend_config,
-    )
+    with stop_deferred():  # our ServerApp thread ends the run on a stop; Flower shuts Ray down
+        _start_ray(backend_config["init_args"])
+        run_simulation(
+            server_app=server_app,
+            client_app=make_client_app(scenario),
+            num_supernodes=len(scenario.silos),
+            backend_config=backend_config,
+        )
     return read_federation_outcome(run_dir)
+
+
+def _start_ray(init_args: dict) -> None:
+    """Start Ray as Flower's RayBackend.init_ray would (Flower skips its own start when Ray is up),
+    then take Ctrl-C and SIGTERM back: ray.init installs SIGTERM handlers of its own, one of which
+    aborts the process, so a SIGTERM could not end the run cleanly."""
+    import os
+    import sys
+
+    import ray
+
+    if not ray.is_initialized():
+        # As Flower does: Ray's worker processes inherit the environment, not this sys.path.
+        pythonpath = os.pathsep.join([*sys.path, *filter(None, [os.environ.get("PYTHONPATH")])])
+        os.environ["PYTHONPATH"] = pythonpath
+        ray.init(runtime_env={"env_vars": {"PYTHONPATH": pythonpath}}, **{"include_dashboard": False, **init_args})
+    take_back_signals()
 
 
 def run_federated(scenario: Scenario, run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> FederationOutcome:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from simulator.results.atomic import write_text_atomic
 from simulator.results.checkpoint import capture, earlier_ledger_rows, read_checkpoint, write_checkpoint
 from simulator.records.run import FederationOutcome, RoundRecord, first_round_reaching
 from simulator.results.run_dir import FL_LEDGER, new_run_dir, write_federation_outcome
+from simulator.stopping import StopRequested
 from strategies.registry import build_strategy, client_train_config
 
 
@@ -77,12 +79,12 @@ def run_federation(
     rounds: list[RoundRecord] = []
     earlier_wall_s = 0.0
     if checkpoint is not None:
-        strategy = checkpoint.strategy()
+        checkpoint.restore_strategy(strategy, run_dir)
         arrays = ArrayRecord(checkpoint.model_state)
         rounds = list(checkpoint.rounds)
         earlier_wall_s = checkpoint.fl_wall_s
         checkpoint.restore_random_states()
-    measured.rows.extend(earlier_ledger_rows(run_dir, checkpoint))
+    measured.rows.extend(earlier_ledger_rows(run_dir, checkpoint, scenario.training.local_epochs))
 
     def journal() -> None:
         # Every row reaches the disk at once: a kill loses no measurement.
@@ -204,6 +206,11 @@ def make_server_app(
             )
         try:
             run_federation(grid, current, folder, **options)
+        except StopRequested:
+            if threading.current_thread() is threading.main_thread():
+                raise
+            # Flower's simulation runs this app in a thread of its own: the main thread carries the
+            # stop (it got the signal); this thread just ends, without a traceback.
         finally:
             if own_probe is not None:
                 install_host_probe(None)

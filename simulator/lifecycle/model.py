@@ -41,9 +41,10 @@ INTERVAL_DESCRIPTION = (
 )
 NOISE_CLAUSE = " and the measured energy per sample update of {runs} runs"
 SCALING_RULE = (
-    "training energy = measured energy per sample update (FL: silo training + evaluation rows over "
-    "training samples; CL: central rows over training samples) x the scenario's sample updates "
-    "(retained GB x samples/GB x rounds x local epochs)"
+    "training energy = measured energy per sample update (the energy attributed to the run's own "
+    "processes; FL: silo training + evaluation rows over the silos' training sample updates, i.e. "
+    "examples x local epochs; CL: central rows over its training sample updates) x the scenario's "
+    "sample updates (retained GB x samples/GB x rounds x local epochs)"
 )
 VOLUME_SWEEP = tuple(10.0 ** (exponent / 5.0) for exponent in range(-20, 21))  # 1e-4 .. 1e4 x the data, 5 per decade
 LIFETIME_SWEEP_POINTS = 60

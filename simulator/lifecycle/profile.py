@@ -2,15 +2,18 @@
 
 Scaling rule (stated with every result): training energy at the scenario's volume = the run's
 measured energy per sample update x the scenario's sample updates. For FL the per-sample figure is
-all silo rows' energy (training and the per-round evaluation) over the silos' training samples; for
-CL all central rows' energy over its training samples. The server's measured rows give its energy
-per silo-round; payload bytes (both directions, every FL row) per silo-round give communication.
+all silo rows' energy (training and the per-round evaluation) over the sample updates of the silos'
+training rows (examples x local epochs actually run, the ledger's `sample_updates`); for CL all
+central rows' energy over its sample updates. The energy is the ledger's attributed figure
+(`energy_kwh`), not the whole host's. The server's measured rows give its energy per silo-round;
+payload bytes (both directions, every FL row) per silo-round give communication.
 Without a ledger, the documented default profile (configs/energy_profile_default.toml, recorded
 from the default scenario) stands in, and says so.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -36,22 +39,58 @@ class EnergyProfile:
     source: str
 
 
-def profile_from_ledger(ledger: Ledger, source: str) -> EnergyProfile:
+@dataclass(frozen=True)
+class _ProfileRows:
+    fl_silo: list[LedgerRow]
+    server: list[LedgerRow]
+    cl: list[LedgerRow]
+    fl_sample_updates: int
+    cl_sample_updates: int
+
+
+def _profile_rows(ledger: Ledger, source: str) -> _ProfileRows:
     fl_silo = [row for row in ledger.select(approach=APPROACH_FL) if row.silo != SERVER_SILO]
-    server = ledger.select(approach=APPROACH_FL, silo=SERVER_SILO)
     cl_rows = ledger.select(approach=APPROACH_CL)
     if not fl_silo or not cl_rows:
         raise InputError(f"ledger of {source}: needs both fl silo rows and cl rows to build an energy profile")
+    if not ledger.records_sample_updates:
+        raise InputError(
+            f"ledger of {source}: written before sample updates were recorded (no sample_updates column); "
+            "read it from its run folder (--ledger RUN_DIR) or rerun the scenario"
+        )
+    # Work whose reply failed still used energy (in the numerator) but trained nothing the model kept.
+    fl_samples = sum(row.sample_updates for row in fl_silo if row.phase == "train" and row.status == "ok")
+    cl_samples = sum(row.sample_updates for row in cl_rows if row.phase == "train" and row.status == "ok")
+    if fl_samples <= 0 or cl_samples <= 0:
+        raise InputError(f"ledger of {source}: no training sample updates recorded for fl or cl")
+    return _ProfileRows(fl_silo, ledger.select(approach=APPROACH_FL, silo=SERVER_SILO), cl_rows, fl_samples, cl_samples)
+
+
+def kwh_per_sample_update(ledger: Ledger, source: str, figure: str = "attributed") -> tuple[float, float]:
+    """(FL, CL) energy per sample update in kWh, as the profile counts it, from the attributed figure
+    (`energy_kwh`) or the whole host's (`figure="host"`: `host_energy_kwh`)."""
+    rows = _profile_rows(ledger, source)
+    if figure == "host":
+        host = [replace(row, energy_kwh=row.host_energy_kwh) for row in (*rows.fl_silo, *rows.cl)]
+        fl_rows, cl_rows = host[: len(rows.fl_silo)], host[len(rows.fl_silo):]
+    elif figure == "attributed":
+        fl_rows, cl_rows = rows.fl_silo, rows.cl
+    else:
+        raise ValueError(f"figure must be attributed or host, not {figure!r}")
+    return _energy(fl_rows, source) / rows.fl_sample_updates, _energy(cl_rows, source) / rows.cl_sample_updates
+
+
+def profile_from_ledger(ledger: Ledger, source: str) -> EnergyProfile:
+    rows = _profile_rows(ledger, source)
+    fl_silo, server, cl_rows = rows.fl_silo, rows.server, rows.cl
+    fl_samples, cl_samples = rows.fl_sample_updates, rows.cl_sample_updates
     rounds = len({row.round for row in fl_silo if row.round >= 1}) or 1
     silos = len({row.silo for row in fl_silo})
-    fl_samples = sum(row.num_examples for row in fl_silo if row.phase == "train")
-    cl_samples = sum(row.num_examples for row in cl_rows if row.phase == "train")
-    if fl_samples <= 0 or cl_samples <= 0:
-        raise InputError(f"ledger of {source}: no training samples recorded for fl or cl")
+    fl_kwh, cl_kwh = kwh_per_sample_update(ledger, source)
     used = [*fl_silo, *server, *cl_rows]
     return EnergyProfile(
-        fl_kwh_per_sample_update=_energy(fl_silo, source) / fl_samples,
-        cl_kwh_per_sample_update=_energy(cl_rows, source) / cl_samples,
+        fl_kwh_per_sample_update=fl_kwh,
+        cl_kwh_per_sample_update=cl_kwh,
         fl_wall_s_per_sample_update=math.fsum(row.wall_s for row in fl_silo) / fl_samples,
         cl_wall_s_per_sample_update=math.fsum(row.wall_s for row in cl_rows) / cl_samples,
         server_kwh_per_silo_round=(_energy(server, source) if server else 0.0) / (rounds * silos),
@@ -70,7 +109,28 @@ def profile_from_run_dir(run_dir: str | Path) -> EnergyProfile:
         ledger = Ledger.from_csv(ledger_file)
     except (ValueError, KeyError, TypeError) as error:
         raise InputError(f"--ledger '{run_dir}': ledger.csv cannot be read ({error}); columns: {', '.join(LEDGER_COLUMNS)}") from None
-    return profile_from_ledger(ledger, f"run folder {folder.name}")
+    source = f"run folder {folder.name}"
+    if not ledger.records_sample_updates:
+        ledger = ledger.with_sample_updates(_local_epochs_of_run(folder, run_dir))
+        # Such a ledger predates attribution: its energy_kwh was the whole host's figure.
+        source += " (written before process attribution: its energy is the whole host's)"
+    return profile_from_ledger(ledger, source)
+
+
+def _local_epochs_of_run(folder: Path, given: str | Path) -> int:
+    """The FL local epochs a run folder's scenario ran with (its manifest), for a ledger written
+    before sample updates were recorded."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        epochs = manifest["scenario"]["training"]["local_epochs"]
+    except (OSError, ValueError, KeyError, TypeError):
+        epochs = None
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        raise InputError(
+            f"--ledger '{given}': its ledger.csv predates the sample_updates column and manifest.json does not "
+            "give training.local_epochs; rerun the scenario"
+        )
+    return epochs
 
 
 def default_profile() -> EnergyProfile:

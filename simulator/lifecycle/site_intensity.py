@@ -20,6 +20,7 @@ from pathlib import Path
 
 from simulator.errors import InputError
 from simulator.country_intensity import country_intensity
+from simulator.probes.codecarbon_compat import region_kg_per_kwh, region_names
 from simulator.units import GRAMS_PER_KILOGRAM
 
 TRACE_COLUMNS = ("timestamp", "intensity_g_per_kwh")
@@ -85,30 +86,17 @@ REGION_SOURCE = {
 @lru_cache(maxsize=None)
 def known_regions(country: str) -> frozenset[str]:
     """Region names CodeCarbon's bundled data has for a country of REGIONAL_COUNTRIES (lower case)."""
-    from codecarbon.input import DataSource
-
-    source = DataSource()
-    if country.upper() == "USA":
-        table = source.get_country_emissions_data("usa")
-    else:
-        table = source.get_country_energy_mix_data(country.lower())
-    return frozenset(name for name in table if not name.startswith("_"))
+    return region_names(country)
 
 
 @lru_cache(maxsize=None)
 def region_intensity_g_per_kwh(country: str, region: str, key: str) -> float:
     """gCO2e/kWh of a region = CodeCarbon's own emissions for 1 kWh there, x 1000."""
-    from codecarbon.core.emissions import Emissions
-    from codecarbon.core.units import Energy
-    from codecarbon.external.geography import GeoMetadata
-    from codecarbon.input import DataSource
-
     names = known_regions(country)
     if region.lower() not in names:
         examples = ", ".join(sorted(names)[:4])
         raise InputError(f"key '{key}': CodeCarbon has no region '{region}' for {country.upper()} (e.g. {examples})")
-    geo = GeoMetadata(country_iso_code=country.upper(), region=region)
-    return Emissions(DataSource()).get_private_infra_emissions(Energy(kWh=1.0), geo) * GRAMS_PER_KILOGRAM
+    return region_kg_per_kwh(country, region) * GRAMS_PER_KILOGRAM
 
 
 @lru_cache(maxsize=64)

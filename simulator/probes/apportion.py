@@ -2,13 +2,17 @@
 
 CPU and RAM energy are split by CPU seconds (the server's CPU seconds over the same window count
 too); GPU energy by GPU seconds. What no silo's share claims stays with the remainder (the server's
-`wait` row), so the silos' parts plus the remainder equal the host total, component by component.
+`wait` row), so the silos' parts plus the remainder equal the total, component by component.
+
+A reading with a `host` figure beside its attributed one has both split by the same shares: the
+attributed exchange figure (this process and Ray's worker processes, `simulator.probes.attribution`)
+and the whole host's, each summing to its own total.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulator.probes.energy import METHOD_ABSENT, METHOD_APPORTIONED, EnergyReading
 
@@ -61,4 +65,10 @@ def apportion(host: EnergyReading, silos: Sequence[SiloWork], server_cpu_s: floa
         energy_gpu_kwh=rest(host.energy_gpu_kwh, [r.energy_gpu_kwh for r in readings]),
         method=method,
     )
-    return Apportioned(readings, remainder)
+    if host.host is None:
+        return Apportioned(readings, remainder)
+    whole = apportion(host.host, silos, server_cpu_s)
+    return Apportioned(
+        tuple(replace(reading, host=part) for reading, part in zip(readings, whole.silos)),
+        replace(remainder, host=whole.remainder),
+    )

@@ -2,7 +2,8 @@
 
 Per-silo figures come from windows around each silo's work (never one full-machine tracker per silo,
 which would count the machine once per silo). Without RAPL, CodeCarbon's CPU figure is its load model
-and RAM a constant, so readings say `modelled`; with RAPL they say `measured`.
+and RAM a constant, so readings say `modelled`; with RAPL they say `measured`. These are whole-host
+(machine mode) figures; `simulator.probes.attribution` derives the process's own share from them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from simulator.probes import codecarbon_compat
 from simulator.probes.base import OpenWindows, Probe, UnknownWindowError
 from simulator.records.kinds import METHOD_ABSENT, METHOD_APPORTIONED, METHOD_MEASURED, METHOD_MODELLED, EnergyMethod
 from simulator.units import WATTS_PER_KILOWATT
@@ -20,9 +22,6 @@ from simulator.units import WATTS_PER_KILOWATT
 # Trust order when one figure combines components obtained differently: the total is only as good
 # as its weakest present part.
 _METHOD_RANK = {METHOD_MEASURED: 3, METHOD_APPORTIONED: 2, METHOD_MODELLED: 1}
-
-# CodeCarbon 3.3 machine mode without RAPL: CPU power = TDP x (0.1 + 0.9 x load^3); 0.1 at load 0.
-CODECARBON_IDLE_LOAD_FACTOR = 0.1
 
 
 def combined_method(*methods: EnergyMethod) -> EnergyMethod:
@@ -35,13 +34,18 @@ def combined_method(*methods: EnergyMethod) -> EnergyMethod:
 
 @dataclass(frozen=True)
 class EnergyReading:
-    """Energy of one window, per component, in kWh; `None` where the component could not be read."""
+    """Energy of one window, per component, in kWh; `None` where the component could not be read.
+
+    Where the window's energy is attributed to a process (`simulator.probes.attribution`), `host`
+    holds the whole host's figure for the same window (machine mode); None where none was taken.
+    """
 
     wall_s: float
     energy_cpu_kwh: float | None
     energy_ram_kwh: float | None
     energy_gpu_kwh: float | None
     method: EnergyMethod
+    host: "EnergyReading | None" = None
 
     @property
     def energy_kwh(self) -> float | None:
@@ -60,6 +64,7 @@ class EnergyReading:
             energy_ram_kwh=part(self.energy_ram_kwh),
             energy_gpu_kwh=part(self.energy_gpu_kwh),
             method=method if self.method != METHOD_ABSENT else METHOD_ABSENT,
+            host=None if self.host is None else self.host.scaled(fraction, method),
         )
 
 
@@ -83,7 +88,7 @@ class NullEnergyProbe:
     def warm_up(self) -> None:
         return None
 
-    def begin(self, key: str) -> None:
+    def begin(self, key: str, *, children: bool = False) -> None:
         self._windows.open(key, time.perf_counter())
 
     def end(self, key: str) -> EnergyReading:
@@ -122,6 +127,9 @@ class CodeCarbonHostProbe:
         self._open_started: float = 0.0
         self._lock = threading.Lock()
         self.cpu_method = METHOD_MODELLED
+        self._has_gpu = False
+        self.process_cpu: codecarbon_compat.CpuModel | None = None
+        self.host_memory_bytes = 0.0
         # Seconds the probe itself cost the caller: waiting for the warm-up, and inside begin/end.
         self.startup_wait_s = 0.0
         self.startup_s = 0.0
@@ -136,18 +144,18 @@ class CodeCarbonHostProbe:
         started = time.perf_counter()
         try:
             logging.getLogger("codecarbon").setLevel(logging.ERROR)
-            from codecarbon import OfflineEmissionsTracker
-
-            tracker = OfflineEmissionsTracker(
-                country_iso_code=self._host_country,
-                output_methods=[],  # we write our own ledger and emissions.csv
-                log_level="error",
-                allow_multiple_runs=True,  # several of our processes may share a host (ray, tests)
-            )
+            tracker = codecarbon_compat.offline_tracker(self._host_country, "machine")
             # Detecting the hardware is the slow part of a first start; a throw-away window does it.
             tracker.start_task("silocarbon-warm-up")
             tracker.stop_task("silocarbon-warm-up")
-            self.cpu_method = _cpu_method(tracker)
+            self.cpu_method = METHOD_MEASURED if codecarbon_compat.cpu_model(tracker).measures else METHOD_MODELLED
+            self._has_gpu = codecarbon_compat.has_gpu(tracker)
+            # CodeCarbon's process-mode model for this host (hardware detection is cached by now):
+            # the attributed figures use its TDP and thread count.
+            self.process_cpu = codecarbon_compat.cpu_model(
+                codecarbon_compat.offline_tracker(self._host_country, "process")
+            )
+            self.host_memory_bytes = codecarbon_compat.host_memory_bytes(tracker)
             self._tracker = tracker
         except BaseException as error:  # re-raised in the caller's thread by _wait_ready
             self._warm_error = error
@@ -170,7 +178,8 @@ class CodeCarbonHostProbe:
         self._wait_ready()
         return (self.cpu_method,)
 
-    def begin(self, key: str) -> None:
+    def begin(self, key: str, *, children: bool = False) -> None:
+        # `children` is the EnergyProbe signature; a machine-mode window covers every process anyway.
         tracker = self._wait_ready()
         with self._lock:
             if self._open_key is not None:
@@ -202,54 +211,37 @@ class CodeCarbonHostProbe:
             wall_s=wall_s,
             energy_cpu_kwh=float(data.cpu_energy),
             energy_ram_kwh=float(data.ram_energy),
-            energy_gpu_kwh=float(data.gpu_energy) if self._include_gpu and _has_gpu(tracker) else None,
+            energy_gpu_kwh=float(data.gpu_energy) if self._include_gpu and self._has_gpu else None,
             method=self.cpu_method,
         )
 
     def modelled_idle_power_w(self) -> tuple[float, float]:
-        """(CPU, RAM) power in W that CodeCarbon's own model gives this host at zero load.
-
-        CodeCarbon without RAPL: CPU = TDP x (0.1 + 0.9 x load^3) in machine mode, so TDP x 0.1 at
-        load 0; its RAM power is a constant of the installed memory (factors reference, CodeCarbon 3.3).
-        """
-        tracker = self._wait_ready()
-        cpu_w = ram_w = 0.0
-        for hardware in getattr(tracker, "_hardware", []):
-            kind = type(hardware).__name__
-            if kind == "CPU":
-                cpu_w += float(hardware._tdp) * CODECARBON_IDLE_LOAD_FACTOR
-            elif kind == "RAM":
-                ram_w += float(hardware.total_power().kW) * WATTS_PER_KILOWATT
-        return cpu_w, ram_w
+        """(CPU, RAM) power in W that CodeCarbon's own model gives this host at zero load
+        (CPU TDP x 0.1, RAM its constant of the installed memory; CodeCarbon 3.3)."""
+        return codecarbon_compat.idle_power_w(self._wait_ready())
 
     def close(self) -> None:
         if self._tracker is not None:
             self._tracker.stop()
 
 
-def _cpu_method(tracker) -> str:
-    for hardware in getattr(tracker, "_hardware", []):
-        mode = getattr(hardware, "_mode", None)
-        if mode in ("intel_rapl", "windows_emi", "intel_power_gadget"):
-            return METHOD_MEASURED
-    return METHOD_MODELLED
-
-
 class EnergyProbe(Probe[EnergyReading], Protocol):
-    """What the pipeline installs: energy windows plus the probe's own cost, for the summary."""
+    """What the pipeline installs: energy windows plus the probe's own cost, for the summary.
+
+    `begin(key, children=True)` also counts the work of this process's child processes in the
+    attributed figure (Ray's workers); by default only this process's own work.
+    """
 
     startup_s: float
     startup_wait_s: float
     window_overhead_s: float
 
+    def begin(self, key: str, *, children: bool = False) -> None: ...
+
     @property
     def available_methods(self) -> tuple[str, ...]: ...
 
     def warm_up(self) -> None: ...
-
-
-def _has_gpu(tracker) -> bool:
-    return any(type(hardware).__name__ == "GPU" for hardware in getattr(tracker, "_hardware", []))
 
 
 # One energy probe per process. The runner installs it; the instrumentation mod and the measured

@@ -1,7 +1,11 @@
 """The host's energy probe: CodeCarbon for CPU and RAM, NVML for each GPU, behind one window.
 
-`begin(key)` opens both; `end(key)` returns one `EnergyReading` whose GPU part is NVML's counter
-(or `None` where no GPU can be read) and whose method is the weakest of its present parts.
+`begin(key)` opens them; `end(key)` returns one `EnergyReading`: the energy attributed to this
+process's own work (`simulator.probes.attribution`), with the whole host's figure of the same window
+(CodeCarbon machine mode + NVML) as its `host`. Each says how it was obtained; the GPU part is
+NVML's counter (or `None` where no GPU can be read), and a reading's method is the weakest of its
+present parts. The host figure is measured once per window and the attributed one derived from it,
+so the two are never added up.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 
+from simulator.probes.attribution import ProcessShareProbe, attributed_reading
 from simulator.probes.energy import CodeCarbonHostProbe, EnergyReading, combined_method
 from simulator.probes.idle import IdleBaseline, idle_mode_measures, modelled_baseline
 from simulator.probes.nvml import NvmlGpuProbe
@@ -28,6 +33,8 @@ class HostEnergyProbe:
         self._gpu_startup_s = 0.0
         self._gpu_wait_s = 0.0
         self._gpu_window_s = 0.0
+        self._share: ProcessShareProbe | None = None
+        self._share_window_s = 0.0
 
     # -- start-up, overlapped with the run's set-up -----------------------------------------
     def warm_up(self) -> None:
@@ -63,7 +70,14 @@ class HostEnergyProbe:
 
     @property
     def window_overhead_s(self) -> float:
-        return self.cpu_ram.window_overhead_s + self._gpu_window_s
+        return self.cpu_ram.window_overhead_s + self._gpu_window_s + self._share_window_s
+
+    @property
+    def share(self) -> ProcessShareProbe:
+        if self._share is None:
+            self.cpu_ram.available_methods  # waits for CodeCarbon's start: the host memory comes from it
+            self._share = ProcessShareProbe(self.cpu_ram.host_memory_bytes)
+        return self._share
 
     @property
     def available_methods(self) -> tuple[str, ...]:
@@ -73,27 +87,39 @@ class HostEnergyProbe:
         return tuple(sorted(methods))
 
     # -- windows ----------------------------------------------------------------------------
-    def begin(self, key: str) -> None:
-        gpu = self.gpu
+    # The process's own window sits innermost, tightest around the work; the host's windows
+    # (CodeCarbon, NVML) around it.
+    def begin(self, key: str, *, children: bool = False) -> None:
+        gpu, share = self.gpu, self.share
         entered = time.perf_counter()
         gpu.begin(key)
         self._gpu_window_s += time.perf_counter() - entered
         self.cpu_ram.begin(key)
+        entered = time.perf_counter()
+        share.begin(key, children=children)
+        self._share_window_s += time.perf_counter() - entered
 
     def end(self, key: str) -> EnergyReading:
-        host = self.cpu_ram.end(key)
+        entered = time.perf_counter()
+        own = self.share.end(key)
+        self._share_window_s += time.perf_counter() - entered
+        cpu_ram = self.cpu_ram.end(key)
         entered = time.perf_counter()
         gpu = self.gpu.end(key)
         self._gpu_window_s += time.perf_counter() - entered
-        return EnergyReading(
-            wall_s=host.wall_s,
-            energy_cpu_kwh=host.energy_cpu_kwh,
-            energy_ram_kwh=host.energy_ram_kwh,
+        host = EnergyReading(
+            wall_s=cpu_ram.wall_s,
+            energy_cpu_kwh=cpu_ram.energy_cpu_kwh,
+            energy_ram_kwh=cpu_ram.energy_ram_kwh,
             energy_gpu_kwh=gpu.energy_gpu_kwh,
-            method=combined_method(host.method, gpu.method),
+            method=combined_method(cpu_ram.method, gpu.method),
         )
+        assert self.cpu_ram.process_cpu is not None  # set by CodeCarbon's start, which end() waited for
+        return attributed_reading(host, own, self.cpu_ram.process_cpu, self.cpu_ram.host_memory_bytes)
 
     def close(self) -> None:
+        if self._share is not None:
+            self._share.close()
         self.cpu_ram.close()
         if self._gpu_thread is not None:
             self.gpu.close()
@@ -106,7 +132,8 @@ class HostEnergyProbe:
             return modelled_baseline(*self.cpu_ram.modelled_idle_power_w(), gpu_w)
         self.begin(IDLE_WINDOW_KEY)
         time.sleep(seconds)
-        reading = self.end(IDLE_WINDOW_KEY)
+        reading = self.end(IDLE_WINDOW_KEY).host  # the idle host, not this sleeping process's share
+        assert reading is not None
 
         def watts(energy_kwh: float | None) -> float | None:
             return None if energy_kwh is None else energy_kwh / KWH_PER_JOULE / reading.wall_s

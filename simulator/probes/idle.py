@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simulator.records.kinds import (
-    HARDWARE_DECLARED,
     METHOD_APPORTIONED,
     METHOD_MEASURED,
     METHOD_MODELLED,
@@ -47,18 +46,17 @@ def idle_energy_kwh(power_w: float, wall_s: float) -> float:
 
 
 def host_covered_wall_s(rows) -> float:
-    """Seconds of host time the ledger rows' energy covers.
+    """Seconds of host time the ledger rows' host energy (`host_energy_kwh`) covers.
 
     Rows follow one another on the host, except apportioned silo rows: concurrent silos share one
-    exchange window, whose full length is the server's `wait` row of that exchange. Rows modelled on
-    a silo's declared hardware are not the host's energy and cover no host time.
+    exchange window, whose full length is the server's `wait` row of that exchange. (A row modelled
+    on a silo's declared hardware still holds what this host drew meanwhile in its host columns.)
     """
     return sum(
         row.wall_s
         for row in rows
-        if row.energy_kwh is not None
-        and not (row.energy_method == METHOD_APPORTIONED and row.silo != "server")
-        and row.energy_hardware != HARDWARE_DECLARED
+        if row.host_energy_kwh is not None
+        and not (row.host_energy_method == METHOD_APPORTIONED and row.silo != "server")
     )
 
 

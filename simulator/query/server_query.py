@@ -25,7 +25,8 @@ from simulator.flower.inline_grid import InlineGrid
 from simulator.flower.measured_grid import MeasuredGrid
 from simulator.ledger import APPROACH_CL, CENTRAL_SILO, Ledger, LedgerRow, make_row
 from simulator.lifecycle import LifecycleResult
-from simulator.probes.energy import CodeCarbonHostProbe, NullEnergyProbe, absent_reading, install_host_probe
+from simulator.probes.energy import NullEnergyProbe, absent_reading, install_host_probe
+from simulator.probes.host_energy import HostEnergyProbe
 from simulator.probes.window import WorkWindow
 
 QUERY_MESSAGE_TYPE = "query"
@@ -168,9 +169,9 @@ def query_pooled(scenario: Scenario, specs: Sequence[QuerySpec]) -> CentralizedQ
 
 @contextmanager
 def host_energy_probe(scenario: Scenario) -> Iterator[None]:
-    """CodeCarbon's offline tracker for this host while the queries run (or none when probes.energy
-    is false); windows opened meanwhile measure energy."""
-    probe = CodeCarbonHostProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
+    """The host's energy probe (as `silocarbon run` installs it) while the queries run, or none when
+    probes.energy is false; windows opened meanwhile measure energy, attributed and the host's."""
+    probe = HostEnergyProbe(scenario.probes.host_country) if scenario.probes.energy else NullEnergyProbe()
     probe.warm_up()
     install_host_probe(probe)
     try:

@@ -37,8 +37,9 @@ PHASES: tuple[Phase, ...] = get_args(Phase)
 RowStatus = Literal["ok", "failed"]
 ROW_STATUSES: tuple[RowStatus, ...] = get_args(RowStatus)
 
-# A run folder's manifest status: still going (or killed: `resume` continues it), done, or failed.
-RunStatus = Literal["running", "complete", "failed"]
+# A run folder's manifest status: still going (or killed: `resume` continues it), done, failed, or
+# stopped by Ctrl-C / SIGTERM (`resume` continues the last three too).
+RunStatus = Literal["running", "complete", "failed", "interrupted"]
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 
 Kind = TypeVar("Kind", bound=str)

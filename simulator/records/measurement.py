@@ -16,12 +16,14 @@ from flwr.app import ConfigRecord
 
 from simulator.names import NAME_RULE, is_valid_name
 from simulator.probes.energy import EnergyReading
-from simulator.records.kinds import ENERGY_METHODS, EnergyMethod
+from simulator.records.kinds import ENERGY_METHODS, METHOD_ABSENT, EnergyMethod
 
 # Bounds of a plausible window: one silo call lasts at most a week (the longest round timeout) and
 # cannot draw more than a megawatt-hour; anything beyond is a broken or lying silo, not a reading.
 MAX_WINDOW_S = 7 * 24 * 3600.0
 MAX_WINDOW_KWH = 1000.0
+# At most 1e13 sample updates in one call: a week at ~16 million updates per second.
+MAX_WINDOW_SAMPLE_UPDATES = 1e13
 
 
 class MeasurementRefused(ValueError):
@@ -46,6 +48,14 @@ class SiloMeasurement:
     energy_gpu_kwh: float | None = field(default=None, metadata=_wire("energy-gpu-kwh", MAX_WINDOW_KWH))
     # A straggler's reply held back after the work (fault injection): the server words the detail.
     held_back_s: float | None = field(default=None, metadata=_wire("held-back-s", MAX_WINDOW_S))
+    # Process attribution (see ATTRIBUTION_FIELDS): the energy-* parts above are attributed to the
+    # silo's own process; these carry the sample updates its training made and the whole host's
+    # figure of the same window.
+    sample_updates: int = field(default=0, metadata=_wire("sample-updates", MAX_WINDOW_SAMPLE_UPDATES))
+    host_energy_method: EnergyMethod = field(default=METHOD_ABSENT, metadata=_wire("host-energy-method"))
+    host_energy_cpu_kwh: float | None = field(default=None, metadata=_wire("host-energy-cpu-kwh", MAX_WINDOW_KWH))
+    host_energy_ram_kwh: float | None = field(default=None, metadata=_wire("host-energy-ram-kwh", MAX_WINDOW_KWH))
+    host_energy_gpu_kwh: float | None = field(default=None, metadata=_wire("host-energy-gpu-kwh", MAX_WINDOW_KWH))
 
     def __post_init__(self) -> None:
         for spec in fields(self):
@@ -54,7 +64,12 @@ class SiloMeasurement:
                 raise MeasurementRefused(problem)
 
     def reading(self) -> EnergyReading:
-        return EnergyReading(self.wall_s, self.energy_cpu_kwh, self.energy_ram_kwh, self.energy_gpu_kwh, self.energy_method)
+        """The attributed reading, with the host's beside it where the silo measured one."""
+        host = None if self.host_energy_method == METHOD_ABSENT else EnergyReading(
+            self.wall_s, self.host_energy_cpu_kwh, self.host_energy_ram_kwh, self.host_energy_gpu_kwh,
+            self.host_energy_method)
+        return EnergyReading(self.wall_s, self.energy_cpu_kwh, self.energy_ram_kwh, self.energy_gpu_kwh,
+                             self.energy_method, host)
 
     def to_record(self) -> ConfigRecord:
         """The wire form; absent values are left out (a ConfigRecord cannot hold None)."""
@@ -79,11 +94,16 @@ class SiloMeasurement:
         return cls(**values)
 
 
+# The fields process attribution added, by wire key (one list, for readers and tests).
+ATTRIBUTION_FIELDS = ("sample-updates", "host-energy-method", "host-energy-cpu-kwh", "host-energy-ram-kwh",
+                      "host-energy-gpu-kwh")
+
+
 def _value_problem(spec, value) -> str | None:  # type: ignore[no-untyped-def]
     key = spec.metadata["key"]
     if spec.name == "silo":
         return None if is_valid_name(value) else f"measurement '{key}' is not a silo name ({NAME_RULE})"
-    if spec.name == "energy_method":
+    if spec.name in ("energy_method", "host_energy_method"):
         if value not in ENERGY_METHODS:
             return f"measurement '{key}' must be one of {' | '.join(ENERGY_METHODS)}"
         return None
@@ -91,6 +111,8 @@ def _value_problem(spec, value) -> str | None:  # type: ignore[no-untyped-def]
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"measurement '{key}' must be a number, not {type(value).__name__}"
+    if spec.name == "sample_updates" and not isinstance(value, int):
+        return f"measurement '{key}' must be a whole number, not {value!r}"
     if not math.isfinite(value) or not 0.0 <= value <= spec.metadata["high"]:
         return f"measurement '{key}' = {value!r} is outside [0, {spec.metadata['high']:g}]"
     return None

@@ -97,14 +97,18 @@ class ApproachSummary(Record):
     """One approach's measured training totals (FL: silos and server; CL: the central site)."""
 
     accuracy: float | None = None
-    energy_kwh: float | None = None  # absent when no row's energy could be read
+    energy_kwh: float | None = None  # attributed to the run's own processes; absent when no row's energy could be read
+    # The whole host over the same windows (CodeCarbon machine mode); None in folders written before it.
+    host_energy_kwh: float | None = None
+    sample_updates: int | None = None  # training sample updates; None in folders written before it
     co2_kg: float | None = None
     bytes_down: int = 0
     bytes_up: int = 0
     wall_s: float = 0.0
     cpu_s: float | None = None  # None: a folder written before the field
     energy_methods: tuple[EnergyMethod, ...] = ()
-    # The same energy less what the idle host would have drawn over the measured windows.
+    # The host's energy less what the idle host would have drawn over the measured windows (folders
+    # written before host_energy_kwh: their energy_kwh, which was the host's figure then).
     energy_above_idle_kwh: float | None = None
     idle_energy_kwh: float | None = None
 
@@ -128,8 +132,10 @@ class TimingSummary(Record):
 
 SUMMARY_UNITS: dict[str, str] = {
     "accuracy": "fraction of the held-out test set",
-    "energy_kwh": "kWh",
-    "energy_above_idle_kwh": "kWh (energy_kwh less the idle baseline over the measured windows)",
+    "energy_kwh": "kWh, attributed to the run's own processes (CO2 and profiles use it)",
+    "host_energy_kwh": "kWh, the whole host over the same windows (CodeCarbon machine mode)",
+    "sample_updates": "training sample updates (examples x local epochs run)",
+    "energy_above_idle_kwh": "kWh (host_energy_kwh less the idle baseline over the measured windows)",
     "idle_baseline": "W",
     "co2_kg": "kg CO2e",
     "bytes_down": "payload bytes server -> silos",
@@ -203,16 +209,27 @@ class RunSummary(Record):
         return {"fl": self.fl, "cl": self.cl}[name]
 
 
+class Interruption(Record):
+    """How a run was stopped by a signal (simulator/stopping.py)."""
+
+    signal: str  # SIGINT | SIGTERM
+    at_utc: str
+
+
 class ResumeRecord(Record):
-    """One `silocarbon resume` of the run: when, after which round, with which versions."""
+    """One `silocarbon resume` of the run: when, after which round, how the run had stopped, with which
+    versions."""
 
     at_utc: str
     after_round: int
+    stopped_as: RunStatus | None = None  # None: a folder resumed before the field
+    interruption: Interruption | None = None
     versions: dict[str, str] = {}
 
 
-# Keys manifest.json holds only once they apply (a failure, a resume, the methods of a finished run).
-_MANIFEST_KEYS_WHEN_SET = ("failure", "resumed", "energy_methods", "available_energy_methods")
+# Keys manifest.json holds only once they apply (a failure, an interruption, a resume, the methods of a
+# finished run).
+_MANIFEST_KEYS_WHEN_SET = ("failure", "interruption", "resumed", "energy_methods", "available_energy_methods")
 
 
 class Manifest(Record):
@@ -225,6 +242,7 @@ class Manifest(Record):
     host: dict[str, Any] = {}
     status: RunStatus
     failure: str | None = None  # why a failed run stopped, one line
+    interruption: Interruption | None = None  # the signal that stopped an interrupted run
     resumed: tuple[ResumeRecord, ...] | None = None
     energy_methods: tuple[EnergyMethod, ...] | None = None  # those in the ledger (a complete run)
     available_energy_methods: tuple[str, ...] | None = None  # those the host's probe offered

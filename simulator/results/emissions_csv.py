@@ -4,23 +4,19 @@ output read ours. One CodeCarbon row per ledger row; `project_name` holds approa
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import platform
 from datetime import datetime, timezone
 
-from codecarbon.output_methods.emissions_data import EmissionsData
-
-from simulator.ledger import Ledger
 from simulator.country_intensity import country_intensity
+from simulator.ledger import Ledger
+from simulator.probes.codecarbon_compat import emissions_csv_columns
 from simulator.units import JOULES_PER_KWH
-
-CODECARBON_COLUMNS = [field.name for field in dataclasses.fields(EmissionsData)]
 
 
 def emissions_csv_text(ledger: Ledger, run_id: str, host: dict, versions: dict) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CODECARBON_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=emissions_csv_columns(), lineterminator="\n")
     writer.writeheader()
     stamp = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for row in ledger.rows:

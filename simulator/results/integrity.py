@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +17,21 @@ from simulator.errors import InputError
 from simulator.ledger import Ledger
 from simulator.records.kinds import RUN_STATUSES, RunStatus
 from simulator.records.run import Manifest, record_from_json
-from simulator.results.run_dir import CL_MODEL, EMISSIONS, FL_HISTORY, FL_LEDGER, FL_MODEL, LEDGER, MANIFEST, SUMMARY
+from simulator.results.run_dir import (
+    CL_LEDGER,
+    CL_MODEL,
+    EMISSIONS,
+    FL_HISTORY,
+    FL_LEDGER,
+    FL_MODEL,
+    LEDGER,
+    MANIFEST,
+    SUMMARY,
+)
 
 STATUS_COMPLETE: RunStatus = "complete"
 STATUS_RUNNING: RunStatus = "running"  # still going, or killed: `silocarbon resume` continues it
+STATUS_INTERRUPTED: RunStatus = "interrupted"  # stopped by Ctrl-C or SIGTERM: `silocarbon resume` continues it
 STATUS_FAILED: RunStatus = "failed"
 STATUS_DAMAGED = "damaged"  # not a manifest status: what this check says of a folder it cannot use
 
@@ -29,7 +41,7 @@ COMPLETE_RUN_FILES = (MANIFEST, LEDGER, SUMMARY, FL_MODEL, CL_MODEL, EMISSIONS, 
 @dataclass(frozen=True)
 class RunFolderCheck:
     path: Path
-    status: str  # complete | running | failed | damaged
+    status: str  # complete | running | interrupted | failed | damaged
     problem: str | None  # one line for a damaged folder, the failure for a failed one
     scenario_name: str | None
 
@@ -54,10 +66,11 @@ def check_run_dir(path: Path, *, load_models: bool = False) -> RunFolderCheck:
             return RunFolderCheck(path, STATUS_COMPLETE, None, name)
         if status == STATUS_FAILED:
             return RunFolderCheck(path, STATUS_FAILED, str(manifest.get("failure", "no reason recorded")), name)
-        if status == STATUS_RUNNING:
-            if (path / FL_LEDGER).exists():
-                _check_file(path, FL_LEDGER, load_models)
-            return RunFolderCheck(path, STATUS_RUNNING, None, name)
+        if status in (STATUS_RUNNING, STATUS_INTERRUPTED):
+            for journal in (FL_LEDGER, CL_LEDGER):
+                if (path / journal).exists():
+                    _check_file(path, journal, load_models)
+            return RunFolderCheck(path, status, None, name)
         raise _Damage(f"'{path / MANIFEST}' has status {status!r}; expected {' | '.join(RUN_STATUSES)}")
     except _Damage as damage:
         return RunFolderCheck(path, STATUS_DAMAGED, str(damage), None)
@@ -70,7 +83,8 @@ def require_run_dir(path: Path, *, allowed: tuple[str, ...] = (STATUS_COMPLETE,)
         raise InputError(f"run folder '{path}' is unusable: {check.problem}")
     if check.status not in allowed:
         reason = f" ({check.problem})" if check.problem else ""
-        raise InputError(f"run folder '{path}' is {check.status}{reason}; this needs a {' or '.join(allowed)} run")
+        needed = " or ".join(filter(None, (", ".join(allowed[:-1]), allowed[-1])))
+        raise InputError(f"run folder '{path}' is {check.status}{reason}; this needs a {needed} run")
     return check
 
 
@@ -121,7 +135,7 @@ def _check_file(folder: Path, file_name: str, load_models: bool) -> None:
         value = _json(file)
         if file_name == SUMMARY and not (isinstance(value, dict) and "fl" in value and "cl" in value):
             raise _Damage(f"'{file}' lacks the fl and cl results")
-    elif file_name in (LEDGER, FL_LEDGER):
+    elif file_name in (LEDGER, FL_LEDGER, CL_LEDGER):
         try:
             Ledger.from_csv(file)
         except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, csv.Error) as error:
@@ -136,6 +150,23 @@ def _check_file(folder: Path, file_name: str, load_models: bool) -> None:
             raise _Damage(f"'{file}' is not in CodeCarbon's emissions layout")
     elif file.suffix == ".pt" and load_models:
         _check_model(file)
+    elif file.suffix == ".pt":
+        _check_archive(file)
+
+
+def _check_archive(file: Path) -> None:
+    """A torch file is a zip archive: its members' CRCs find a truncated or altered file without
+    loading torch (which `silocarbon runs` never imports)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            broken = archive.testzip()
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile, EOFError, ValueError) as error:
+        raise _Damage(f"'{file}' is not a readable torch file ({type(error).__name__}: {error})") from None
+    if broken is not None:
+        raise _Damage(f"'{file}' is damaged (member {broken} fails its CRC check)")
+    if not any(name.endswith("/data.pkl") for name in names):
+        raise _Damage(f"'{file}' is not a torch file (no data.pkl inside)")
 
 
 def _check_model(file: Path) -> None:

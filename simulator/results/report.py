@@ -37,8 +37,10 @@ TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 METHOD_MEANINGS = {
     "measured": "read from a hardware energy counter (RAPL for CPU, NVML for GPU) at the window's edges",
-    "modelled": "CodeCarbon's model from the processor's TDP and load (no RAPL counter on this host)",
-    "apportioned": "one host measurement over concurrent silos, split between them by CPU time",
+    "modelled": "CodeCarbon's model from the processor's TDP (no RAPL counter on this host): TDP / threads per CPU "
+    "second of the run's own process, plus its share of the RAM model",
+    "apportioned": "one measurement over concurrent silos split between them by CPU time, or a measured CPU's "
+    "energy split by this process's share of the host's busy CPU time",
     "absent": "no energy reading was possible; left out of the totals, never counted as zero",
 }
 INTENSITY_SOURCE = "CodeCarbon 3.3 bundled global_energy_mix.json (Our World in Data / Ember, life-cycle)"

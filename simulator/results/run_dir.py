@@ -1,7 +1,9 @@
 """The run folder `runs/<UTC time>-<scenario name>/` and what goes into it.
 
 Files: manifest.json, ledger.csv, summary.json, final_model.pt, cl_model.pt, emissions.csv, plus the
-FL part written by the ServerApp (fl_history.json). Every file is written atomically.
+FL part written by the ServerApp (fl_history.json) and the journals a stopped run resumes from
+(fl_ledger.csv and checkpoint.pt for FL, cl_ledger.csv and cl_checkpoint.pt for CL). Every file is
+written atomically.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ FL_MODEL = "final_model.pt"
 CL_MODEL = "cl_model.pt"
 FL_HISTORY = "fl_history.json"
 FL_LEDGER = "fl_ledger.csv"
+CL_LEDGER = "cl_ledger.csv"  # the centralized twin's rows, journaled as each epoch ends
 EMISSIONS = "emissions.csv"
 
 

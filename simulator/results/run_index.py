@@ -1,8 +1,9 @@
 """The run index: an embedded SQLite file in the runs folder, listing every complete run.
 
 The run folders are the truth; the index is a cache of their headline numbers, refreshed from them
-every time it is read: new or changed folders are (re)read, vanished ones dropped. A folder that
-cannot be read (a crashed run, a hand-edited file) is skipped and named in a warning; an index file
+every time it is read: new or changed folders are (re)read, vanished ones dropped. Only folders
+that pass the run-folder integrity check as complete are listed; any other (a stopped run, a
+missing or damaged file) is skipped and named in a warning with the reason; an index file
 that is itself unreadable or of an older layout is rebuilt. So listing runs never fails on bad data.
 """
 
@@ -16,7 +17,8 @@ from pathlib import Path
 from simulator.errors import InputError
 from simulator.intervals import t_quantile
 from simulator.records.run import Manifest, RunSummary, record_from_json
-from simulator.results.run_dir import LEDGER, MANIFEST, SUMMARY
+from simulator.results.integrity import COMPLETE_RUN_FILES, STATUS_COMPLETE, STATUS_DAMAGED, check_run_dir
+from simulator.results.run_dir import MANIFEST, SUMMARY
 from simulator.results.run_view import read_json_file
 
 INDEX_FILE = "index.sqlite"
@@ -75,9 +77,10 @@ class IndexListing:
 
 
 def folder_signature(folder: Path) -> str:
-    """Changes whenever a file the index reads is rewritten (run files are replaced atomically)."""
+    """Changes whenever a file of a complete run is rewritten, removed or cut short (run files are
+    replaced atomically), so such a folder is checked again."""
     parts = []
-    for name in (MANIFEST, SUMMARY, LEDGER):
+    for name in COMPLETE_RUN_FILES:
         try:
             stat = (folder / name).stat()
             parts.append(f"{name}:{stat.st_mtime_ns}:{stat.st_size}")
@@ -87,11 +90,14 @@ def folder_signature(folder: Path) -> str:
 
 
 def indexed_run_from_folder(folder: Path, signature: str) -> IndexedRun:
-    """The index line of one folder; `InputError` naming the folder when it is not a complete run."""
-    raw_manifest = read_json_file(folder / MANIFEST)
-    if raw_manifest.get("status") != "complete":
-        raise InputError(f"run folder '{folder}': status is '{raw_manifest.get('status', '?')}', not complete")
-    manifest = record_from_json(Manifest, raw_manifest, folder / MANIFEST)
+    """The index line of one folder; `InputError` naming the folder when it is not a whole, complete run
+    (the run-folder integrity check: every file present and readable, models' archives intact)."""
+    check = check_run_dir(folder)
+    if check.status == STATUS_DAMAGED:
+        raise InputError(f"run folder '{folder}': damaged: {check.problem}")
+    if check.status != STATUS_COMPLETE:
+        raise InputError(f"run folder '{folder}': status is '{check.status}', not complete")
+    manifest = record_from_json(Manifest, read_json_file(folder / MANIFEST), folder / MANIFEST)
     summary = record_from_json(RunSummary, read_json_file(folder / SUMMARY), folder / SUMMARY)
     scenario = manifest.scenario
     try:
