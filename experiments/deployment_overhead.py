@@ -32,6 +32,7 @@ import argparse
 import json
 import logging
 import os
+import shutil
 import statistics
 import tempfile
 import time
@@ -88,6 +89,15 @@ def main() -> None:
     exchanges_per_round = 1 if scenario.deployment.one_exchange_per_round else 2
     floor_s = flower_floor_s(rounds, exchanges_per_round)
     scratch = Path(tempfile.mkdtemp(prefix="deployment-overhead-"))
+    try:
+        result = _measure(scenario, args.repeats, scratch, floor_s, exchanges_per_round)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # the run folders: every figure is in results.json
+    _print(result, scenario, args.repeats)
+
+
+def _measure(scenario, repeats: int, scratch: Path, floor_s: float, exchanges_per_round: int) -> dict:  # type: ignore[no-untyped-def]
+    rounds = scenario.training.rounds
     load_before = os.getloadavg()
 
     (scratch / "inline").mkdir()
@@ -100,7 +110,7 @@ def main() -> None:
         install_host_probe(None)
 
     deployed_runs = []
-    for repeat in range(args.repeats):
+    for repeat in range(repeats):
         folder = scratch / f"deployment-{repeat}"
         folder.mkdir()
         deployed = run_deployment(scenario.model_copy(update={"runner": "deployment"}), folder)
@@ -131,7 +141,7 @@ def main() -> None:
             "total_wall_s": inline_total_s,
         },
         "deployment": {
-            "repeats": args.repeats,
+            "repeats": repeats,
             "seconds_per_round_each": per_round,
             "seconds_per_round": statistics.median(per_round),
             "startup_and_teardown_s_each": start_stop,
@@ -165,18 +175,30 @@ def main() -> None:
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _print(result: dict, scenario, repeats: int) -> None:  # type: ignore[no-untyped-def]
+    rounds = scenario.training.rounds
+    exchanges_per_round = result["exchanges_per_round"]
+    floor_s = result["flower_floor"]["fl_wall_s"]
+    per_round = result["deployment"]["seconds_per_round_each"]
+    start_stop = result["deployment"]["startup_and_teardown_s_each"]
+    app_bytes = result["deployment"]["app_package_bytes"]
+    load_before = result["load_average_1_5_15_before"]
+    load_after = result["load_average_1_5_15_after"]
 
     security = "TLS + SuperNode authentication" if result["tls_and_node_auth"] else "no TLS"
     print(f"scenario {scenario.name}: {len(scenario.silos)} silos, {rounds} rounds, model {scenario.model.name}, "
           f"{security}, {exchanges_per_round} exchange(s) per round")
     print(f"host: {os.cpu_count()} CPUs, load average (1/5/15 min) {_load(load_before)} before, {_load(load_after)} after")
-    print(f"final models agree to 1e-5 in all {args.repeats} deployment run(s)")
+    print(f"final models agree to 1e-5 in all {repeats} deployment run(s)")
     print(f"{'':<26}{'s/round':>10}{'start+stop s':>14}")
     print(f"{'inline':<26}{result['inline']['seconds_per_round']:>10.3f}{'-':>14}")
-    median = "median of " + str(args.repeats) if args.repeats > 1 else "one run"
+    median = "median of " + str(repeats) if repeats > 1 else "one run"
     print(f"{'deployment (' + median + ')':<26}{result['deployment']['seconds_per_round']:>10.2f}"
           f"{result['deployment']['startup_and_teardown_s']:>14.1f}")
-    if args.repeats > 1:
+    if repeats > 1:
         print(f"{'  each run':<26}{' '.join(f'{value:.2f}' for value in per_round):>10}  "
               f"{' '.join(f'{value:.1f}' for value in start_stop)}")
     print(f"{'Flower floor':<26}{floor_s / rounds:>10.2f}{'-':>14}   "
