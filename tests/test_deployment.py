@@ -187,15 +187,9 @@ def test_plan_names_every_silo_with_its_node_config():
     assert "--set deployment.superlink=superlink.example.org:9093" in text
 
 
-SMALL_SILO = dict(
-    data__dataset="breast_cancer",
-    silos=[
-        {"name": "paris", "country": "FRA", "share": 0.87},
-        {"name": "virginia", "country": "USA", "share": 0.1},
-        {"name": "tiny-clinic", "country": "DEU", "share": 0.03},
-    ],
-    probes__energy=False,
-)
+# digits: the small silo holds a few rows of each label (groups under the default k = 10)
+SMALL_SILO = dict(silos=[{"name": "paris", "country": "FRA", "share": 0.97},
+                         {"name": "tiny-clinic", "country": "DEU", "share": 0.03}], probes__energy=False)
 
 
 def _count_by_label_in_deployed_silo(node_config: dict, submitted: Scenario) -> dict:
@@ -222,11 +216,11 @@ def test_deployed_silos_hold_the_scenarios_minimum_group_size_even_if_the_run_co
     assert rare  # the small silo holds a group the lowered rule would release
     # The node config the runner and the plan give the silo's SuperNode, as flower-supernode parses it.
     node_config = parse_config_args([silo_node_config(scenario, small)])
-    assert node_config == {"partition-id": small, "num-partitions": 3, "min-group-size": k}
+    assert node_config == {"partition-id": small, "num-partitions": 2, "min-group-size": k}
     held = _count_by_label_in_deployed_silo(node_config, lowered)
     assert all(held[f"label={label}"].suppressed_silos == 1 for label in rare)
     # Without the silo's own floor the run config alone decides: the small group would leave the silo.
-    released = _count_by_label_in_deployed_silo({"partition-id": small, "num-partitions": 3}, lowered)
+    released = _count_by_label_in_deployed_silo({"partition-id": small, "num-partitions": 2}, lowered)
     assert all(released[f"label={label}"].count == np.sum(labels == label) for label in rare)
 
 
