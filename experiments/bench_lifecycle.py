@@ -60,7 +60,15 @@ def draws_and_intervals(plan, profile, factors) -> None:
                 interval(0.0, quantity)
 
 
-def main() -> None:
+NO_SEEDS = ("No --seeds: a benchmark of the lifecycle model's speed on fixed inputs (the default energy "
+            "profile, no training); no measured quantity for a seed to vary, and its figures are seconds.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    argparse.ArgumentParser(prog="python -m experiments.bench_lifecycle", description=__doc__.split("\n")[0],
+                            epilog=NO_SEEDS).parse_args(argv)
     scenario = fifty_silo_scenario()
     profile, factors = default_profile(), load_factors()
     features = dataset_features_for_lifecycle(scenario)

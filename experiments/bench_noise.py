@@ -207,7 +207,11 @@ def cv_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="No --seeds: a benchmark of the host's noise. Every run does identical work (the default "
+               "scenario and its seed), so what varies between runs is the host alone; another seed per run "
+               "would mix the seed's own variation in.")
     parser.add_argument("--runs", type=int, default=MINIMUM_RUNS,
                         help=f"runs of the default job, alternating quiet / busy (>= 2; {MINIMUM_RUNS} by default)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,

@@ -104,7 +104,10 @@ def paired(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="No --seeds: a benchmark of the probes' cost. Both runs of a pair do identical work (one "
+               "scenario, one seed), so their ratio is the probes' alone; its spread over pairs is printed.")
     parser.add_argument("--pairs", type=int, default=5, help="training-dominated on/off pairs (>= 1; 5 by default)")
     parser.add_argument("--startup-pairs", type=int, default=5, help="default-scenario on/off pairs")
     parser.add_argument("--scale", type=float, default=1.0,

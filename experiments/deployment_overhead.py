@@ -68,15 +68,20 @@ def largest_difference(first: dict, second: dict) -> float:
     return max(float((torch.as_tensor(second[key]) - torch.as_tensor(value)).abs().max()) for key, value in first.items())
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog="No --seeds: a benchmark of the deployment runner's speed and wire bytes. Both runners train "
+               "the scenario's one seed and must agree on the final model (the check that makes the comparison "
+               "mean anything); payload bytes are fixed by the model's shapes, not the seed, and seconds per "
+               "round are a speed figure of this host (--repeats K gives their spread).")
     parser.add_argument("scenario", nargs="?", default=None, help="scenario TOML (default: the embedded one)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=1, help="deployment runs; medians are reported")
     parser.add_argument("--insecure", action="store_true", help="deployment without TLS and SuperNode authentication")
     parser.add_argument("--two-exchanges", action="store_true",
                         help="train and evaluate as separate exchanges (deployment.one_exchange_per_round = false)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     logging.getLogger("flwr").setLevel(logging.WARNING)  # Flower logs every round at INFO
     # Timing only: no energy tracker in either runner (CodeCarbon windows would cost both differently).
     overrides = [f"training.rounds={args.rounds}", "probes.energy=false"]

@@ -23,7 +23,13 @@ from simulator.probes.nvml import NvmlGpuProbe
 RESULTS = Path("results") / "gpu_check"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    argparse.ArgumentParser(
+        prog="python -m experiments.gpu_check", description=__doc__.split("\n")[0],
+        epilog="No --seeds: a check that NVML reads the GPU's energy on this machine (exit 1 if it does not), "
+               "not a measurement to compare.").parse_args(argv)
     import torch
 
     if not torch.cuda.is_available():

@@ -95,8 +95,9 @@ def _draws_of(value, count: int) -> np.ndarray:
 
 def _noise_note(findings: Findings) -> str:
     seeds = len(findings.group.seeds)
+    host = ", with the host's between-invocation noise" if getattr(findings.samples, "host_noise", None) else ""
     return (f"2.5th-97.5th percentile of {findings.draws} draws of the factor ranges and of the mean energy "
-            f"per sample update of {seeds} seed(s)")
+            f"per sample update of {seeds} seed(s){host}")
 
 
 def training_ratio_draws(findings: Findings, quantity: str) -> tuple[float, np.ndarray]:
@@ -131,20 +132,20 @@ def claim_a1(findings: Findings) -> Claim:
 
 
 def updates_to_target_ratio(findings: Findings) -> tuple[list[float] | None, str]:
-    """Per seed: CL's sample updates to the target over FL's, relative to the equal budget, i.e.
-    (CL epochs to target / equal epochs) / (FL rounds to target / rounds); None and the reason when a
-    side missed the target with some seed."""
+    """Per seed: CL's sample updates to the target over FL's, as the ledger counted them (what the silos
+    and the CL epochs really trained). The training stage has both sides doing the same sample updates,
+    so trained to the target, CL / FL scales by this ratio. None and the reason when a side missed the
+    target with some seed."""
     group, training = findings.group, findings.scenario.training
-    fl_rounds, cl_epochs = group.quantity("to_target.fl.round"), group.quantity("to_target.cl.round")
+    fl_updates = group.quantity("to_target.fl.sample_updates")
+    cl_updates = group.quantity("to_target.cl.sample_updates")
     missed = [f"{'FL' if side == 'fl' else 'CL'} with seed {seed}" for seed, sides in group.reached.items()
               for side in ("fl", "cl") if not sides.get(side)]
-    if missed or fl_rounds is None or cl_epochs is None:
+    if missed or fl_updates is None or cl_updates is None:
         return None, (f"did not reach the target accuracy {training.target_accuracy:g} within "
                       f"{training.last_round} rounds: {', '.join(missed) or 'no to-target figures'}; "
                       "no equal-accuracy figure is invented")
-    equal_epochs = training.rounds * training.local_epochs
-    ratios = [(cl / equal_epochs) / (fl / training.rounds) for fl, cl in zip(fl_rounds.values, cl_epochs.values)]
-    return ratios, ""
+    return [cl / fl for fl, cl in zip(fl_updates.values, cl_updates.values)], ""
 
 
 def claim_a2(findings: Findings) -> Claim:

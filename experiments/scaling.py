@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> None:
             row["CL / FL per sample update"], row["CL / FL low"], row["CL / FL high"] = ratio.centre, ratio.low, ratio.high
         row["energy method"] = groups[count].samples.central.energy_method
         measured_rows.append(row)
-    pooled = ProfileSamples(tuple(profile for count in counts for profile in groups[count].samples.profiles))
+    pooled = ProfileSamples(tuple(profile for count in counts for profile in groups[count].samples.profiles),
+                            groups[counts[0]].samples.host_noise)
     print(f"Lifecycle runs use {'each count' + chr(39) + 's own seeds' if args.per_count_profile else 'every measured profile'}")
     for count in counts:
         samples = groups[count].samples if args.per_count_profile else pooled

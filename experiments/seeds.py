@@ -16,6 +16,7 @@ from pathlib import Path
 from simulator.scenario.schema import Scenario
 
 DEFAULT_SEEDS = "0..4"
+HOST_NOISE_FILE = "host_noise.toml"  # configs/: the host's between-invocation noise, measured by bench_noise
 
 
 def add_seeds_argument(parser: argparse.ArgumentParser, default: str = DEFAULT_SEEDS) -> None:
@@ -39,19 +40,38 @@ def add_seeds_argument(parser: argparse.ArgumentParser, default: str = DEFAULT_S
 class MeasuredGroup:
     group_dir: Path
     summary: object  # simulator.results.group.GroupSummary
-    samples: object  # simulator.lifecycle.profile_noise.ProfileSamples, one profile per seed
-    lifecycle: object  # simulator.lifecycle.LifecycleResult of the scenario with those profiles
+    samples: object  # simulator.lifecycle.profile_noise.ProfileSamples, one profile per seed, with host noise
+    lifecycle: object  # group.json's LifecycleResult: the seeds' spread only (no host noise)
+
+
+def host_noise():  # type: ignore[no-untyped-def]
+    """The host's between-invocation noise (configs/host_noise.toml) as a profile_noise.HostNoise."""
+    from simulator.errors import InputError
+    from simulator.lifecycle.profile_noise import HostNoise
+    from simulator.scenario.load import bundled_config_path, read_toml
+
+    path = bundled_config_path(HOST_NOISE_FILE)
+    raw = read_toml(path, "host noise")
+    try:
+        return HostNoise(**raw)
+    except (TypeError, ValueError) as error:
+        raise InputError(f"host noise file '{path}': {error}; keys: energy_level_sd, time_level_sd, own_sd, "
+                         "source") from None
 
 
 def measure_seeds(scenario: Scenario, seeds: list[int], runs_root: Path) -> MeasuredGroup:
     """Train the scenario's federation and its centralized twin for real once per seed (one process,
-    one probe), and read the group's summary and energy profiles back."""
+    one probe), and read the group's summary and energy profiles back. The profiles carry the host's
+    between-invocation noise (configs/host_noise.toml), which seeds run back to back cannot show, so
+    the lifecycle draws and every verdict decided from them hold it too."""
+    from dataclasses import replace
+
     from simulator.repeats import run_seeds
     from simulator.results.group import group_profile_samples
 
     quiet_libraries()
     result = run_seeds(scenario, seeds, runs_root)
-    samples = group_profile_samples(result.group_dir)
+    samples = replace(group_profile_samples(result.group_dir), host_noise=host_noise())
     for profile, seed in zip(samples.profiles, result.summary.seeds):
         print(f"  seed {seed}: FL {profile.fl_kwh_per_sample_update:.3g} kWh per sample update, CL "
               f"{profile.cl_kwh_per_sample_update:.3g} ({profile.energy_method})")

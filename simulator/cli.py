@@ -53,28 +53,27 @@ def run(
     repeats: Annotated[
         Optional[int],
         typer.Option("--repeats", help="Run N times with seeds seed..seed+N-1; writes a group folder with 95 % "
-                     "intervals.", show_default=False),
+                     "intervals (replaces the scenario's seeds list).", show_default=False),
     ] = None,
     seeds: Annotated[
         Optional[str],
         typer.Option("--seeds", help="Run once per seed, e.g. 0,1,2 or 0..4; writes a group folder with 95 % "
-                     "intervals.", show_default=False),
+                     "intervals (replaces the scenario's seeds list).", show_default=False),
     ] = None,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder
-    (with --repeats or --seeds: one per seed, in a group folder with the group's summary)."""
+    (with --repeats, --seeds or the scenario's `seeds = [...]`: one per seed, in a group folder with the
+    group's summary)."""
     from contextlib import nullcontext
 
     from simulator.scenario.load import load_scenario
     from simulator.probes.startup import start_host_probe
 
-    if repeats is not None and seeds is not None:
-        raise InputError("give --repeats N or --seeds LIST, not both")
     loaded = load_scenario(scenario, set_ or [])
-    if repeats is not None or seeds is not None:
-        from simulator.repeats import parse_seeds, seeds_for
+    if repeats is not None or seeds is not None or loaded.seeds is not None:
+        from simulator.repeats import group_seeds
 
-        seed_list = parse_seeds(seeds) if seeds is not None else seeds_for(loaded.seed, repeats)  # type: ignore[arg-type]
+        seed_list = group_seeds(loaded, repeats, seeds)
         _check_strategy(loaded)
         _run_group(loaded, seed_list, runs_dir, quiet)
         return
@@ -215,9 +214,10 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
         build_federated_data(loaded)
     # The [lifecycle] section, as `run` checks it before training.
     build_plan(loaded, dataset_features=dataset_features_for_lifecycle(loaded))
+    seeds = "" if loaded.seeds is None else f", {len(loaded.seeds)} seeds (one run each)"
     print(
         f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
-        f"strategy {loaded.strategy.name}, runner {loaded.runner}"
+        f"strategy {loaded.strategy.name}, runner {loaded.runner}{seeds}"
     )
 
 

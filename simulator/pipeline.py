@@ -282,5 +282,4 @@ def _to_target(training: TrainingConfig | None, fl: FederationOutcome, cl: Centr
         return None
     fl_points = [Checkpointed(r.round, r.accuracy, r.elapsed_s) for r in fl.rounds]
     cl_points = [Checkpointed(e.epoch, e.accuracy, e.elapsed_s) for e in cl.evaluations]
-    return to_target_summary(training.target_accuracy, training.last_round, fl_points, cl_points, ledger,
-                             training.local_epochs)
+    return to_target_summary(training.target_accuracy, training.last_round, fl_points, cl_points, ledger)

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simulator.scenario.load import validate_scenario
-from simulator.scenario.schema import MAX_SEED, Scenario
+from simulator.scenario.schema import MAX_SEED, MAX_SEEDS, Scenario
 from simulator.errors import InputError
 from simulator.progress import NULL_OBSERVER, RunObserver
 
-MAX_REPEATS = 1000  # a typo guard: 1000 runs of even the tiny scenario take hours
+MAX_REPEATS = MAX_SEEDS  # a typo guard: 1000 runs of even the tiny scenario take hours
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -56,10 +56,25 @@ def seeds_for(base_seed: int, repeats: int) -> list[int]:
     return list(range(base_seed, base_seed + repeats))
 
 
+def group_seeds(scenario: Scenario, repeats: int | None = None, seeds: str | None = None) -> list[int] | None:
+    """The seeds `silocarbon run` measures as a group, or None for one run. The command line wins over
+    the file, as `--set` does: `--seeds LIST`, else `--repeats N` (seed .. seed + N - 1), else the
+    scenario's `seeds = [...]` list."""
+    if repeats is not None and seeds is not None:
+        raise InputError("give --repeats N or --seeds LIST, not both")
+    if seeds is not None:
+        return parse_seeds(seeds)
+    if repeats is not None:
+        return seeds_for(scenario.seed, repeats)
+    return None if scenario.seeds is None else list(scenario.seeds)
+
+
 def with_seed(scenario: Scenario, seed: int) -> Scenario:
-    """The same scenario with another seed, validated again like a file would be."""
+    """The same scenario with another seed, validated again like a file would be: one run (a member's
+    manifest holds no `seeds` list, so running or resuming it is that one run again)."""
     raw = scenario.model_dump(mode="json")
     raw["seed"] = seed
+    raw["seeds"] = None
     return validate_scenario(raw, f"{scenario.name} seed {seed}")
 
 

@@ -3,8 +3,11 @@ reached `[training] target_accuracy` (MLPerf's time-to-train idea, applied to FL
 
 Counted from the ledger: every row (silos, server, CL epochs and evaluations) of the rounds (CL:
 epochs) up to and including the one whose evaluation reached the target; time is the run's own
-clock at the end of that evaluation. A side that never reached the target within `max_rounds`
-gets no figure, only what it ran and the best accuracy it saw.
+clock at the end of that evaluation. Sample updates are the ledger's `sample_updates` of the
+training rows that succeeded: what the silos and the CL epochs trained, counted by the training loop
+as it ran (as the energy profile counts them), not examples x local epochs; `num-examples` is the
+weight FedAvg gives a reply and says nothing of work cut short. A side that never reached the
+target within `max_rounds` gets no figure, only what it ran and the best accuracy it saw.
 """
 
 from __future__ import annotations
@@ -25,9 +28,7 @@ class Checkpointed:
     elapsed_s: float | None
 
 
-def side_to_target(
-    approach: str, evaluations: Sequence[Checkpointed], ledger: Ledger, target: float, local_epochs: int
-) -> SideToTarget:
+def side_to_target(approach: str, evaluations: Sequence[Checkpointed], ledger: Ledger, target: float) -> SideToTarget:
     """The figures of one approach (`fl` or `cl`) up to its first evaluation at or above `target`."""
     word = "rounds" if approach == APPROACH_FL else "epochs"
     accuracies = [e.accuracy for e in evaluations if e.accuracy is not None]
@@ -39,24 +40,22 @@ def side_to_target(
         return SideToTarget(reached=False, steps_run=steps_run, best_accuracy=best,
                             note=f"did not reach {target:g} in {steps_run} {word} ({seen})")
     totals = ledger.totals(approach, through_round=reaching.step)
-    train_rows = [row for row in ledger.select(approach=approach, phase="train")
-                  if row.silo != SERVER_SILO and row.round <= reaching.step]
-    # An FL row counts the examples a silo holds, trained local_epochs times; a CL row is one epoch.
-    per_row = local_epochs if approach == APPROACH_FL else 1
+    # A failed reply's work used energy (counted above) but trained nothing the model kept.
+    sample_updates = sum(row.sample_updates for row in ledger.select(approach=approach, phase="train")
+                         if row.silo != SERVER_SILO and row.round <= reaching.step and row.status == "ok")
     return SideToTarget(
-        reached=True, round=reaching.step, sample_updates=sum(row.num_examples for row in train_rows) * per_row,
+        reached=True, round=reaching.step, sample_updates=sample_updates,
         energy_kwh=totals.energy_kwh, co2_kg=totals.co2_kg, wall_s=reaching.elapsed_s, accuracy=reaching.accuracy,
         steps_run=steps_run, best_accuracy=best, note=f"reached {target:g} after {reaching.step} {word}",
     )
 
 
 def to_target_summary(
-    target: float, max_rounds: int, fl: Sequence[Checkpointed], cl: Sequence[Checkpointed], ledger: Ledger,
-    local_epochs: int,
+    target: float, max_rounds: int, fl: Sequence[Checkpointed], cl: Sequence[Checkpointed], ledger: Ledger
 ) -> ToTargetSummary:
     """summary.json["to_target"]: each side's figures and, where both reached it, CL / FL."""
-    fl_side = side_to_target("fl", fl, ledger, target, local_epochs)
-    cl_side = side_to_target("cl", cl, ledger, target, local_epochs)
+    fl_side = side_to_target("fl", fl, ledger, target)
+    cl_side = side_to_target("cl", cl, ledger, target)
 
     def ratio(key: str) -> float | None:
         top, bottom = getattr(cl_side, key), getattr(fl_side, key)

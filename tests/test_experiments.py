@@ -134,6 +134,8 @@ def test_paper_findings_end_to_end(tiny_enterprise_file, tmp_path, capsys):
     # Every deciding quantity prints its 95 % interval and its band beside the verdict.
     decisions = sum(len(c.decisions) for c in claims)
     assert printed.count("95 % interval [") == decisions and printed.count("holds when") == decisions
+    # The measured quantities' intervals hold the host's between-invocation noise (configs/host_noise.toml).
+    assert "between-invocation noise" in printed
     table = pd.read_csv(folder / "claims.csv")
     assert len(table) == decisions and {"95 % low", "95 % high", "holds when", "verdict"} <= set(table.columns)
     assert list(table.drop_duplicates("claim")["verdict"]) == [c.verdict.value for c in claims]
@@ -169,3 +171,27 @@ def test_scaling_end_to_end(tiny_enterprise_file, tmp_path):
     assert list(pd.read_csv(folder / "measured.csv")["silos"]) == [2, 4]
     for name in ("break_even.csv", "ratio_vs_volume.png", "break_even.png", "measured_profile.png"):
         assert (folder / name).stat().st_size > 0, name
+
+
+EXPERIMENT_MODULES = ("bench_lifecycle", "bench_noise", "bench_overhead", "compare_strategies", "deployment_overhead",
+                      "gpu_check", "intensity", "paper_findings", "runner_energy", "scaling")
+
+
+@pytest.mark.parametrize("name", EXPERIMENT_MODULES)
+def test_every_experiment_takes_seeds_or_says_why_not(name, capsys):
+    import importlib
+
+    module = importlib.import_module(f"experiments.{name}")
+    with pytest.raises(SystemExit) as done:
+        module.main(["--help"])
+    assert done.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "--seeds SEEDS" in shown or "No --seeds: a " in shown
+
+
+def test_the_list_of_experiments_is_complete():
+    from pathlib import Path
+
+    helpers = {"__init__", "claims", "output", "seeds", "variants"}
+    found = {path.stem for path in Path(paper_findings.__file__).parent.glob("*.py")} - helpers
+    assert found == set(EXPERIMENT_MODULES)

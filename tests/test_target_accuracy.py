@@ -63,24 +63,56 @@ def test_both_reach_it_and_fl_stops_at_the_round_it_does(tmp_path):
     assert ratio["sample_updates"] == pytest.approx(to_target["cl"]["sample_updates"] / to_target["fl"]["sample_updates"])
 
 
-def _row(approach, silo, round_number, phase, energy, examples):
+def _row(approach, silo, round_number, phase, energy, examples, sample_updates=0, status="ok"):
     return LedgerRow(approach, silo, round_number, phase, 1.0, 0.5, energy, energy, None, None, "modelled", "FRA",
-                     56.0, energy * 0.05, 0, 0, examples)
+                     56.0, energy * 0.05, 0, 0, examples, status=status, sample_updates=sample_updates)
 
 
 def test_side_to_target_by_hand():
     ledger = Ledger([
-        _row("fl", "a", 1, "train", 1.0, 100), _row("fl", "a", 1, "evaluate", 0.5, 20),
+        _row("fl", "a", 1, "train", 1.0, 100, 200), _row("fl", "a", 1, "evaluate", 0.5, 20),
         _row("fl", "server", 1, "aggregate", 0.25, 0),
-        _row("fl", "a", 2, "train", 2.0, 100), _row("fl", "a", 2, "evaluate", 0.5, 20),
-        _row("fl", "a", 3, "train", 4.0, 100),
+        _row("fl", "a", 2, "train", 2.0, 100, 200), _row("fl", "a", 2, "evaluate", 0.5, 20),
+        _row("fl", "a", 3, "train", 4.0, 100, 200),
     ])
     points = [Checkpointed(1, 0.5, 1.0), Checkpointed(2, 0.9, 2.5), Checkpointed(3, 0.95, 4.0)]
-    side = side_to_target("fl", points, ledger, 0.9, local_epochs=2)
-    # Rounds 1 and 2: 1 + 0.5 + 0.25 + 2 + 0.5 kWh; 2 x 100 examples x 2 local epochs.
+    side = side_to_target("fl", points, ledger, 0.9)
+    # Rounds 1 and 2: 1 + 0.5 + 0.25 + 2 + 0.5 kWh; 2 x 200 sample updates (100 examples x 2 local epochs).
     assert (side.reached, side.round, side.energy_kwh, side.sample_updates, side.wall_s) == (True, 2, 4.25, 400, 2.5)
-    missed = side_to_target("fl", points, ledger, 0.99, local_epochs=2)
+    missed = side_to_target("fl", points, ledger, 0.99)
     assert (missed.reached, missed.energy_kwh, missed.best_accuracy) == (False, None, 0.95)
+
+
+def test_sample_updates_to_target_are_what_the_silos_trained_not_examples_times_epochs():
+    """The ledger's sample_updates, not num_examples x local_epochs: `num-examples` is the weight FedAvg
+    gives a reply, and a failed reply's work trained nothing the model kept. Examples x local epochs
+    (the accounting before) gives 100 x 2 + 300 x 2 = 800 here."""
+    ledger = Ledger([
+        # a silo whose window was cut short mid-epoch: 150 sample updates of its 100 examples x 2 epochs
+        _row("fl", "a", 1, "train", 1.0, 100, 150),
+        # a silo that claims 300 examples as its weight but trained 40 rows twice
+        _row("fl", "b", 1, "train", 1.0, 300, 80),
+        # trained, then its reply failed: energy spent (counted), no update kept (not counted)
+        _row("fl", "c", 1, "train", 1.0, 0, 200, status="failed"),
+        _row("cl", "central", 1, "train", 2.0, 500, 500), _row("cl", "central", 2, "train", 2.0, 500, 500),
+    ])
+    fl = side_to_target("fl", [Checkpointed(1, 0.9, 1.0)], ledger, 0.9)
+    assert (fl.sample_updates, fl.energy_kwh) == (230, 3.0)
+    cl = side_to_target("cl", [Checkpointed(1, 0.5, 1.0), Checkpointed(2, 0.91, 2.0)], ledger, 0.9)
+    assert cl.sample_updates == 1000
+
+
+def test_to_target_sample_updates_match_the_ledger_with_local_epochs(tmp_path):
+    result = run_scenario(_quick(training__local_epochs=3, training__target_accuracy=0.8, training__max_rounds=4),
+                          tmp_path)
+    to_target = result.summary.to_json()["to_target"]
+    assert to_target["fl"]["reached"], to_target["fl"]["note"]
+    reached = to_target["fl"]["round"]
+    trained = [row for row in result.ledger.rows if row.approach == "fl" and row.phase == "train"
+               and row.status == "ok" and row.round <= reached]
+    assert to_target["fl"]["sample_updates"] == sum(row.sample_updates for row in trained)
+    # 3 local epochs over each silo's examples, every round, as the ledger counted them as they ran.
+    assert to_target["fl"]["sample_updates"] == 3 * sum(row.num_examples for row in trained)
 
 
 def test_max_rounds_is_checked(tmp_path):

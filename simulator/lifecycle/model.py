@@ -40,6 +40,7 @@ INTERVAL_DESCRIPTION = (
     "(widened to include the central value where a skewed factor puts it outside)"
 )
 NOISE_CLAUSE = " and the measured energy per sample update of {runs} runs"
+HOST_NOISE_CLAUSE = " with the host's between-invocation noise"
 SCALING_RULE = (
     "training energy = measured energy per sample update (the energy attributed to the run's own "
     "processes; FL: silo training + evaluation rows over the silos' training sample updates, i.e. "
@@ -222,6 +223,8 @@ def evaluate_draws(
 
 def interval_description(count: int, samples: ProfileSamples) -> str:
     noise = NOISE_CLAUSE.format(runs=samples.count) if samples.has_noise else ""
+    if samples.host_noise is not None:
+        noise += HOST_NOISE_CLAUSE
     return INTERVAL_DESCRIPTION.format(draws=count, noise=noise)
 
 

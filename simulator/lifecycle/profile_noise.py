@@ -16,12 +16,19 @@ also with n = 2 where t has one degree of freedom (very wide, as two runs deserv
 FL, CL and server figures of one run share that run's host load, so they move together; drawing
 them apart would widen CL / FL beyond what was measured. The central profile is the geometric mean,
 the median of that draw.
+
+What n runs made back to back cannot show: the host's state they shared. On a shared VM the process's
+own CPU seconds for the same work move with other jobs' load (experiments.bench_noise), so a second
+invocation minutes later measures another level for all its runs, and a mean's interval from one
+invocation is too narrow to be repeated. `HostNoise` adds that between-invocation spread, measured
+separately (bench_noise, stated with its source), as a log-normal factor per draw: a level shared by
+the energy fields (another for the time fields) and a part of each field's own (which alone moves CL / FL).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field as dataclass_field, fields, replace
 
 import numpy as np
 
@@ -65,10 +72,43 @@ def draw_log_mean(values, count: int, rng):  # type: ignore[no-untyped-def]
 
 
 @dataclass(frozen=True)
+class HostNoise:
+    """Between-invocation noise of a measured profile on one host, as log-scale standard deviations
+    (a coefficient of variation c is sqrt(log(1 + c^2)) on the log scale)."""
+
+    energy_level_sd: float  # shared by FL, CL and server energy per unit of work in one invocation
+    time_level_sd: float  # shared by FL and CL wall time per sample update
+    own_sd: float  # each field's own part: CL / FL moves by sqrt(2) x this
+    source: str  # where the figures were measured
+
+    def __post_init__(self) -> None:
+        for name in ("energy_level_sd", "time_level_sd", "own_sd"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and 0 <= value <= 3):
+                raise ValueError(f"HostNoise.{name} = {value!r}: a log-scale standard deviation in [0, 3]")
+
+    def factors(self, count: int, rng) -> dict[str, np.ndarray]:  # type: ignore[no-untyped-def]
+        """Per noisy field, `count` multiplicative factors (median 1)."""
+        energy = rng.normal(0.0, self.energy_level_sd, count)
+        time = rng.normal(0.0, self.time_level_sd, count)
+        return {name: np.exp((time if "wall_s" in name else energy) + rng.normal(0.0, self.own_sd, count))
+                for name in NOISY_FIELDS}
+
+    def text(self) -> str:
+        return (f"times the between-invocation noise of this host (log-scale SD: energy level {self.energy_level_sd:.2g}, "
+                f"time level {self.time_level_sd:.2g}, each field's own {self.own_sd:.2g}; {self.source})")
+
+
+HOST_NOISE_STREAM = 29  # keeps the host-noise draws apart from the profile and factor draws
+
+
+@dataclass(frozen=True)
 class ProfileSamples:
-    """The energy profiles of n measured runs of one scenario (different seeds, or repeats)."""
+    """The energy profiles of n measured runs of one scenario (different seeds, or repeats), and
+    optionally the host's between-invocation noise that runs made back to back cannot show."""
 
     profiles: tuple[EnergyProfile, ...]
+    host_noise: HostNoise | None = dataclass_field(default=None)
 
     def __post_init__(self) -> None:
         if not self.profiles:
@@ -92,8 +132,8 @@ class ProfileSamples:
 
     @property
     def has_noise(self) -> bool:
-        """True when the draws vary the profile (two or more runs that differ)."""
-        return self.count >= 2 and bool(self._drawn_fields())
+        """True when the draws vary the profile (two or more runs that differ, or host noise)."""
+        return (self.count >= 2 and bool(self._drawn_fields())) or self.host_noise is not None
 
     @property
     def central(self) -> EnergyProfile:
@@ -121,25 +161,34 @@ class ProfileSamples:
         centre = self.central
         if not self.has_noise:
             return centre
-        drawn = self._drawn_fields()
-        rng = np.random.default_rng(np.random.SeedSequence([seed, PROFILE_STREAM]))
-        values = np.column_stack([self._values(name) for name in drawn])  # n runs x k fields
-        means = draw_log_mean(values, count, rng)
-        return replace(centre, **{name: means[:, index] for index, name in enumerate(drawn)})
+        drawn = self._drawn_fields() if self.count >= 2 else []
+        changed: dict[str, np.ndarray] = {}
+        if drawn:
+            rng = np.random.default_rng(np.random.SeedSequence([seed, PROFILE_STREAM]))
+            values = np.column_stack([self._values(name) for name in drawn])  # n runs x k fields
+            means = draw_log_mean(values, count, rng)
+            changed = {name: means[:, index] for index, name in enumerate(drawn)}
+        if self.host_noise is not None:
+            rng = np.random.default_rng(np.random.SeedSequence([seed, HOST_NOISE_STREAM]))
+            for name, factor in self.host_noise.factors(count, rng).items():
+                changed[name] = changed.get(name, float(getattr(centre, name))) * factor
+        return replace(centre, **changed)
 
     def description(self) -> str:
         """How the energy profile enters the intervals, for the result's text."""
+        host = "" if self.host_noise is None else f", {self.host_noise.text()}"
         if self.count == 1:
-            return NO_NOISE
+            return NO_NOISE if self.host_noise is None else f"one measured run{host}"
         drawn = self._drawn_fields()
         if not drawn:
-            return f"none: the {self.count} measured profiles are identical"
+            return f"none: the {self.count} measured profiles are identical" if not host else (
+                f"the {self.count} measured profiles are identical{host}")
         held = [name for name in NOISY_FIELDS if name not in drawn]
         note = f"; held at their mean (not all positive, or not varying): {', '.join(held)}" if held else ""
         return (
             f"drawn from {self.count} measured runs: the mean energy per sample update (FL, CL, server) and "
             f"time per sample update, jointly, as a multivariate Student t of {self.count - 1} degrees of freedom "
-            f"on the log scale (geometric mean, sample covariance / n){note}"
+            f"on the log scale (geometric mean, sample covariance / n){note}{host}"
         )
 
 

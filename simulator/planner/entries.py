@@ -2,6 +2,9 @@
 
 Each entry checks its own values (pydantic); references between entries (a dataset's site, an
 application's datasets) and unique names are checked by the inventory store, which sees them all.
+Names are data: an entry's name becomes a scenario's or silo's name in the plan, so it follows the
+same rule (simulator/names.py: letters, digits, '-', '_', '.', at most 64 characters, not dots alone),
+checked when the entry is added rather than when a plan is made of it.
 """
 
 from __future__ import annotations
@@ -11,11 +14,21 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from simulator.errors import InputError
-from simulator.scenario.schema import CountryCode
+from simulator.scenario.schema import CountryCode, Name
 
 STORAGE_KINDS = ("hdd", "ssd", "object")
 APPLICATION_KINDS = ("analytics", "ml")
-NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+# A company's name is for people (spaces, '&', accents): any printable text of at most this many
+# characters; it is shown escaped (rich markup, HTML), never used as a path.
+MAX_COMPANY_NAME_LENGTH = 100
+
+
+def check_company_name(value: object, where: str) -> str:
+    """`[company] name`, or an InputError naming `where`: printable text of 1 to 100 characters."""
+    if (not isinstance(value, str) or not 1 <= len(value) <= MAX_COMPANY_NAME_LENGTH or not value.isprintable()):
+        raise InputError(f"{where}: [company] name must be printable text of 1 to {MAX_COMPANY_NAME_LENGTH} "
+                         "characters (no control characters or line breaks)")
+    return value
 
 
 class _Entry(BaseModel):
@@ -25,7 +38,7 @@ class _Entry(BaseModel):
 class Site(_Entry):
     """A data centre or silo: where data lives, and the grid and facility it runs on."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: Name
     country: CountryCode  # ISO 3166 alpha-3, as CodeCarbon's bundled energy mix knows it
     region: str | None = None  # free text for people (e.g. "eu-west-3"); the grid is the country's
     pue: float = Field(ge=1.0, le=3.0)  # power usage effectiveness of the facility
@@ -36,8 +49,8 @@ class Site(_Entry):
 class Dataset(_Entry):
     """Raw data kept at one site."""
 
-    name: str = Field(pattern=NAME_PATTERN)
-    site: str
+    name: Name
+    site: Name
     size_gb: float = Field(ge=0)  # stored now, GB (1e9 bytes)
     # Fraction added per month, compounded (the lifecycle model's convention): V(m) = size x (1 + g)^m.
     monthly_growth: float = Field(0.0, ge=0, le=10)
@@ -47,9 +60,9 @@ class Dataset(_Entry):
 class Application(_Entry):
     """Something that reads datasets: an analytics workload or an ML model."""
 
-    name: str = Field(pattern=NAME_PATTERN)
+    name: Name
     kind: Literal["analytics", "ml"]
-    datasets: tuple[str, ...] = Field(min_length=1)
+    datasets: tuple[Name, ...] = Field(min_length=1)
     # analytics: how often the queries run (each run scans the datasets once).
     runs_per_month: float | None = Field(None, gt=0)
     # ml: model size, how often it is retrained, and the FL rounds of one training.
@@ -77,7 +90,7 @@ class Application(_Entry):
 class Central(_Entry):
     """Where the centralized alternative would copy the data: one of the sites."""
 
-    site: str
+    site: Name
 
 
 def validated(model: type[_Entry], raw: dict, where: str) -> _Entry:

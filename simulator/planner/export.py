@@ -15,6 +15,7 @@ import jinja2
 from simulator.lifecycle.model import Interval
 from simulator.lifecycle.stages import STAGES
 from simulator.planner.federate_or_centralize import ApplicationPlan, EnterprisePlan
+from simulator.results.report import markdown_text  # the company's name is free text: no markup
 
 
 def interval_text(value: Interval, digits: int = 3) -> str:
@@ -90,7 +91,7 @@ def plan_section_markdown(plan: EnterprisePlan) -> str:
     currency = plan.currency
     totals = plan.totals
     lines = [
-        f"## Enterprise plan: federate or centralize{f' ({plan.company})' if plan.company else ''}",
+        f"## Enterprise plan: federate or centralize{f' ({markdown_text(plan.company)})' if plan.company else ''}",
         "",
         f"Each application's lifecycle CO2 and cost over the first {plan.horizon_months} months, federated "
         f"(data stays in its silos; federated analytics or FL) against centralized (copy the data to the "

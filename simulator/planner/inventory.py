@@ -20,7 +20,7 @@ from typing import Any
 
 from simulator.errors import InputError
 from simulator.scenario.load import read_toml
-from simulator.planner.entries import Application, Central, Dataset, Site, validated
+from simulator.planner.entries import Application, Central, Dataset, Site, check_company_name, validated
 
 DEFAULT_INVENTORY = Path("silocarbon_inventory.sqlite")
 INVENTORY_ENV = "SILOCARBON_INVENTORY"
@@ -205,20 +205,25 @@ class Inventory:
 
     # -- reading ------------------------------------------------------------------------------
     def snapshot(self) -> InventorySnapshot:
+        """Every entry, checked again as it is read: the database is a file, and one written by an older
+        version or by hand may hold what `add` refuses (InputError naming the table and row)."""
+        where = f"inventory '{self.path}'"
         with self._transaction("DEFERRED") as db:
             company_row = db.execute("SELECT name FROM company WHERE id = 1").fetchone()
             central_row = db.execute("SELECT site FROM central WHERE id = 1").fetchone()
             sites = tuple(
-                Site(name=name, country=country, region=region, pue=pue, storage=storage)
-                for name, country, region, pue, storage in db.execute(
+                validated(Site, dict(zip(("name", "country", "region", "pue", "storage"), row)),
+                          f"{where}, sites row {number}")
+                for number, row in enumerate(db.execute(
                     "SELECT name, country, region, pue, storage FROM sites ORDER BY rowid"
-                )
+                ), start=1)
             )
             datasets = tuple(
-                Dataset(name=name, site=site, size_gb=size, monthly_growth=growth, retention_months=retention)
-                for name, site, size, growth, retention in db.execute(
+                validated(Dataset, dict(zip(("name", "site", "size_gb", "monthly_growth", "retention_months"), row)),
+                          f"{where}, datasets row {number}")
+                for number, row in enumerate(db.execute(
                     "SELECT name, site, size_gb, monthly_growth, retention_months FROM datasets ORDER BY rowid"
-                )
+                ), start=1)
             )
             links: dict[str, list[str]] = {}
             for application, dataset in db.execute(
@@ -226,21 +231,24 @@ class Inventory:
             ):
                 links.setdefault(application, []).append(dataset)
             applications = tuple(
-                Application(
-                    name=row[0], kind=row[1], datasets=tuple(links.get(row[0], ())), runs_per_month=row[2],
-                    model_size_mb=row[3], retrains_per_year=row[4], rounds=row[5],
-                )
-                for row in db.execute(
+                validated(Application, {
+                    key: value for key, value in (
+                        ("name", row[0]), ("kind", row[1]), ("datasets", tuple(links.get(row[0], ()))),
+                        ("runs_per_month", row[2]), ("model_size_mb", row[3]), ("retrains_per_year", row[4]),
+                        ("rounds", row[5]),
+                    ) if value is not None
+                }, f"{where}, applications row {number}")
+                for number, row in enumerate(db.execute(
                     "SELECT name, kind, runs_per_month, model_size_mb, retrains_per_year, rounds "
                     "FROM applications ORDER BY rowid"
-                )
+                ), start=1)
             )
         return InventorySnapshot(
-            company=company_row[0] if company_row else None,
-            central=Central(site=central_row[0]) if central_row else None,
-            sites=sites,
-            datasets=datasets,
-            applications=applications,
+            company=check_company_name(company_row[0], where) if company_row else None,
+            central=validated(Central, {"site": central_row[0]}, f"{where}, central") if central_row else None,
+            sites=sites,  # type: ignore[arg-type]
+            datasets=datasets,  # type: ignore[arg-type]
+            applications=applications,  # type: ignore[arg-type]
         )
 
 
@@ -276,7 +284,7 @@ def _company_name(section: Any, path: Path) -> str | None:
         return None
     if not isinstance(section, dict) or set(section) - {"name"} or not isinstance(section.get("name"), str):
         raise InputError(f"inventory file '{path}': [company] takes one key, name = \"...\"")
-    return section["name"]
+    return check_company_name(section["name"], f"inventory file '{path}'")
 
 
 def _as_dict(item: Any, where: str) -> dict:

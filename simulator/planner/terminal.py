@@ -15,12 +15,14 @@ console = make_console()
 
 def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:
     central = snapshot.central.site if snapshot.central else "(not set)"
-    console.print(f"Inventory {path}: {snapshot.company or '(company not named)'}; central data lake site: {central}")
+    # The company's name is free text: shown as written, never read as rich markup.
+    company = escape(snapshot.company) if snapshot.company else "(company not named)"
+    console.print(f"Inventory {escape(str(path))}: {company}; central data lake site: {central}")
     sites = Table(title="Sites")
     for column in ("name", "country", "region", "PUE", "storage"):
         sites.add_column(column)
     for site in snapshot.sites:
-        sites.add_row(site.name, site.country, site.region or "", f"{site.pue:g}", site.storage)
+        sites.add_row(site.name, site.country, escape(site.region or ""), f"{site.pue:g}", site.storage)
     console.print(sites)
     datasets = Table(title="Datasets")
     for column in ("name", "site", "size (GB)", "growth (%/month, compounded)", "retention (months)"):
@@ -47,7 +49,7 @@ def print_plan(plan) -> None:
     from simulator.planner.export import interval_text, verdict
 
     currency = plan.currency
-    title = (f"Federate or centralize{f' - {plan.company}' if plan.company else ''}: lifecycle over the first "
+    title = (f"Federate or centralize{f' - {escape(plan.company)}' if plan.company else ''}: lifecycle over the first "
              f"{plan.horizon_months} months, central site {plan.central_site}")
     table = Table(title=title)
     for column in (

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from simulator.country_intensity import known_country_codes
 from simulator.errors import InputError
@@ -28,6 +28,9 @@ from simulator.scenario.query_spec import DEFAULT_MIN_GROUP_SIZE, MIN_GROUP_SIZE
 # scikit-learn generates float64: 2e8 values are 1.6 GB before the float32 copy.
 MAX_SYNTHETIC_VALUES = 200_000_000
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes a signed 64-bit integer
+# Seeds in one `seeds = [...]` list (or `run --seeds/--repeats`): a typo guard, since 1000 runs of even
+# the tiny scenario take hours.
+MAX_SEEDS = 1000
 MAX_ROUND_TIMEOUT_S = 7 * 24 * 3600.0  # a week; thread waits overflow the platform's clock far beyond
 OFFLINE_DATASETS = ("digits", "breast_cancer", "wine", "synthetic")
 # Silos in one scenario. The inline and ray runners hold every silo in one process (a thread and a
@@ -292,9 +295,29 @@ class FaultsConfig(_Section):
     silo: dict[str, SiloFaults] = {}
 
 
+def check_seed_list(value: Any) -> Any:
+    """`seeds = [0, 1, 2]`: distinct whole numbers in 0..MAX_SEED, at least one, at most MAX_SEEDS."""
+    rule = (f"give a list of 1 to {MAX_SEEDS} distinct whole numbers in 0..{MAX_SEED}, e.g. seeds = [0, 1, 2, 3, 4] "
+            "(one run per seed; leave the key out for a single run with `seed`)")
+    if value is None:
+        return value
+    # bool is an int to Python, and a TOML `true` is no seed.
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"key 'seeds': {rule}")
+    if not 1 <= len(value) <= MAX_SEEDS or any(not 0 <= v <= MAX_SEED for v in value):
+        raise ValueError(f"key 'seeds': {rule}")
+    repeated = sorted({v for v in value if value.count(v) > 1})
+    if repeated:
+        raise ValueError(f"key 'seeds': seed {repeated[0]} is listed twice (each seed is one run); {rule}")
+    return value
+
+
 class Scenario(_Section):
     name: Name = "scenario"
     seed: int = Field(0, ge=0, le=MAX_SEED)
+    # `silocarbon run` measures one run per seed, as a group (as with --seeds); `run --seeds/--repeats`
+    # replace the list, and `seed` is then unused by `run`. The experiments take their own --seeds.
+    seeds: Annotated[list[int] | None, BeforeValidator(check_seed_list)] = None
     runner: Literal["inline", "ray", "deployment"] = "inline"
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
