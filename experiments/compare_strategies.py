@@ -380,8 +380,11 @@ def plot_pareto(path: Path, summaries: list[Summary]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from experiments.output import place_labels
+
     skews = [skew for skew in SKEWS if any(s.skew == skew for s in summaries)]
     figure, axes = plt.subplots(1, len(skews), figsize=(6.5 * len(skews), 5.5), squeeze=False)
+    labelled = []
     for axis, skew in zip(axes[0], skews):
         points = {s.variant: (s.accuracy_mean, s.co2_kg_mean * 1e3) for s in summaries if s.skew == skew}
         by_variant = {s.variant: s for s in summaries if s.skew == skew}
@@ -392,15 +395,18 @@ def plot_pareto(path: Path, summaries: list[Summary]) -> None:
             yerr = None if s.accuracy_low is None else [[accuracy - s.accuracy_low], [s.accuracy_high - accuracy]]
             xerr = None if s.co2_kg_low is None else [[co2 - s.co2_kg_low * 1e3], [s.co2_kg_high * 1e3 - co2]]
             axis.errorbar(co2, accuracy, xerr=xerr, yerr=yerr, fmt="o", color=colour, capsize=2)
-            axis.annotate(label, (co2, accuracy), fontsize=7, xytext=(3, 3), textcoords="offset points")
         ordered = [points[label] for label in front]
         axis.plot([c for _, c in ordered], [a for a, _ in ordered], color="tab:green", linewidth=1,
                   label="Pareto front (more accurate, less CO2)")
+        axis.margins(0.25)  # room around the cluster for the labels
         axis.set_title(f"data skew: {skew} (whiskers: 95 % intervals over the seeds)")
         axis.set_xlabel("CO2 of the federated run (g CO2e)")
         axis.set_ylabel("final test accuracy (fraction)")
         axis.legend(loc="lower right", fontsize=8)
+        labelled.append((axis, points))
     figure.tight_layout()
+    for axis, points in labelled:  # once the layout is final: labels sit at offsets in points
+        place_labels(axis, [(co2, accuracy) for accuracy, co2 in points.values()], list(points))
     figure.savefig(path, dpi=120)
     plt.close(figure)
 

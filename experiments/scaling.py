@@ -39,7 +39,7 @@ import pandas as pd
 from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from experiments.claims import percentile_interval
-from experiments.output import RESULTS_ROOT, ExperimentOutput
+from experiments.output import RESULTS_ROOT, ExperimentOutput, text_table
 from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument, measure_seeds
 from experiments.variants import lifecycle_silo, raw_of, with_silo_count
 from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
@@ -205,9 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     output.figure(break_even_figure(break_even, counts), "break_even")
     output.figure(profile_figure(measured), "measured_profile")
     print()
-    print(grid.to_string(index=False, float_format=lambda value: f"{value:.4g}"))
+    print(text_table(grid))
     print()
-    print(break_even.drop(columns=["note"]).to_string(index=False, float_format=lambda value: f"{value:.4g}"))
+    print(text_table(break_even.drop(columns=["note"])))
     print(f"Took {time.perf_counter() - started:.0f} s on this machine ({len(counts)} silo counts x "
           f"{len(args.seeds)} seeds).")
     output.print_written()

@@ -60,16 +60,34 @@ def run(
         typer.Option("--seeds", help="Run once per seed, e.g. 0,1,2 or 0..4; writes a group folder with 95 % "
                      "intervals (replaces the scenario's seeds list).", show_default=False),
     ] = None,
+    app_spec: Annotated[
+        Optional[str],
+        typer.Option(
+            "--app",
+            help="Measure your own Flower app instead of the scenario's model: a Flower app folder (its "
+            "pyproject.toml names the components) or 'client_module:attr,server_module:attr'.",
+            show_default=False,
+        ),
+    ] = None,
+    run_config: Annotated[
+        Optional[list[str]],
+        typer.Option("--run-config", help="With --app: one run config value, key=value (repeatable).", show_default=False),
+    ] = None,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder
     (with --repeats, --seeds or the scenario's `seeds = [...]`: one per seed, in a group folder with the
     group's summary)."""
-    from contextlib import nullcontext
-
     from simulator.scenario.load import load_scenario
     from simulator.probes.startup import start_host_probe
 
     loaded = load_scenario(scenario, set_ or [])
+    if run_config and app_spec is None:
+        raise InputError("--run-config goes with --app (the run config of your own Flower app)")
+    if app_spec is not None and (repeats is not None or seeds is not None or loaded.seeds is not None):
+        raise InputError(
+            "--repeats, --seeds and the scenario's seeds list vary the scenario's seed, which your own app does not "
+            "read; run --app once per seed"
+        )
     if repeats is not None or seeds is not None or loaded.seeds is not None:
         from simulator.repeats import group_seeds
 
@@ -79,27 +97,54 @@ def run(
         return
     # CodeCarbon's first start (about 1.5 s, mostly in child processes) runs beside the imports below.
     start_host_probe(loaded.probes)
+    if app_spec is not None:
+        _run_app(loaded, app_spec, run_config or [], runs_dir, quiet)
+        return
 
     from simulator.pipeline import run_scenario
+
+    _check_strategy(loaded)
+
+    def deployment_lines(result) -> list[str]:  # type: ignore[no-untyped-def]
+        if loaded.runner != "deployment":
+            return []
+        from simulator.deployment.record import deployment_summary_lines
+
+        return ["\n".join(deployment_summary_lines(result.run_dir))]
+
+    _measured(quiet, lambda observer: run_scenario(loaded, runs_dir, observer), deployment_lines)
+
+
+def _run_app(loaded, app_spec: str, run_config: list[str], runs_dir: Path, quiet: bool) -> None:
+    from simulator.app_pipeline import check_app_scenario, run_app
+    from simulator.flower.app_loading import load_flower_apps
+
+    check_app_scenario(loaded)
+    apps = load_flower_apps(app_spec, run_config)  # imports the app's modules (torch, its data code)
+    _measured(quiet, lambda observer: run_app(apps, loaded, runs_dir, observer))
+
+
+def _measured(quiet: bool, work, extra_lines=lambda result: []) -> None:  # type: ignore[no-untyped-def]
+    """`work(observer)` under progress bars (none when quiet or piped), then its report, then the
+    tables (or only the run folder with --quiet)."""
+    from contextlib import nullcontext
+
     from simulator.progress import NULL_OBSERVER
     from simulator.progress_bar import progress_for
     from simulator.results.report import write_report
     from simulator.terminal import print_run
 
-    _check_strategy(loaded)
     bars = progress_for(quiet)
     with bars if bars is not None else nullcontext():
-        result = run_scenario(loaded, runs_dir, bars or NULL_OBSERVER)
+        result = work(bars or NULL_OBSERVER)
     report = write_report(result.run_dir)
     if quiet:
         print(result.run_dir)
-    else:
-        print_run(result)
-        if loaded.runner == "deployment":
-            from simulator.deployment.record import deployment_summary_lines
-
-            print("\n".join(deployment_summary_lines(result.run_dir)))
-        print(f"Report: {report.html}")
+        return
+    print_run(result)
+    for line in extra_lines(result):
+        print(line)
+    print(f"Report: {report.html}")
 
 
 def _run_group(loaded, seed_list: list[int], runs_dir: Path, quiet: bool) -> None:
@@ -226,24 +271,10 @@ def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run folder of a killed or failed run.", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
 ) -> None:
-    """Go on with a killed run from its last finished round; ends as an uninterrupted run would."""
-    from contextlib import nullcontext
-
+    """Go on with a stopped run (killed, interrupted, failed) from its last finished round; ends as an uninterrupted run would."""
     from simulator.pipeline import resume_run
-    from simulator.progress import NULL_OBSERVER
-    from simulator.progress_bar import progress_for
-    from simulator.results.report import write_report
-    from simulator.terminal import print_run
 
-    bars = progress_for(quiet)
-    with bars if bars is not None else nullcontext():
-        result = resume_run(run_dir, bars or NULL_OBSERVER)
-    report = write_report(result.run_dir)
-    if quiet:
-        print(result.run_dir)
-    else:
-        print_run(result)
-        print(f"Report: {report.html}")
+    _measured(quiet, lambda observer: resume_run(run_dir, observer))
 
 
 @app.command()

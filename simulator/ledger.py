@@ -23,6 +23,8 @@ from simulator.records.kinds import (
     APPROACHES,
     ENERGY_HARDWARE,
     ENERGY_METHODS,
+    FAILURE_NONE,
+    FAILURES,
     HARDWARE_DECLARED,
     HARDWARE_HOST,
     METHOD_ABSENT,
@@ -31,6 +33,7 @@ from simulator.records.kinds import (
     Approach,
     EnergyHardware,
     EnergyMethod,
+    Failure,
     Phase,
     RowStatus,
     check_kind,
@@ -57,7 +60,7 @@ LEDGER_COLUMNS: dict[str, str] = {
     "country": "ISO 3166 alpha-3 code of the grid the energy is charged to",
     "intensity_g_per_kwh": "grid carbon intensity used, gCO2e/kWh (CodeCarbon's bundled table)",
     "co2_kg": "energy_kwh x intensity, kg CO2e (no PUE: that is the lifecycle model's); empty when absent",
-    "bytes_down": "payload bytes server -> silo (Flower record sizes, see README)",
+    "bytes_down": "payload bytes server -> silo (Flower's record sizes)",
     "bytes_up": "payload bytes silo -> server, counted by the server from what arrived",
     "num_examples": "examples processed in the window (a train reply's FedAvg weight)",
     "status": " | ".join(ROW_STATUSES),
@@ -71,6 +74,7 @@ LEDGER_COLUMNS: dict[str, str] = {
     "host_energy_ram_kwh": "host RAM part, kWh; empty when absent",
     "host_energy_gpu_kwh": "host GPU part, kWh (the same NVML counter as energy_gpu_kwh); empty when absent",
     "host_energy_method": " | ".join(ENERGY_METHODS),
+    "failure": "how a failed row failed, as the server saw it: " + " | ".join(FAILURES),
 }
 # Columns added after the first ledgers were written, with how an older ledger's row gets its value.
 _LEGACY_DECLARED_DETAIL = "modelled on the silo's declared hardware"  # what such rows' detail began with
@@ -85,7 +89,20 @@ _ADDED_COLUMNS = {
     "host_energy_ram_kwh": lambda record: "",
     "host_energy_gpu_kwh": lambda record: "",
     "host_energy_method": lambda record: METHOD_ABSENT,
+    "failure": lambda record: _legacy_failure(record["status"], record["detail"]),
 }
+
+
+def _legacy_failure(status: str, detail: str) -> str:
+    """The failure kind of a row from a ledger written before the column, from the reasons its
+    writer put first in `detail` (older ledgers only; new rows carry the kind)."""
+    if status != "failed":
+        return FAILURE_NONE
+    for prefix, kind in (("silo failed:", "raised"), ("error reply:", "error_reply"),
+                         ("no reply within", "no_reply"), ("reply refused:", "refused")):
+        if detail.startswith(prefix):
+            return kind
+    return "interrupted"
 
 
 @dataclass(frozen=True)
@@ -117,6 +134,7 @@ class LedgerRow:
     host_energy_ram_kwh: float | None = None
     host_energy_gpu_kwh: float | None = None
     host_energy_method: EnergyMethod = METHOD_ABSENT
+    failure: Failure = FAILURE_NONE
 
 
 assert [f.name for f in fields(LedgerRow)] == list(LEDGER_COLUMNS)
@@ -139,9 +157,12 @@ def make_row(
     detail: str = "",
     energy_hardware: EnergyHardware = HARDWARE_HOST,
     bytes_up_telemetry: int = 0,
+    failure: Failure = FAILURE_NONE,
 ) -> LedgerRow:
     """A ledger row whose CO2 is the window's (attributed) energy times the country's grid intensity;
     the host columns come from `energy.host` (absent where the reading has none)."""
+    if (status == "failed") != (failure != FAILURE_NONE):
+        raise ValueError(f"a ledger row with status {status!r} cannot have failure {failure!r}")
     intensity = country_intensity(country).intensity_g_per_kwh
     host = energy.host
     return LedgerRow(
@@ -173,6 +194,7 @@ def make_row(
         host_energy_ram_kwh=None if host is None else host.energy_ram_kwh,
         host_energy_gpu_kwh=None if host is None else host.energy_gpu_kwh,
         host_energy_method=METHOD_ABSENT if host is None else host.method,
+        failure=failure,
     )
 
 
@@ -281,6 +303,7 @@ _KIND_COLUMNS = {
     "status": ROW_STATUSES,
     "energy_hardware": ENERGY_HARDWARE,
     "host_energy_method": ENERGY_METHODS,
+    "failure": FAILURES,
 }
 _OPTIONAL_FLOAT_COLUMNS = {"energy_kwh", "energy_cpu_kwh", "energy_ram_kwh", "energy_gpu_kwh", "co2_kg",
                            "host_energy_kwh", "host_energy_cpu_kwh", "host_energy_ram_kwh", "host_energy_gpu_kwh"}

@@ -6,6 +6,8 @@ Nothing flows backwards: probes write ledger rows; the summary and the lifecycle
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -87,15 +89,21 @@ def run_in_folder(
     baseline (a group of seeds pays the probe's start-up, torch's warm-up and the baseline once).
     The folder's lock is held throughout (simulator/results/run_lock.py)."""
     with hold_run_folder(run_dir):
-        manifest = Manifest(
-            scenario=scenario.model_dump(mode="json"),
-            seed=scenario.seed,
-            runner=scenario.runner,
-            versions=package_versions(),
-            host=host_facts(),
-            status=STATUS_RUNNING,
-        )
+        manifest = running_manifest(scenario)
         return _finish_run(scenario, data, run_dir, manifest, probe, started, observer, idle)
+
+
+def running_manifest(scenario: Scenario, **extra) -> Manifest:
+    """The manifest of a run starting now on this host (`extra`: further fields, e.g. a measured app)."""
+    return Manifest(
+        scenario=scenario.model_dump(mode="json"),
+        seed=scenario.seed,
+        runner=scenario.runner,
+        versions=package_versions(),
+        host=host_facts(),
+        status=STATUS_RUNNING,
+        **extra,
+    )
 
 
 def started_probe(scenario: Scenario):  # type: ignore[no-untyped-def]
@@ -118,6 +126,13 @@ def resume_run(run_dir: Path, observer: RunObserver = NULL_OBSERVER) -> RunResul
     with hold_run_folder(run_dir):  # refused while another process runs this folder
         require_run_dir(run_dir, allowed=RESUMABLE, load_models=False)  # as it is now that we hold it
         manifest = read_manifest(run_dir)
+        if manifest.app is not None:
+            from simulator.errors import InputError
+
+            raise InputError(
+                f"run folder '{run_dir}' measured your own Flower app ({manifest.app.serverapp}), whose strategy "
+                "state silocarbon does not hold: run it again with `silocarbon run --app`"
+            )
         scenario = validate_scenario(manifest.scenario, str(run_dir / MANIFEST))
         checkpoint = read_checkpoint(run_dir)  # refuses a damaged one before any work
         read_cl_checkpoint(run_dir)  # likewise
@@ -155,15 +170,23 @@ def _finish_run(
     Ctrl-C or SIGTERM marks the folder `interrupted`, a failure `failed`; both stay resumable.
     """
     write_json_atomic(run_dir / MANIFEST, manifest.to_json())
-    try:
+    with stopped_runs_marked(run_dir, manifest):
         return _measure_and_write(scenario, data, run_dir, manifest, probe, started, observer, idle)
+
+
+@contextmanager
+def stopped_runs_marked(run_dir: Path, manifest: Manifest, resumable: bool = True) -> Iterator[None]:
+    """Ctrl-C or SIGTERM in the block marks the folder `interrupted` and raises RunInterrupted; an
+    exception marks it `failed` with the reason and goes on up (the caller reports it)."""
+    try:
+        yield
     except (StopRequested, KeyboardInterrupt) as interruption:
         stop = as_stop(interruption)
         stopped = manifest.updated(status=STATUS_INTERRUPTED, interruption=Interruption(
             signal=stop.signal_name, at_utc=datetime.now(timezone.utc).isoformat(timespec="seconds")).to_json())
         write_json_atomic(run_dir / MANIFEST, stopped.to_json())
-        raise RunInterrupted(stop.signal_number, run_dir) from None
-    except Exception as error:  # the folder says why it stopped; the caller reports the error
+        raise RunInterrupted(stop.signal_number, run_dir, resumable) from None
+    except Exception as error:
         failed = manifest.updated(status=STATUS_FAILED, failure=" ".join(f"{type(error).__name__}: {error}".split()))
         write_json_atomic(run_dir / MANIFEST, failed.to_json())
         raise

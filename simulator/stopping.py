@@ -52,15 +52,18 @@ class StopRequested(BaseException):
 
 
 class RunInterrupted(StopRequested):
-    """A run stopped by a signal after its folder was marked `interrupted`."""
+    """A run stopped by a signal after its folder was marked `interrupted`; `resumable` False for a
+    measured app of the user's own (`run --app`), whose strategy silocarbon does not hold."""
 
-    def __init__(self, signal_number: int, run_dir: Path):
+    def __init__(self, signal_number: int, run_dir: Path, resumable: bool = True):
         super().__init__(signal_number)
         self.run_dir = run_dir
+        self.resumable = resumable
 
     def __str__(self) -> str:
-        return (f"interrupted by {self.signal_name}: run folder '{self.run_dir}' is marked interrupted; "
-                f"`silocarbon resume {self.run_dir}` goes on from its last finished round")
+        then = (f"`silocarbon resume {self.run_dir}` goes on from its last finished round" if self.resumable
+                else "it measured your own Flower app, which cannot be resumed: run it again with `silocarbon run --app`")
+        return f"interrupted by {self.signal_name}: run folder '{self.run_dir}' is marked interrupted; {then}"
 
 
 @contextmanager

@@ -13,10 +13,14 @@ PIPED_WIDTH = 160
 
 
 def make_console(**options) -> Console:
-    """The console every command prints through: the terminal's width (or $COLUMNS), else PIPED_WIDTH."""
+    """The console every command prints through: the terminal's width (or $COLUMNS), else PIPED_WIDTH.
+
+    Markup off: what we print is data (scenario and silo names, `[strategy]`, reasons with brackets),
+    never rich's style tags, so a bracket must never be eaten as one."""
     stream = options.get("file") or (sys.stderr if options.get("stderr") else sys.stdout)
     chosen = getattr(stream, "isatty", lambda: False)() or "COLUMNS" in os.environ
     width = None if chosen else PIPED_WIDTH
+    options.setdefault("markup", False)
     return Console(width=width, **options)
 
 
@@ -29,6 +33,10 @@ def _number(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+def _fraction(value: float | None) -> str:
+    return "absent" if value is None else f"{value:.4f}"
+
+
 def print_run(result) -> None:
     summary = result.summary
     fl, cl = summary.fl, summary.cl
@@ -38,7 +46,7 @@ def print_run(result) -> None:
     table.add_column("FL", justify="right")
     table.add_column("CL", justify="right")
     rows = [
-        ("test accuracy", "fraction", f"{fl.accuracy:.4f}", f"{cl.accuracy:.4f}"),
+        ("test accuracy", "fraction", _fraction(fl.accuracy), _fraction(cl.accuracy)),
         ("energy (attributed to the run's processes)", "kWh", _number(fl.energy_kwh), _number(cl.energy_kwh)),
         ("host energy (whole machine, same windows)", "kWh", _number(fl.host_energy_kwh), _number(cl.host_energy_kwh)),
         ("host energy above idle baseline", "kWh", _number(fl.energy_above_idle_kwh), _number(cl.energy_above_idle_kwh)),
@@ -51,6 +59,7 @@ def print_run(result) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table)
+    print_faults(result.ledger.rows)
     timing = summary.timing_s
     console.print(
         f"FL wall {timing.fl_total:.2f} s = silo training {timing.fl_silo_train:.2f} s + silo evaluation "
@@ -66,6 +75,23 @@ def print_run(result) -> None:
     if result.lifecycle is not None:
         print_lifecycle(result.lifecycle)
     console.print(f"Run folder: {result.run_dir}")
+
+
+def print_faults(rows) -> None:
+    """Which silo failed how in which round (nothing when every silo answered every round)."""
+    from simulator.results.faults import fault_events, fault_summary
+
+    events = fault_events(rows)
+    if not events:
+        return
+    table = Table(title=f"Faults: {fault_summary(events)}")
+    for heading in ("round", "silo", "phase", "what happened", "reason"):
+        table.add_column(heading, justify="right" if heading == "round" else "left")
+    table.add_column("energy (kWh)", justify="right")
+    for event in events:
+        energy = f"{_number(event.energy_kwh)} ({event.energy_method})" if event.energy_kwh is not None else "absent"
+        table.add_row(str(event.round), event.silo, event.phase, event.meaning, event.reason, energy)
+    console.print(table)
 
 
 def print_to_target(to_target) -> None:

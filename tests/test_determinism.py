@@ -36,9 +36,13 @@ def test_another_seed_gives_other_weights(tmp_path):
     assert not torch.equal(first.fl.final_state["weight"], other.fl.final_state["weight"])
 
 
-def test_inline_and_ray_runners_agree(tmp_path):
+def test_inline_and_ray_runners_agree(tmp_path, capfd):
     inline = run_scenario(tiny_scenario(), tmp_path / "inline")
+    capfd.readouterr()
     ray = run_scenario(tiny_scenario(runner="ray"), tmp_path / "ray")
+    # Neither Flower's run_simulation deprecation nor Ray's GPU tip is printed (tests/test_ray_quiet.py).
+    printed = "".join(capfd.readouterr())
+    assert "DEPRECATED FEATURE" not in printed and "RAY_ACCEL_ENV_VAR_OVERRIDE_ON_ZERO" not in printed
     for name, tensor in inline.fl.final_state.items():
         assert torch.allclose(tensor, ray.fl.final_state[name], atol=1e-5, rtol=0), name
     ray_silo_rows = [r for r in ray.ledger.rows if r.approach == "fl" and r.silo != "server"]

@@ -174,7 +174,7 @@ def test_scaling_end_to_end(tiny_enterprise_file, tmp_path):
 
 
 EXPERIMENT_MODULES = ("bench_lifecycle", "bench_noise", "bench_overhead", "compare_strategies", "deployment_overhead",
-                      "gpu_check", "intensity", "paper_findings", "runner_energy", "scaling")
+                      "gpu_check", "intensity", "paper_findings", "report_screenshot", "runner_energy", "scaling")
 
 
 @pytest.mark.parametrize("name", EXPERIMENT_MODULES)

@@ -289,6 +289,19 @@ def test_a_bundle_part_keeps_the_bundles_metadata_with_its_own_type():
     assert Message(RecordDict(), reply_to=part).metadata.reply_to_message_id == "bundle-id"
 
 
+def test_message_api_apps_are_told_from_legacy_ones():
+    from flwr.clientapp import ClientApp
+    from flwr.serverapp import ServerApp
+
+    client, server = ClientApp(), ServerApp()
+    assert flwr_internals.client_app_message_types(client) == () and not flwr_internals.server_app_has_main(server)
+    client.train()(lambda message, context: message)
+    client.evaluate("holdout")(lambda message, context: message)
+    server.main()(lambda grid, context: None)
+    assert flwr_internals.client_app_message_types(client) == ("train.default", "evaluate.holdout")
+    assert flwr_internals.server_app_has_main(server)
+
+
 @pytest.mark.parametrize("name", flwr_internals.__all__)
 def test_every_name_the_internals_offer_exists(name):
     assert hasattr(flwr_internals, name)

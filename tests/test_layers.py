@@ -42,11 +42,10 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("deployment", ("simulator.deployment",)),
     ("runners", ("simulator.flower.runners",)),
     ("application", (
-        "simulator.pipeline", "simulator.repeats", "simulator.estimate", "simulator.query", "simulator.planner",
-        "simulator.results",
-        "simulator.terminal", "simulator.progress_bar",
+        "simulator.pipeline", "simulator.app_pipeline", "simulator.repeats", "simulator.estimate", "simulator.query",
+        "simulator.planner", "simulator.results", "simulator.terminal", "simulator.progress_bar",
     )),
-    ("entry points", ("simulator.cli", "simulator.__main__", "experiments")),
+    ("entry points", ("simulator.cli", "simulator.__main__", "simulator.docs_tables", "experiments")),
 )
 EXACT_ONLY = frozenset({"simulator"})
 

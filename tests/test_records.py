@@ -70,12 +70,12 @@ def _ledger_text(columns: list[str], detail: str, method: str = "modelled") -> s
               "bytes_down": "10", "bytes_up": "20", "num_examples": "3", "status": "ok", "detail": detail,
               "energy_hardware": "host", "bytes_up_telemetry": "7", "sample_updates": "3", "host_energy_kwh": "",
               "host_energy_cpu_kwh": "", "host_energy_ram_kwh": "", "host_energy_gpu_kwh": "",
-              "host_energy_method": "absent"}
+              "host_energy_method": "absent", "failure": "none"}
     return ",".join(columns) + "\n" + ",".join(values[column] for column in columns) + "\n"
 
 
 def test_a_ledger_from_before_the_energy_hardware_column_still_reads(tmp_path):
-    older = [column for column in LEDGER_COLUMNS if column != "energy_hardware"]
+    older = [column for column in LEDGER_COLUMNS if column not in ("energy_hardware", "failure")]
     path = tmp_path / "ledger.csv"
     path.write_text(_ledger_text(older, "modelled on the silo's declared hardware for 1 s"))
     assert Ledger.from_csv(path).rows[0].energy_hardware == "declared"

@@ -62,9 +62,9 @@ from simulator.results.run_dir import read_federation_outcome
 from simulator.scenario.schema import Scenario
 
 LOG_DIR = "deployment_logs"
-# What the app package carries: the packages the ServerApp and ClientApp import, and the bundled
-# scenarios and factors (an app installed from the package alone runs from these).
-APP_PARTS = ("simulator", "strategies", "configs")
+# What the app package carries: the packages the ServerApp and ClientApp import (the bundled
+# scenarios and factors are in simulator/configs; the top-level `configs` only links to them).
+APP_PARTS = ("simulator", "strategies")
 
 
 def run_deployment(

@@ -20,7 +20,9 @@ What needs them:
   SuperLink's Runtime API as Flower's SuperExec does and runs it with Flower's own ServerApp runtime;
 - SCAFFOLD (strategies/scaffold.py): FedAvg's screening of train replies, so its own aggregation
   accepts exactly the replies FedAvg would;
-- the codes of error replies, and the types of ClientApp mods.
+- the codes of error replies, and the types of ClientApp mods;
+- measuring a user's own app (`run --app`): whether its ServerApp and ClientApp use the Message API
+  (`@app.main()`, `@app.train()`), which the measured grid speaks, or Flower's legacy one.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
     "acquire_server_app_task",
     "build_app_package",
     "check_replies",
+    "client_app_message_types",
     "control_client",
     "empty_run",
     "load_server_app_runtime",
@@ -59,6 +62,7 @@ __all__ = [
     "run_server_app_task",
     "run_supernode",
     "run_state",
+    "server_app_has_main",
     "runtime_client",
     "set_message_id",
     "set_task_identity",
@@ -383,3 +387,15 @@ def start_run(client, app_package: bytes, run_config: dict[str, str]) -> int:  #
     if not response.HasField("run_id"):
         raise RuntimeError("the SuperLink did not start the run")
     return int(response.run_id)
+
+
+def server_app_has_main(app) -> bool:  # type: ignore[no-untyped-def]
+    """Whether a ServerApp registered a main function (`@app.main()`, Flower's Message API); one
+    without (a legacy strategy or `server_fn`) drives the grid with the legacy message types."""
+    return app._main is not None
+
+
+def client_app_message_types(app) -> tuple[str, ...]:  # type: ignore[no-untyped-def]
+    """The message types a ClientApp registered with its decorators (`train.default`, ...); none for
+    a legacy `client_fn` app."""
+    return tuple(app._registered_funcs)

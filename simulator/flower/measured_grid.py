@@ -37,6 +37,8 @@ from simulator.records.measurement import MeasurementRefused, SiloMeasurement, b
 from simulator.stopping import raise_if_stopped
 
 SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "coordinate"}
+# How `_failure_of` begins the reason of a reply whose silo raised after its (measured) work.
+SILO_FAILED = "silo failed: "
 
 
 class MeasuredGrid(WrappedGrid):
@@ -53,8 +55,11 @@ class MeasuredGrid(WrappedGrid):
         on_rows: Callable[[list[LedgerRow]], None] | None = None,
         observer: RunObserver = NULL_OBSERVER,
         min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+        app_metrics: bool = False,
     ):
         super().__init__(inner)
+        # A user's own ClientApp: its replies' metrics go by its own names (see reply_check).
+        self._app_metrics = app_metrics
         # Pull replies every `reply_poll_s` seconds instead of the inner grid's own pace (Flower's
         # deployed grid waits 3 s between pulls); None keeps the inner grid's send_and_receive.
         self._reply_poll_s = reply_poll_s
@@ -225,7 +230,7 @@ class MeasuredGrid(WrappedGrid):
             return f"reply refused: from node {reply.metadata.src_node_id}, sent to {original.metadata.dst_node_id}"
         problem = reply_problem(
             original.metadata.message_type, original.content, reply.content, self.model_dtypes,
-            min_group_size=self._min_group_size,
+            min_group_size=self._min_group_size, app_metrics=self._app_metrics,
         )
         if problem is None and MEASUREMENT_KEY in reply.content:
             named = SiloMeasurement.from_record(reply.content[MEASUREMENT_KEY]).silo
@@ -235,7 +240,7 @@ class MeasuredGrid(WrappedGrid):
         if problem is not None:
             return f"reply refused: {problem}"
         if FAILURE_KEY in reply.content:
-            return f"silo failed: {reply.content[FAILURE_KEY]['reason']}"
+            return f"{SILO_FAILED}{reply.content[FAILURE_KEY]['reason']}"
         return None
 
     def _silo_row(
@@ -257,12 +262,14 @@ class MeasuredGrid(WrappedGrid):
                 bytes_up_telemetry=len(reply.error.reason or ""),
                 status="failed",
                 detail=f"error reply: {reason}",
+                failure="error_reply",
             )
         # Counted here, from what arrived: the app's payload, and our telemetry beside it.
         bytes_up = payload_bytes(reply.content)
         telemetry_bytes = sum(reply.content[key].count_bytes() for key in TELEMETRY_KEYS if key in reply.content)
         # A refused reply's measurement is not trusted either: its energy is unknown.
-        measurement = _measurement_of(reply.content) if failure is None or failure.startswith("silo failed") else None
+        raised_after_work = failure is not None and failure.startswith(SILO_FAILED)
+        measurement = _measurement_of(reply.content) if failure is None or raised_after_work else None
         reply.content.pop(MEASUREMENT_KEY, None)
         if measurement is None:
             energy, cpu_s = absent_reading(0.0), 0.0
@@ -289,6 +296,8 @@ class MeasuredGrid(WrappedGrid):
             sample_updates=0 if measurement is None else measurement.sample_updates,
             status="ok" if failure is None else "failed",
             detail=failure if failure is not None else _measurement_detail(measurement),
+            # A failure reply (the silo raised after its measured work) or one the screening refused.
+            failure="none" if failure is None else "raised" if raised_after_work else "refused",
         )
 
     def _missing_row(self, node_id: int, round_number: int, phase: str, down: int, timeout: float | None) -> LedgerRow:
@@ -304,6 +313,7 @@ class MeasuredGrid(WrappedGrid):
             bytes_down=down,
             status="failed",
             detail=f"no reply within the round timeout ({timeout} s)",
+            failure="no_reply",
         )
 
     def _apportioned(
@@ -382,6 +392,7 @@ def _with_energy(
         status=row.status,
         detail="; ".join(part for part in (row.detail, detail) if part),
         energy_hardware=energy_hardware,
+        failure=row.failure,
     )
 
 

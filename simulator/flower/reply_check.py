@@ -43,6 +43,10 @@ EVALUATE_METRICS = ("num-examples", "eval-loss", "eval-acc")
 METRICS_OF = {"train": TRAIN_METRICS, "evaluate": EVALUATE_METRICS}
 # A silo cannot hold more samples than this; a larger count is a lie that would skew weighted means.
 MAX_NUM_EXAMPLES = 10**12
+# A user's own Flower app (`silocarbon run --app`) names its own metrics: any names, but scalars only,
+# at most this many, with short printable names, so what a reply carries stays a handful of numbers.
+MAX_APP_METRICS = 16
+MAX_APP_METRIC_NAME = 64
 
 # Records derived from a sent one: reply key -> (the sent record it derives from, the compression
 # scheme under which it may appear, or None for any).
@@ -67,13 +71,15 @@ def reply_problem(
     reply: RecordDict,
     model_dtypes: dict[str, str] | None = None,
     min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
+    app_metrics: bool = False,
 ) -> str | None:
     """Why `reply` (to a message of `message_type` whose content was `sent`) may not be accepted,
     or None when it holds only what the contract allows.
 
     `model_dtypes` (array name -> dtype): where the server's arithmetic widened the model (FedAdam
     sends float64), the model's own dtype may come back. `min_group_size`: the analytics minimum
-    group size that a query reply must respect.
+    group size that a query reply must respect. `app_metrics`: the reply comes from a user's own
+    ClientApp, whose metric names are its own (bounded in number and length, scalars only).
     """
     phase = message_type.split(".")[0]
     problem = _telemetry_problem(reply)
@@ -83,7 +89,7 @@ def reply_problem(
         return query_reply_problem(sent, _without_telemetry(reply), min_group_size)
     if phase not in METRICS_OF:
         return f"no reply contract for message type '{message_type}'"
-    problem = _metrics_problem(phase, reply)
+    problem = _metrics_problem(phase, reply, app_metrics)
     if problem is not None:
         return problem
     if phase == "evaluate":
@@ -124,14 +130,19 @@ def _telemetry_problem(reply: RecordDict) -> str | None:
 # -- metrics ----------------------------------------------------------------------------------------
 
 
-def _metrics_problem(phase: str, reply: RecordDict) -> str | None:
+def _metrics_problem(phase: str, reply: RecordDict, app_metrics: bool = False) -> str | None:
     records = reply.metric_records
     if len(records) != 1:
         return f"a {phase} reply carries exactly one MetricRecord; this one has {len(records)}"
     (key, metrics), = records.items()
     allowed = METRICS_OF[phase]
+    if app_metrics and len(metrics) > MAX_APP_METRICS:
+        return f"metric record '{key}' holds {len(metrics)} metrics; an app's reply may carry at most {MAX_APP_METRICS}"
     for name, value in metrics.items():
-        if name not in allowed:
+        if app_metrics:
+            if len(name) > MAX_APP_METRIC_NAME or not name.isprintable():
+                return f"metric name '{key}.{name[:MAX_APP_METRIC_NAME]}...' is not a printable name of at most {MAX_APP_METRIC_NAME} characters"
+        elif name not in allowed:
             return f"metric '{key}.{name}' is not one a {phase} reply may carry ({', '.join(allowed)})"
         if isinstance(value, bool) or not isinstance(value, int | float):
             return f"metric '{key}.{name}' is a {type(value).__name__} (only scalar numbers are accepted)"

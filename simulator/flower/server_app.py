@@ -62,7 +62,7 @@ def run_federation(
         grid,
         node_to_silo=node_to_silo,
         silo_countries={silo.name: silo.country for silo in scenario.silos},
-        server_country=scenario.probes.host_country,
+        server_country=scenario.aggregator_country,
         apportion_host_energy=apportion_host_energy,
         **silo_hardware_options(scenario),
         reply_poll_s=reply_poll_s,

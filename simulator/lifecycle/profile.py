@@ -46,11 +46,19 @@ class _ProfileRows:
     cl: list[LedgerRow]
     fl_sample_updates: int
     cl_sample_updates: int
+    source: str  # the caller's, plus what was left out
 
 
 def _profile_rows(ledger: Ledger, source: str) -> _ProfileRows:
-    fl_silo = [row for row in ledger.select(approach=APPROACH_FL) if row.silo != SERVER_SILO]
-    cl_rows = ledger.select(approach=APPROACH_CL)
+    # A silo that failed without sending anything back (no reply, an error reply) has no energy the
+    # server could know, and no samples: such rows say nothing about the cost of a sample update.
+    unknown = [row for row in ledger.rows if row.status == "failed" and row.energy_kwh is None]
+    if unknown:
+        source = f"{source} ({len(unknown)} failed rows without energy left out)"
+    known = [row for row in ledger.rows if not (row.status == "failed" and row.energy_kwh is None)]
+    fl_silo = [row for row in known if row.approach == APPROACH_FL and row.silo != SERVER_SILO]
+    server = [row for row in known if row.approach == APPROACH_FL and row.silo == SERVER_SILO]
+    cl_rows = [row for row in known if row.approach == APPROACH_CL]
     if not fl_silo or not cl_rows:
         raise InputError(f"ledger of {source}: needs both fl silo rows and cl rows to build an energy profile")
     if not ledger.records_sample_updates:
@@ -63,13 +71,16 @@ def _profile_rows(ledger: Ledger, source: str) -> _ProfileRows:
     cl_samples = sum(row.sample_updates for row in cl_rows if row.phase == "train" and row.status == "ok")
     if fl_samples <= 0 or cl_samples <= 0:
         raise InputError(f"ledger of {source}: no training sample updates recorded for fl or cl")
-    return _ProfileRows(fl_silo, ledger.select(approach=APPROACH_FL, silo=SERVER_SILO), cl_rows, fl_samples, cl_samples)
+    return _ProfileRows(fl_silo, server, cl_rows, fl_samples, cl_samples, source)
 
 
 def kwh_per_sample_update(ledger: Ledger, source: str, figure: str = "attributed") -> tuple[float, float]:
     """(FL, CL) energy per sample update in kWh, as the profile counts it, from the attributed figure
     (`energy_kwh`) or the whole host's (`figure="host"`: `host_energy_kwh`)."""
-    rows = _profile_rows(ledger, source)
+    return _kwh_per_sample_update(_profile_rows(ledger, source), figure)
+
+
+def _kwh_per_sample_update(rows: _ProfileRows, figure: str = "attributed") -> tuple[float, float]:
     if figure == "host":
         host = [replace(row, energy_kwh=row.host_energy_kwh) for row in (*rows.fl_silo, *rows.cl)]
         fl_rows, cl_rows = host[: len(rows.fl_silo)], host[len(rows.fl_silo):]
@@ -77,16 +88,16 @@ def kwh_per_sample_update(ledger: Ledger, source: str, figure: str = "attributed
         fl_rows, cl_rows = rows.fl_silo, rows.cl
     else:
         raise ValueError(f"figure must be attributed or host, not {figure!r}")
-    return _energy(fl_rows, source) / rows.fl_sample_updates, _energy(cl_rows, source) / rows.cl_sample_updates
+    return _energy(fl_rows, rows.source) / rows.fl_sample_updates, _energy(cl_rows, rows.source) / rows.cl_sample_updates
 
 
 def profile_from_ledger(ledger: Ledger, source: str) -> EnergyProfile:
     rows = _profile_rows(ledger, source)
     fl_silo, server, cl_rows = rows.fl_silo, rows.server, rows.cl
-    fl_samples, cl_samples = rows.fl_sample_updates, rows.cl_sample_updates
+    fl_samples, cl_samples, source = rows.fl_sample_updates, rows.cl_sample_updates, rows.source
     rounds = len({row.round for row in fl_silo if row.round >= 1}) or 1
     silos = len({row.silo for row in fl_silo})
-    fl_kwh, cl_kwh = kwh_per_sample_update(ledger, source)
+    fl_kwh, cl_kwh = _kwh_per_sample_update(rows)
     used = [*fl_silo, *server, *cl_rows]
     return EnergyProfile(
         fl_kwh_per_sample_update=fl_kwh,
@@ -151,9 +162,9 @@ def _energy(rows: list[LedgerRow], source: str) -> float:
 
 
 def lifecycle_profile_of_run(ledger: Ledger, run_name: str) -> EnergyProfile:
-    """The profile `silocarbon run` uses: its own ledger, or the default profile when the run
-    recorded no energy (probes.energy = false), saying so in its source."""
-    if all(row.energy_kwh is not None for row in ledger.rows):
+    """The profile `silocarbon run` uses: its own ledger (failed rows without energy left out), or the
+    default profile when the run recorded no energy (probes.energy = false), saying so in its source."""
+    if all(row.energy_kwh is not None for row in ledger.rows if row.status == "ok"):
         return profile_from_ledger(ledger, f"run folder {run_name}")
     fallback = default_profile()
     return replace(fallback, source=f"{fallback.source} (run {run_name} recorded no energy)")

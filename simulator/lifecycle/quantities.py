@@ -52,6 +52,8 @@ class SiloPlan:
     central_gb_months: float  # held in the central copy over the life (CL)
     silo_gb_months: float  # held at the silo itself over the life (both approaches)
     data_share: float  # share of the federation's initial data (splits queries and requests)
+    # The silo's data sits at the central site: nothing shipped or copied, no link to the aggregator.
+    at_central: bool = False
 
     def sample_updates(self, month: int, rounds: int, local_epochs: int) -> float:
         """Sample updates of one training run at `month`: R(month) x samples/GB x rounds x local epochs."""
@@ -118,6 +120,12 @@ def build_plan(
                     f"'{scenario.data.dataset}' was passed to derive it"
                 )
             samples_per_gb, samples_source = samples_per_gb_from_features(dataset_features, scenario.data.dataset)
+        if entry.at_central and (silo.country, silo.region) != (scenario.central.country, scenario.central.region):
+            raise InputError(
+                f"key '{key}.at_central': silo '{silo.name}' is in {silo.country}{f' ({silo.region})' if silo.region else ''} "
+                f"but the central site is in {scenario.central.country}"
+                f"{f' ({scenario.central.region})' if scenario.central.region else ''}; a silo at the central site shares its grid"
+            )
         volumes = monthly_volumes_gb(entry.data_gb * volume_scale, entry.monthly_growth, lifetime)
         retained = retained_volumes_gb(volumes, central_config.retention_months)
         initial_total += volumes[0]
@@ -137,10 +145,11 @@ def build_plan(
                 samples_per_gb_source=samples_source,
                 volumes_gb=volumes,
                 retained_gb=retained,
-                shipped_gb=arrived_gb(volumes),
-                central_gb_months=gb_months(retained),
+                shipped_gb=0.0 if entry.at_central else arrived_gb(volumes),
+                central_gb_months=0.0 if entry.at_central else gb_months(retained),
                 silo_gb_months=gb_months(volumes),
                 data_share=0.0,
+                at_central=entry.at_central,
             )
         )
     count = len(silos)

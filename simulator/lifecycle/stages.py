@@ -144,6 +144,10 @@ def link_intensity(silo: SiloPlan, central: SitePlan) -> float:
 
 
 def _silo_link(plan: LifecyclePlan, f: FactorSet, silo: SiloPlan, gb) -> Amount:
+    """Bytes between a silo and the central site (where the aggregator runs); none cross a network
+    for a silo at the central site."""
+    if silo.at_central:
+        return ZERO
     return network_transfer(
         gb, f.network_kwh_per_gb, f.wire_overhead_fraction, link_intensity(silo, plan.central), egress_price(plan, f)
     )

@@ -191,14 +191,9 @@ def application_plan_input(snapshot: InventorySnapshot, application: Application
     for silo, dataset_name in zip(plan.silos, application.datasets):
         dataset = snapshot.dataset(dataset_name)
         retained = retained_volumes_gb(silo.volumes_gb, dataset.retention_months)
-        at_central = dataset.site == snapshot.central.site
+        # Each dataset's central copy keeps its own retention (a dataset at the central site has none).
         silos.append(
-            replace(
-                silo,
-                retained_gb=retained,
-                shipped_gb=0.0 if at_central else silo.shipped_gb,
-                central_gb_months=0.0 if at_central else gb_months(retained),
-            )
+            replace(silo, retained_gb=retained, central_gb_months=0.0 if silo.at_central else gb_months(retained))
         )
     plan = replace(plan, silos=tuple(silos), training_months=training_schedule(application, plan.lifetime_months))
     return PlanInput(scenario, plan, application_profile(application, profile))
@@ -238,6 +233,7 @@ def application_scenario(snapshot: InventorySnapshot, application: Application) 
                     "storage": snapshot.site(dataset.site).storage,
                     "pue": snapshot.site(dataset.site).pue,
                     "samples_per_gb": samples_per_gb,
+                    "at_central": dataset.site == snapshot.central.site,
                 }
                 for name, dataset in zip(silo_names, datasets)
             ],
@@ -291,6 +287,11 @@ def _evaluate(inputs: PlanInput, central_values: FactorSet, drawn_values: Factor
     )
 
 
+# The plan serves no predictions (serving is the same either way and left out), so its deployment
+# stage holds retraining alone: its title must not say inference.
+PLAN_STAGE_TITLES: dict[str, str] = {**STAGE_TITLES, "deployment": "retraining over the horizon (serving left out)"}
+
+
 def _application_plan(application: Application, result: _Evaluated) -> ApplicationPlan:
     fl_total, cl_total = result.fl_central.total(), result.cl_central.total()
     co2_saving = float(cl_total.co2_kg) - float(fl_total.co2_kg)
@@ -314,7 +315,7 @@ def _application_plan(application: Application, result: _Evaluated) -> Applicati
         cost_saving_usd=interval(cost_saving, result.cl_drawn.total().cost_usd - result.fl_drawn.total().cost_usd),
         recommendation=recommendation,
         deciding_stage=deciding,
-        deciding_stage_title=STAGE_TITLES[deciding],
+        deciding_stage_title=PLAN_STAGE_TITLES[deciding],
         certain=co2_interval.low > 0 or co2_interval.high < 0,
         cheaper_too=(cost_saving > 0) == (recommendation == FEDERATE),
         central_copy_tb=sum(_peak_copy_gb(result.plan, index) for index in range(len(result.plan.silos))) / GB_PER_TB,

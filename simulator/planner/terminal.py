@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.markup import escape
 from rich.table import Table
 
 from simulator.planner.inventory import InventorySnapshot
@@ -15,14 +14,14 @@ console = make_console()
 
 def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:
     central = snapshot.central.site if snapshot.central else "(not set)"
-    # The company's name is free text: shown as written, never read as rich markup.
-    company = escape(snapshot.company) if snapshot.company else "(company not named)"
-    console.print(f"Inventory {escape(str(path))}: {company}; central data lake site: {central}")
+    # The company's name is free text: shown as written, never read as rich markup (make_console has it off).
+    company = snapshot.company if snapshot.company else "(company not named)"
+    console.print(f"Inventory {path}: {company}; central data lake site: {central}")
     sites = Table(title="Sites")
     for column in ("name", "country", "region", "PUE", "storage"):
         sites.add_column(column)
     for site in snapshot.sites:
-        sites.add_row(site.name, site.country, escape(site.region or ""), f"{site.pue:g}", site.storage)
+        sites.add_row(site.name, site.country, site.region or "", f"{site.pue:g}", site.storage)
     console.print(sites)
     datasets = Table(title="Datasets")
     for column in ("name", "site", "size (GB)", "growth (%/month, compounded)", "retention (months)"):
@@ -49,7 +48,7 @@ def print_plan(plan) -> None:
     from simulator.planner.export import interval_text, verdict
 
     currency = plan.currency
-    title = (f"Federate or centralize{f' - {escape(plan.company)}' if plan.company else ''}: lifecycle over the first "
+    title = (f"Federate or centralize{f' - {plan.company}' if plan.company else ''}: lifecycle over the first "
              f"{plan.horizon_months} months, central site {plan.central_site}")
     table = Table(title=title)
     for column in (
@@ -61,21 +60,19 @@ def print_plan(plan) -> None:
         table.add_row(
             application.application,
             application.kind,
-            *(escape(text) for text in (
-                interval_text(application.federated.total.co2_kg),
-                interval_text(application.centralized.total.co2_kg),
-                interval_text(application.federated.total.cost_usd),
-                interval_text(application.centralized.total.cost_usd),
-                verdict(application),
-            )),
+            interval_text(application.federated.total.co2_kg),
+            interval_text(application.centralized.total.co2_kg),
+            interval_text(application.federated.total.cost_usd),
+            interval_text(application.centralized.total.cost_usd),
+            verdict(application),
         )
     console.print(table)
     totals = plan.totals
-    console.print(escape(
+    console.print(
         f"Company totals ({totals.federated_applications} federated, {totals.centralized_applications} "
         f"centralized) against centralizing everything, each dataset copied once: central copies avoided "
         f"{totals.central_copies_avoided_tb:,.3g} TB; CO2 saved {interval_text(totals.co2_saved_kg_per_year)} "
         f"kg CO2e per year; money saved {interval_text(totals.cost_saved_usd_per_year)} {currency} per year."
-    ))
-    console.print(escape(f"Intervals: {plan.interval}. Energy profile: {plan.profile_source}."))
-    console.print(escape("Assumptions: " + "; ".join(plan.assumptions) + "."))
+    )
+    console.print(f"Intervals: {plan.interval}. Energy profile: {plan.profile_source}.")
+    console.print("Assumptions: " + "; ".join(plan.assumptions) + ".")

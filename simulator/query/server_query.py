@@ -108,7 +108,7 @@ def run_queries_inline(scenario: Scenario, specs: Sequence[QuerySpec]) -> Federa
         grid,
         node_to_silo=node_to_silo,
         silo_countries={silo.name: silo.country for silo in scenario.silos},
-        server_country=scenario.probes.host_country,
+        server_country=scenario.aggregator_country,
         apportion_host_energy=False,
         min_group_size=scenario.analytics.min_group_size,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.markup import escape
 from rich.table import Table
 
 from simulator.analytics.aggregates import GroupResult, QuantileBound, QueryResult
@@ -24,7 +23,7 @@ def print_comparison(comparison: QueryComparison) -> None:
         results.add_column(column)
     for number, (fed, pooled) in enumerate(zip(federated.results, centralized.results), start=1):
         for group, same in zip(fed.groups, agree(fed, pooled)):
-            results.add_row(str(number), escape(fed.spec.text), group.group, escape(describe(group, fed.spec)), "yes" if same else "no")
+            results.add_row(str(number), fed.spec.text, group.group, describe(group, fed.spec), "yes" if same else "no")
     console.print(results)
 
     fl_rows = [row for row in federated.rows if row.approach == APPROACH_FL]
@@ -56,7 +55,7 @@ def print_lifecycle_alternative(comparison: QueryComparison) -> None:
     result = comparison.lifecycle
     config = comparison.scenario.lifecycle
     table = Table(
-        title=escape(
+        title=(
             f"Lifecycle model (not measured): the scenario's [lifecycle] data over {result.lifetime_months} months, "
             f"central value [low, high]"
         )
@@ -77,7 +76,7 @@ def print_lifecycle_alternative(comparison: QueryComparison) -> None:
     measured = sum(row.bytes_up for row in silo_rows) / max(1, len(silo_rows))
     factors = load_factors()
     console.print(
-        escape(f"Exploration assumes {config.exploration_queries_per_month:g} queries/month of "
+        (f"Exploration assumes {config.exploration_queries_per_month:g} queries/month of "
         f"{config.exploration_gb_per_query:g} GB each and {factors.analytics_result_bytes.central:g} bytes of "
         f"results per silo and query (factor analytics_result_bytes, [{factors.analytics_result_bytes.low:g}, "
         f"{factors.analytics_result_bytes.high:g}]); measured here: {measured:,.0f} bytes per silo and query.")

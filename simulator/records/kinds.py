@@ -37,6 +37,15 @@ PHASES: tuple[Phase, ...] = get_args(Phase)
 RowStatus = Literal["ok", "failed"]
 ROW_STATUSES: tuple[RowStatus, ...] = get_args(RowStatus)
 
+# How a failed row failed, as the server saw it: the silo's work ran (and was measured) and then the
+# silo raised; the silo answered with an error without measured work (an injected dropout, an app
+# that raised outside the window); no reply came within the round timeout (a hang, a dead silo);
+# the reply was refused by the server's screening; the round was cut short by a kill, Ctrl-C or
+# SIGTERM (`resume` goes on).
+Failure = Literal["none", "raised", "error_reply", "no_reply", "refused", "interrupted"]
+FAILURE_NONE: Failure = "none"
+FAILURES: tuple[Failure, ...] = get_args(Failure)
+
 # A run folder's manifest status: still going (or killed: `resume` continues it), done, failed, or
 # stopped by Ctrl-C / SIGTERM (`resume` continues the last three too).
 RunStatus = Literal["running", "complete", "failed", "interrupted"]

@@ -227,9 +227,23 @@ class ResumeRecord(Record):
     versions: dict[str, str] = {}
 
 
+class MeasuredApp(Record):
+    """A user's own Flower app that the run measured (`silocarbon run --app`) in place of the scenario's
+    dataset, model and strategy: where its ClientApp and ServerApp came from and the run config they saw."""
+
+    clientapp: str  # "module:attribute"
+    serverapp: str
+    app_dir: str | None = None
+    run_config: dict[str, Any] = {}
+    warm_up: bool = True  # each silo's first call of each message type rehearsed outside the windows
+    # A train row's sample updates where the app trains with its own loop: num-examples x this (the
+    # app's run config `local-epochs`, Flower's quickstart convention; 1 without it).
+    local_epochs: int = 1
+
+
 # Keys manifest.json holds only once they apply (a failure, an interruption, a resume, the methods of a
-# finished run).
-_MANIFEST_KEYS_WHEN_SET = ("failure", "interruption", "resumed", "energy_methods", "available_energy_methods")
+# finished run, a measured app).
+_MANIFEST_KEYS_WHEN_SET = ("failure", "interruption", "resumed", "energy_methods", "available_energy_methods", "app")
 
 
 class Manifest(Record):
@@ -246,6 +260,7 @@ class Manifest(Record):
     resumed: tuple[ResumeRecord, ...] | None = None
     energy_methods: tuple[EnergyMethod, ...] | None = None  # those in the ledger (a complete run)
     available_energy_methods: tuple[str, ...] | None = None  # those the host's probe offered
+    app: MeasuredApp | None = None  # set when the run measured a user's own Flower app
 
     @model_validator(mode="before")
     @classmethod

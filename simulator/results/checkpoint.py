@@ -182,7 +182,12 @@ def journaled_rows(path: Path, finished_rows: int, interrupted_detail: str, loca
 def _interrupted(row: LedgerRow, interrupted_detail: str) -> LedgerRow:
     from dataclasses import replace
 
-    return replace(row, status="failed", detail="; ".join(part for part in (row.detail, interrupted_detail) if part))
+    return replace(
+        row,
+        status="failed",
+        failure="interrupted" if row.failure == "none" else row.failure,
+        detail="; ".join(part for part in (row.detail, interrupted_detail) if part),
+    )
 
 
 def _as_tuple(value):  # type: ignore[no-untyped-def]

@@ -27,6 +27,7 @@ from simulator.results.breakdown import (
     method_uses,
     silo_totals,
 )
+from simulator.results.faults import FaultEvent, fault_events, fault_summary
 from simulator.results.lifecycle_view import LifecycleView, lifecycle_view
 from simulator.results.run_view import RunView, read_run
 
@@ -77,6 +78,8 @@ class ReportContext:
     lifecycle: LifecycleView | None
     factors: list[Factor]
     figures: list[ReportFigure]
+    faults: list[FaultEvent]
+    faults_summary: str
 
 
 def build_context(run: RunView) -> ReportContext:
@@ -115,6 +118,7 @@ def build_context(run: RunView) -> ReportContext:
         figures.bytes_bars(round_bytes),
     ))
     methods = method_uses(run.ledger.rows)
+    faults = fault_events(run.ledger.rows)
     return ReportContext(
         run=run,
         silos=silos,
@@ -126,6 +130,8 @@ def build_context(run: RunView) -> ReportContext:
         lifecycle=lifecycle,
         factors=lifecycle_factors() if lifecycle is not None else [],
         figures=report_figures,
+        faults=faults,
+        faults_summary=fault_summary(faults) if faults else "",
     )
 
 

@@ -104,6 +104,8 @@ class RunView:
 
     @property
     def planned_rounds(self) -> int:
+        if self.manifest.app is not None:  # a user's own app decides its rounds; the scenario's are unused
+            return len(self.rounds)
         return int(self.scenario.get("training", {}).get("rounds", len(self.rounds)))
 
 

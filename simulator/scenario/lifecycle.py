@@ -46,6 +46,9 @@ class LifecycleSiloConfig(_SiteFields):
     monthly_growth: float = Field(0.0, ge=0, le=10)
     # Default: derived from the dataset (float32 features plus an int64 label per sample).
     samples_per_gb: float | None = Field(None, gt=0)
+    # The silo's data already sits at the central site (same country): CL ships and stores no second
+    # copy of it, and its model updates and query results cross no network (the aggregator is there).
+    at_central: bool = False
 
 
 class LifecycleCentralConfig(_SiteFields):

@@ -20,13 +20,13 @@ from simulator.scenario.messages import describe_validation_error, keyed_section
 from simulator.scenario.schema import Scenario, SiloConfig, StrategyConfig
 
 DEFAULT_SCENARIO_NAME = "default.toml"
-# configs/ at the top of the repository, shipped inside the package as simulator/bundled_configs
-# (a link in the source tree, copied into wheels as package data).
-BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "bundled_configs"
+# The shipped configs live inside the package (real files, so wheels and Flower's app bundle carry
+# them); the repository's top-level `configs` is a link to this folder, for users' command lines.
+BUNDLED_CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
 
 def bundled_config_path(file_name: str) -> Path:
-    """A file of configs/ as shipped inside the package (scenarios, factors, the default profile)."""
+    """A file of the shipped configs (scenarios, factors, the default profile), inside the package."""
     return BUNDLED_CONFIGS / file_name
 
 
@@ -95,7 +95,7 @@ def apply_override(raw: dict[str, Any], override: str) -> None:
     parts = [part.strip() for part in dotted.strip().split(".")]
     if not all(parts):
         raise InputError(f"--set '{override}': empty key")
-    value = _parse_override_value(text.strip())
+    value = parse_override_value(text.strip())
     if parts[0] == "silos":
         _override_silo(raw, parts, value, override)
         return
@@ -156,7 +156,8 @@ def _check_keyed_tail(model: type[BaseModel], parts: list[str], depth: int, over
         )
 
 
-def _parse_override_value(text: str) -> Any:
+def parse_override_value(text: str) -> Any:
+    """A command-line value read as a TOML value (`3`, `0.5`, `true`, `"text"`); a bare word is a string."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:

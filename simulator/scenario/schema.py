@@ -213,8 +213,8 @@ class CentralConfig(_Section):
 
 
 class ProbesConfig(_Section):
-    # Country of the machine that runs the simulation: CodeCarbon needs one offline. The CO2 of a
-    # silo's row uses the silo's country, not this one.
+    # Country of the machine that runs the simulation: CodeCarbon needs one offline. No row's CO2 uses
+    # it: a silo's rows are charged to the silo's country, the server's to the central site's.
     host_country: CountryCode = "USA"
     # false: no energy tracker is started at all (time, CPU and bytes are still recorded).
     energy: bool = True
@@ -376,6 +376,13 @@ class Scenario(_Section):
         if self.faults.min_silos > len(names):
             raise ValueError(f"key 'faults.min_silos': {self.faults.min_silos} exceeds the {len(names)} silos")
         return self
+
+    @property
+    def aggregator_country(self) -> str:
+        """The grid the FL server's (aggregator's) rows are charged to: the central site's, where the
+        lifecycle model runs the aggregator too; the simulation host (`probes.host_country`) is where the
+        run is measured, not a site of the federation it stands for."""
+        return self.central.country
 
     @property
     def silo_names(self) -> list[str]:

@@ -1,0 +1,1 @@
+"""digitsexample: a Flower / PyTorch app on scikit-learn's handwritten digits."""
