@@ -15,7 +15,9 @@
    sample updates and (a2) at equal accuracy; (b) CL's data transfer and storage add significant CO2 that
    training-only accounting misses; (c) the gap grows with data volume, retention and the number of
    silos, read two ways: (c1) the CO2 that training-only accounting misses grows, (c2) CL's lifecycle CO2
-   minus FL's grows. Further claims plug in through MORE_CLAIMS.
+   minus FL's grows; (d) the planner's portfolio on the shipped inventory emits less CO2 (d1) and,
+   separately, costs less (d2) than centralizing everything (experiments/portfolio_claim.py, plugged in
+   through MORE_CLAIMS: intervals with the seeds' measurement noise, verdicts, the cost lines that decide).
 
 Writes into results/paper_findings/: findings.md (the claims as printed), claims.csv/.md (every deciding
 interval and verdict), measurements.csv/.md (each seed's profile and rounds to the target), stages.csv/.md,
@@ -39,6 +41,7 @@ from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
 from experiments.claims import Band, Claim, Decision, Evidence, percentile_interval, share
 from experiments.output import RESULTS_ROOT, ExperimentOutput
+from experiments.portfolio_claim import claim_d
 from experiments.seeds import DEFAULT_SEEDS, add_seeds_argument, measure_seeds, seed_table
 from experiments.variants import raw_of, total_initial_data_gb, with_data_scale, with_retention, with_silo_count
 from simulator.scenario.load import bundled_config_path, load_scenario, validate_scenario
@@ -80,7 +83,7 @@ class Findings:
 
 # Further claims, each a function of the findings (e.g. a claim (d) from another experiment module):
 # append to this list; the claims table, findings.md and claims.png take them like the others.
-MORE_CLAIMS: list[Callable[[Findings], list[Claim]]] = []
+MORE_CLAIMS: list[Callable[[Findings], list[Claim]]] = [claim_d]
 
 
 def with_target(scenario: Scenario, target: float, max_rounds: int) -> Scenario:

@@ -241,7 +241,8 @@ def estimate(
     from simulator.terminal import print_lifecycle
 
     measured = group_profile_samples(ledger) if ledger is not None and is_group_dir(ledger) else None
-    print_lifecycle(run_estimate(scenario, set_ or [], None if measured else ledger, draws, factors, measured))
+    print_lifecycle(run_estimate(scenario, set_ or [], None if measured else ledger, draws, factors, measured),
+                    decision_table=True)
 
 
 @app.command()
@@ -252,6 +253,7 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
     from simulator.data import build_federated_data
     from simulator.data.registry import dataset_features_for_lifecycle
     from simulator.lifecycle import build_plan
+    from simulator.lifecycle.profile import scenario_profile
 
     loaded = load_scenario(scenario, set_ or [])
     _check_strategy(loaded)
@@ -259,6 +261,7 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
         build_federated_data(loaded)
     # The [lifecycle] section, as `run` checks it before training.
     build_plan(loaded, dataset_features=dataset_features_for_lifecycle(loaded))
+    scenario_profile(loaded)  # a [lifecycle] profile that names nothing
     seeds = "" if loaded.seeds is None else f", {len(loaded.seeds)} seeds (one run each)"
     print(
         f"scenario '{loaded.name}' is valid: {len(loaded.silos)} silos, {loaded.training.rounds} rounds, "
@@ -322,11 +325,20 @@ def plan(
         Optional[Path],
         typer.Option("--ledger", help="Run folder whose measured ledger gives the energy profile (default: the documented default profile)."),
     ] = None,
+    profile: Annotated[
+        Optional[str],
+        typer.Option("--profile", help="A shipped energy profile (default, resnet18, transformer) or a profile file.",
+                     show_default=False),
+    ] = None,
+    breakdown: Annotated[
+        bool,
+        typer.Option("--breakdown", help="Also print every cost line: per application, stage and line, FL and CL per year."),
+    ] = False,
 ) -> None:
     """For every application in the inventory: federate or centralize, with lifecycle CO2 and cost."""
     from simulator.planner.command import run_plan_command
 
-    run_plan_command(inventory, csv_path, ledger)
+    run_plan_command(inventory, csv_path, ledger, profile, breakdown)
 
 
 deploy_app = typer.Typer(

@@ -18,7 +18,7 @@ from simulator.data import build_federated_data
 from simulator.flower.runners import run_federated
 from simulator.ledger import APPROACH_CL, APPROACH_FL, SERVER_SILO, Ledger, Totals
 from simulator.lifecycle import LifecycleResult, build_plan, evaluate_lifecycle
-from simulator.lifecycle.profile import lifecycle_profile_of_run
+from simulator.lifecycle.profile import lifecycle_profile_of_run, scenario_profile
 from simulator.probes.startup import start_host_probe
 from simulator.probes.energy import install_host_probe
 from simulator.probes.idle import IdleBaseline, energy_above_idle_kwh, host_covered_wall_s, idle_energy_kwh
@@ -74,6 +74,7 @@ def run_scenario(scenario: Scenario, runs_root: Path = Path("runs"), observer: R
         data = build_federated_data(scenario)
         # Refuses a bad [lifecycle] section (e.g. a missing trace) before training.
         build_plan(scenario, dataset_features=data.dataset.num_features)
+        scenario_profile(scenario)  # and a [lifecycle] profile that names nothing
         warm_up_torch(scenario.training.threads)
         run_dir = new_run_dir(runs_root, scenario.name)
         return run_in_folder(scenario, data, run_dir, probe, started, observer, idle_baseline(probe, scenario))
@@ -205,9 +206,8 @@ def _measure_and_write(
         run_dir / EMISSIONS, emissions_csv_text(ledger, run_dir.name, manifest.host, manifest.versions)
     )
     total_wall_s = time.perf_counter() - started  # the run itself, before the lifecycle model's sweeps
-    lifecycle = evaluate_lifecycle(
-        scenario, lifecycle_profile_of_run(ledger, run_dir.name), dataset_features=data.dataset.num_features
-    )
+    profile = lifecycle_profile_of_run(ledger, run_dir.name, scenario_profile(scenario))
+    lifecycle = evaluate_lifecycle(scenario, profile, dataset_features=data.dataset.num_features)
     summary = build_summary(fl, cl, ledger, probe, total_wall_s, idle, lifecycle, scenario.training)
     write_json_atomic(run_dir / SUMMARY, summary.to_json())
     manifest = manifest.updated(status=STATUS_COMPLETE, energy_methods=sorted({row.energy_method for row in ledger.rows}),

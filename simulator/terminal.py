@@ -140,8 +140,9 @@ def _interval_cell(interval, digits: int = 3) -> str:
     return f"{interval.central:.{digits}g}\n[{interval.low:.{digits}g}, {interval.high:.{digits}g}]"
 
 
-def print_lifecycle(result) -> None:
-    """The lifecycle table (a `simulator.lifecycle.LifecycleResult`): FL vs CL per stage."""
+def print_lifecycle(result, decision_table: bool = False) -> None:
+    """The lifecycle table (a `simulator.lifecycle.LifecycleResult`): FL vs CL per stage; with
+    `decision_table`, the decision sensitivity in full (else one line naming what flips it)."""
     currency = result.currency
     table = Table(
         title=(
@@ -186,6 +187,10 @@ def print_lifecycle(result) -> None:
     )
     for point in result.break_even:
         console.print(f"Break-even ({point.variable}, {'CO2' if point.quantity == 'co2_kg' else currency}): {point.note}")
+    if decision_table:
+        print_decision(result)
+    else:
+        _print_decision_line(result)
     if result.sensitivity:
         ranking = ", ".join(
             f"{entry.factor} ({entry.fl_co2_swing_kg + entry.cl_co2_swing_kg:.3g} kg CO2e)" for entry in result.sensitivity[:5]
@@ -259,3 +264,58 @@ def _print_difference(result) -> None:
     console.print(
         f"CL - FL total: {difference:.3g} kg CO2e; of it, CL's data transfer + data storage: {moved_and_kept:.3g} kg CO2e{share}"
     )
+
+
+DECISION_ROWS = 8  # inputs with a published range shown per quantity (the longest tornado bars)
+QUANTITY_WORDS = {"co2_kg": ("CO2", "kg CO2e", "emits"), "cost_usd": ("money", "USD", "costs")}
+
+
+def _flip_text(flip) -> str:
+    if flip.flip_value is None:
+        return "no positive value"
+    where = "within range" if flip.flips_within_range else ("outside range" if flip.margin_low is not None else "")
+    return f"{flip.flip_value:.4g}" + (f" ({where})" if where else "")
+
+
+def print_decision(result) -> None:
+    """Tornado-style tables: per quantity, the inputs that move CL - FL, their margin at the ends of
+    their range and the value at which each one flips the decision (one input at a time)."""
+    for quantity, (label, unit, verb) in QUANTITY_WORDS.items():
+        flips = [flip for flip in getattr(result, "decision", ()) if flip.quantity == quantity]
+        if not flips:
+            continue
+        margin = flips[0].margin_central
+        leader = "FL" if margin > 0 else "CL" if margin < 0 else "neither"
+        table = Table(
+            title=(f"What could flip the decision on {label}: at the central values {leader} {verb} less "
+                   f"(CL - FL = {margin:.4g} {unit}); one input at a time, the others central"),
+        )
+        for heading, justify in (("input", "left"), ("unit", "left"), ("range [low, high]", "right"),
+                                 (f"CL - FL at low ({unit})", "right"), (f"CL - FL at high ({unit})", "right"),
+                                 ("decision flips at", "right")):
+            table.add_column(heading, justify=justify)
+        ranged = [flip for flip in flips if flip.margin_low is not None][:DECISION_ROWS]
+        others = [flip for flip in flips if flip.margin_low is None and flip.flip_value is not None]
+        for flip in ranged:
+            table.add_row(flip.input, flip.unit, f"[{flip.low:.4g}, {flip.high:.4g}]", f"{flip.margin_low:.4g}",
+                          f"{flip.margin_high:.4g}", _flip_text(flip))
+        for flip in others:
+            value = "measured" if flip.low is None else "single published value"
+            table.add_row(flip.input, flip.unit, f"{value}: {flip.central:.4g}", "", "", _flip_text(flip))
+        console.print(table)
+    flipping = [flip for flip in getattr(result, "decision", ()) if flip.flips_within_range]
+    if not flipping:
+        console.print("No input flips either decision within its published range (one at a time).")
+
+
+def _print_decision_line(result) -> None:
+    flipping = [flip for flip in getattr(result, "decision", ()) if flip.flips_within_range]
+    if not getattr(result, "decision", ()):
+        return
+    if flipping:
+        names = ", ".join(f"{flip.input} at {flip.flip_value:.4g} {flip.unit} ({QUANTITY_WORDS[flip.quantity][0]})"
+                          for flip in flipping)
+        console.print(f"Inputs that flip the FL-vs-CL decision within their published range: {names}")
+    else:
+        console.print("No factor flips the FL-vs-CL decision within its published range (one at a time; "
+                      "`silocarbon estimate` lists the values at which each would)")

@@ -122,15 +122,15 @@ def test_claim_c_verdicts_follow_the_sweeps():
 def test_paper_findings_end_to_end(tiny_enterprise_file, tmp_path, capsys):
     claims = paper_findings.main(["--scenario", str(tiny_enterprise_file), "--results", str(tmp_path / "results"),
                                   "--seeds", "0,1", "--target-accuracy", "0.8", "--max-rounds", "4"])
-    assert [c.key for c in claims] == ["a1", "a2", "b", "c1", "c2"]
+    assert [c.key for c in claims] == ["a1", "a2", "b", "c1", "c2", "d1", "d2"]  # (d): experiments/portfolio_claim.py
     folder = tmp_path / "results" / "paper_findings"
     measurements = pd.read_csv(folder / "measurements.csv")
     assert list(measurements["seed"])[:2] == ["0", "1"] and "FL rounds to target" in measurements
     for name in ("findings.md", "claims.csv", "claims.md", "claims.png", "stages.csv", "stages.md", "gap_sweeps.csv",
-                 "gap_sweeps.md", "stages.png", "gap_growth.png"):
+                 "gap_sweeps.md", "stages.png", "gap_growth.png", "portfolio_costs.csv", "portfolio_plan.csv"):
         assert (folder / name).stat().st_size > 0, name
     printed = capsys.readouterr().out
-    assert printed.count("verdict: ") == 5 and "kWh" in printed and "kg CO2e" in printed
+    assert printed.count("verdict: ") == 7 and "kWh" in printed and "kg CO2e" in printed
     # Every deciding quantity prints its 95 % interval and its band beside the verdict.
     decisions = sum(len(c.decisions) for c in claims)
     assert printed.count("95 % interval [") == decisions and printed.count("holds when") == decisions
@@ -174,7 +174,8 @@ def test_scaling_end_to_end(tiny_enterprise_file, tmp_path):
 
 
 EXPERIMENT_MODULES = ("bench_lifecycle", "bench_noise", "bench_overhead", "compare_strategies", "deployment_overhead",
-                      "gpu_check", "intensity", "paper_findings", "report_screenshot", "runner_energy", "scaling")
+                      "gpu_check", "intensity", "model_profiles", "paper_findings", "portfolio_claim", "regimes",
+                      "report_screenshot", "runner_energy", "scaling")
 
 
 @pytest.mark.parametrize("name", EXPERIMENT_MODULES)

@@ -11,25 +11,25 @@ from test_lifecycle_stages import PROFILE
 from simulator.lifecycle import build_plan, evaluate_lifecycle, load_factors
 from simulator.lifecycle.factors import central
 from simulator.lifecycle.model import _crossing, central_totals
-from simulator.lifecycle.stages import Amount
 
 
 def co2_points(pairs):
-    return [(x, (Amount(0.0, fl, 0.0), Amount(0.0, cl, 0.0))) for x, fl, cl in pairs]
+    """(x, FL CO2, CL CO2) triples -> the swept x values and CL - FL at each."""
+    return [x for x, _, _ in pairs], [cl - fl for _, fl, cl in pairs]
 
 
 def test_crossing_is_interpolated_between_the_swept_points():
     # CL - FL goes from -1 at x = 1 to +3 at x = 3: zero at x = 1.5.
-    found = _crossing("co2_kg", "lifetime_months", "months", co2_points([(1, 2, 1), (3, 2, 5)]), log_scale=False)
+    found = _crossing("co2_kg", "lifetime_months", "months", *co2_points([(1, 2, 1), (3, 2, 5)]), log_scale=False)
     assert found.value == pytest.approx(1.5)
     assert found.cheaper_below == "cl"
     # In log x for volumes: from -1 at 10 GB to +1 at 1000 GB: zero at 100 GB.
-    found = _crossing("co2_kg", "data_gb", "GB", co2_points([(10, 2, 1), (1000, 1, 2)]), log_scale=True)
+    found = _crossing("co2_kg", "data_gb", "GB", *co2_points([(10, 2, 1), (1000, 1, 2)]), log_scale=True)
     assert found.value == pytest.approx(100.0)
 
 
 def test_no_crossing_names_the_cheaper_approach():
-    found = _crossing("co2_kg", "data_gb", "GB", co2_points([(1, 5, 1), (10, 50, 10)]), log_scale=True)
+    found = _crossing("co2_kg", "data_gb", "GB", *co2_points([(1, 5, 1), (10, 50, 10)]), log_scale=True)
     assert found.value is None and found.cheaper_below == "cl" and "CL costs less CO2 throughout" in found.note
 
 

@@ -78,10 +78,16 @@ def expected_figures(f: dict) -> dict[tuple[str, str], tuple[float, float, float
     # Central window (3-month retention): Paris 100, 110, 121, 33.1; Virginia 50, 50, 50, 0.
     figures = {}
 
-    # Data transfer (CL): Paris ships 133.1 GB, Virginia 50 GB.
+    # Data transfer (CL): Paris ships 133.1 GB, Virginia 50 GB; the central pipeline lands all 183.1 GB.
     kwh = 133.1 * wire * k_net + 50 * wire * k_net
     co2 = 133.1 * wire * k_net * link_paris / 1000 + 50 * wire * k_net * link_virginia / 1000
-    figures[("cl", "data_transfer")] = (kwh, co2, (133.1 + 50) * wire * egress)
+    ingest_vcpu_h = 183.1 / f["ingest_gb_per_vcpu_hour"]
+    ingest_kwh = ingest_vcpu_h * f["server_watts_per_vcpu_max"] / 1000 * pue_central
+    figures[("cl", "data_transfer")] = (
+        kwh + ingest_kwh,
+        co2 + ingest_kwh * i_usa / 1000,
+        (133.1 + 50) * wire * egress + ingest_vcpu_h / 2 * f["price_cpu_instance_usd_per_hour"],
+    )
     figures[("fl", "data_transfer")] = (0.0, 0.0, 0.0)
 
     # Data storage (CL): 364.1 + 150 GB-months in object storage (HDD media, 3 copies) at the centre.

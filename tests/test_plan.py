@@ -34,7 +34,8 @@ def shipped_plan():
 
 def test_plan_command_prints_a_recommendation_per_application(tmp_path):
     assert run_cli("inventory", "import", str(SHIPPED), "--inventory", "inv.sqlite", cwd=tmp_path).returncode == 0
-    done = run_cli("plan", "--inventory", "inv.sqlite", "--csv", "plan.csv", cwd=tmp_path, env={"COLUMNS": "250"})
+    done = run_cli("plan", "--inventory", "inv.sqlite", "--csv", "plan.csv", "--breakdown", cwd=tmp_path,
+                   env={"COLUMNS": "250"})
     assert done.returncode == 0, done.stderr
     names = ["weekly-sales-dashboard", "hourly-sensor-health", "monthly-ticket-report", "demand-forecast",
              "recommender", "ticket-routing"]
@@ -44,6 +45,7 @@ def test_plan_command_prints_a_recommendation_per_application(tmp_path):
         assert "federate (" in row or "centralize (" in row, row
         assert "decides" in row
     assert "Company totals" in done.stdout and "TB" in done.stdout and "kg CO2e per year" in done.stdout
+    assert "Cost per application, stage and line" in done.stdout and "Left out on both sides" in done.stdout
     rows = list(csv.DictReader((tmp_path / "plan.csv").open()))
     assert [row["application"] for row in rows] == names
     assert {row["recommendation"] for row in rows} <= {FEDERATE, CENTRALIZE}

@@ -109,7 +109,7 @@ def test_report_files_hold_every_section(report_files, recorded_run):
     assert report_files.html == run_dir / "report.html" and report_files.markdown == run_dir / "report.md"
     # Self-contained: every image is a data URI and nothing is fetched from elsewhere.
     sources = re.findall(r'<img src="([^"]+)"', html)
-    assert len(sources) == len(report_files.figures) == 4
+    assert len(sources) == len(report_files.figures) == 5  # stages, decision sensitivity, silos, accuracy, bytes
     assert all(source.startswith("data:image/png;base64,") for source in sources)
     assert not re.search(r'(src|href)="(https?:)?//', html)
     # The lifecycle stages (summary.json["lifecycle"], written by the run) with their figure and sources.

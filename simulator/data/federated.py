@@ -58,7 +58,7 @@ def build_federated_data(scenario: Scenario) -> FederatedData:
 def _build(scenario_json: str) -> FederatedData:
     scenario = Scenario.model_validate_json(scenario_json)
     data = scenario.data
-    dataset = load_dataset(data, scenario.seed)
+    dataset = load_dataset(data, scenario.seed, scenario.model.input_shape)
     train_idx, test_idx = split_train_test(dataset.labels, data.test_fraction, scenario.seed)
     features = dataset.features
     if dataset.needs_standardizing:

@@ -7,6 +7,7 @@ for users who are online (see `simulator.data.online`).
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -16,7 +17,9 @@ from simulator.errors import InputError
 from simulator.scenario.schema import DataConfig, Scenario
 
 
-def load_dataset(config: DataConfig, seed: int) -> Dataset:
+def load_dataset(config: DataConfig, seed: int, input_shape: tuple[int, ...] | None = None) -> Dataset:
+    """The scenario's dataset. `input_shape`: the model's own input shape (`ModelConfig.input_shape`),
+    which synthetic data then takes (a 3-long shape makes images)."""
     name = config.dataset
     if name == "digits":
         from sklearn.datasets import load_digits
@@ -36,6 +39,9 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
         bunch = load_wine()
         return Dataset("wine", bunch.data.astype(np.float32), bunch.target.astype(np.int64), 3, None, True)
     if name == "synthetic":
+        if input_shape is not None:
+            return synthetic_dataset(config.synthetic_samples, math.prod(input_shape), config.synthetic_classes, seed,
+                                     image_shape=_image_shape(input_shape))
         return synthetic_dataset(
             config.synthetic_samples, config.synthetic_features, config.synthetic_classes, seed
         )
@@ -50,8 +56,15 @@ def load_dataset(config: DataConfig, seed: int) -> Dataset:
     raise InputError(f"key 'data.dataset': unknown dataset '{name}'")
 
 
-def synthetic_dataset(samples: int, num_features: int, num_classes: int, seed: int) -> Dataset:
-    """A seeded classification problem of any size (for scaling studies)."""
+def _image_shape(shape: tuple[int, ...]) -> tuple[int, int, int] | None:
+    return (shape[0], shape[1], shape[2]) if len(shape) == 3 else None
+
+
+def synthetic_dataset(
+    samples: int, num_features: int, num_classes: int, seed: int, image_shape: tuple[int, int, int] | None = None
+) -> Dataset:
+    """A seeded classification problem of any size (for scaling studies); with `image_shape`, the
+    features are read as images of that shape (channels x height x width)."""
     from sklearn.datasets import make_classification
 
     informative = max(2, min(num_features, num_features // 2 + 1))
@@ -68,15 +81,29 @@ def synthetic_dataset(samples: int, num_features: int, num_classes: int, seed: i
         n_classes=num_classes,
         n_clusters_per_class=2,
         class_sep=1.5,
-        random_state=seed,
+        random_state=sklearn_seed(seed),
     )
-    return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, None, True)
+    return Dataset("synthetic", features.astype(np.float32), labels.astype(np.int64), num_classes, image_shape, True)
+
+
+SKLEARN_SEED_LIMIT = 2**32  # scikit-learn's random_state takes 0 .. 2**32 - 1; scenario seeds go to 2**63 - 1
+
+
+def sklearn_seed(seed: int) -> int:
+    """The scenario's seed where scikit-learn takes it (so every such seed keeps its data), else a
+    32-bit seed derived from it by numpy's SeedSequence (still one fixed value per seed)."""
+    if 0 <= seed < SKLEARN_SEED_LIMIT:
+        return seed
+    return int(np.random.SeedSequence(seed).generate_state(1)[0])
 
 
 @lru_cache(maxsize=16)
-def dataset_features(config: DataConfig, seed: int) -> int:
-    """The dataset's number of features (cached: a sweep may ask for every point)."""
-    return load_dataset(config, seed).num_features
+def dataset_features(config: DataConfig, seed: int, input_shape: tuple[int, ...] | None = None) -> int:
+    """The dataset's number of features (cached: a sweep may ask for every point). Synthetic data in
+    a model's input shape has as many as the shape holds: nothing is generated to count them."""
+    if config.dataset == "synthetic" and input_shape is not None:
+        return math.prod(input_shape)
+    return load_dataset(config, seed, input_shape).num_features
 
 
 def dataset_features_for_lifecycle(scenario: Scenario) -> int | None:
@@ -90,7 +117,7 @@ def dataset_features_for_lifecycle(scenario: Scenario) -> int | None:
     if not deriving:
         return None
     try:
-        return dataset_features(scenario.data, scenario.seed)
+        return dataset_features(scenario.data, scenario.seed, scenario.model.input_shape)
     except InputError as error:
         raise InputError(
             f"key 'lifecycle.silos.{deriving[0]}.samples_per_gb': not given, and the dataset cannot be read "

@@ -49,7 +49,7 @@ def run_federation(
     `one_exchange_per_round`: each round's evaluation travels with the next round's training, as
     one bundle per silo (simulator.flower.bundle); needs `reply_poll_s` (replies are pulled)."""
     wall_start = time.perf_counter()
-    dataset = load_dataset(scenario.data, scenario.seed)
+    dataset = load_dataset(scenario.data, scenario.seed, scenario.model.input_shape)
     model = build_model(scenario.model, dataset, scenario.seed)
     strategy = build_strategy(
         scenario.strategy, len(scenario.silos), scenario.silos, scenario.training.learning_rate

@@ -4,7 +4,8 @@ kg CO2e and USD, each central with [low, high].
 
 Public API:
     evaluate_lifecycle(scenario, profile=None, factors=None, draws=None) -> LifecycleResult
-    profile_from_ledger(ledger, source) / profile_from_run_dir(run_dir) / default_profile() -> EnergyProfile
+    profile_from_ledger(ledger, source) / profile_from_run_dir(run_dir) / default_profile() /
+    load_profile(name_or_path) -> EnergyProfile
     load_factors(path=None) -> FactorSet[Factor]
     build_plan(scenario) -> LifecyclePlan; the stage functions live in simulator.lifecycle.stages.
 """
@@ -22,7 +23,13 @@ from simulator.lifecycle.model import (
     evaluate_lifecycle,
 )
 from simulator.lifecycle.quantities import LifecyclePlan, build_plan
-from simulator.lifecycle.profile import EnergyProfile, default_profile, profile_from_ledger, profile_from_run_dir
+from simulator.lifecycle.profile import (
+    EnergyProfile,
+    default_profile,
+    load_profile,
+    profile_from_ledger,
+    profile_from_run_dir,
+)
 from simulator.lifecycle.stages import STAGES, Amount, StageAmounts
 
 __all__ = [
@@ -45,6 +52,7 @@ __all__ = [
     "default_profile",
     "evaluate_lifecycle",
     "load_factors",
+    "load_profile",
     "profile_from_ledger",
     "profile_from_run_dir",
 ]

@@ -57,6 +57,9 @@ class FactorSet(Generic[T]):
     price_egress_internet_usd_per_gb: T
     price_cpu_instance_usd_per_hour: T
     price_gpu_instance_usd_per_hour: T
+    # Last, so the Monte Carlo draws of the factors above stay what they were before these existed.
+    network_access_kwh_per_gb: T
+    ingest_gb_per_vcpu_hour: T
 
 
 FACTOR_NAMES: tuple[str, ...] = tuple(field.name for field in fields(FactorSet))

@@ -17,8 +17,16 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from simulator.lifecycle import factors as factor_values
-from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors, with_value
-from simulator.lifecycle.quantities import LifecyclePlan, SiloPlan, SitePlan, build_plan
+from simulator.lifecycle.decision import DecisionFlip, decision_flips
+from simulator.lifecycle.factors import FACTOR_NAMES, Factor, FactorSet, load_factors
+from simulator.lifecycle.quantities import (
+    LifecyclePlan,
+    SiloPlan,
+    SitePlan,
+    build_plan,
+    over_lifetimes,
+    with_volume_scales,
+)
 from simulator.lifecycle.profile import EnergyProfile, default_profile
 from simulator.lifecycle.profile_noise import ProfileSamples, as_profile_samples
 from simulator.lifecycle.stages import (
@@ -29,6 +37,7 @@ from simulator.lifecycle.stages import (
     cl_stages,
     fl_stages,
     silo_primary_storage,
+    unused_factors,
 )
 from simulator.scenario.schema import Scenario
 
@@ -147,6 +156,8 @@ class LifecycleResult:
     draws: int
     interval: str
     scaling_rule: str
+    # Which inputs can flip the FL-vs-CL decision, one at a time, and where (simulator.lifecycle.decision).
+    decision: tuple[DecisionFlip, ...] = ()
     # How the measured energy profile's own noise (reruns, seeds) enters the intervals (a folder
     # written before it has the default).
     measurement_noise: str = "not recorded (written before measurement noise entered the model)"
@@ -172,8 +183,9 @@ def evaluate_lifecycle(
     documented default profile. `factors`: default: configs/factors.toml. `draws`: default: the
     scenario's lifecycle.draws; the draws are seeded by the scenario's seed. `sweeps=False` leaves
     out the break-even sweep and the sensitivity ranking (empty tuples) for callers that evaluate
-    many variants and need only the stage figures. `dataset_features`: the dataset's feature count,
-    needed where a silo does not state samples_per_gb (see `build_plan`)."""
+    many variants and need only the stage figures; it also leaves out the decision sensitivity.
+    `dataset_features`: the dataset's feature count, needed where a silo does not state
+    samples_per_gb (see `build_plan`)."""
     samples = as_profile_samples(profile or default_profile())
     profile = samples.central
     factors = factors or load_factors()
@@ -196,7 +208,7 @@ def evaluate_lifecycle(
             silo_primary_storage(plan, central),
             silo_primary_storage(plan, sampled),
         ),
-        break_even=break_even_points(scenario, profile, factors, dataset_features) if sweeps else (),
+        break_even=break_even_points(scenario, profile, factors, dataset_features, plan) if sweeps else (),
         sensitivity=sensitivity_ranking(plan, profile, factors) if sweeps else (),
         profile=profile,
         measurement_noise=samples.description(),
@@ -207,6 +219,7 @@ def evaluate_lifecycle(
         draws=count,
         interval=interval_description(count, samples),
         scaling_rule=SCALING_RULE,
+        decision=decision_flips(plan, profile, factors) if sweeps else (),
     )
 
 
@@ -230,28 +243,45 @@ def interval_description(count: int, samples: ProfileSamples) -> str:
 
 def interval(central_value, drawn) -> Interval:
     """[5th, 95th] percentile of the draws, widened to include the central value."""
-    central_value = float(central_value)
-    values = np.broadcast_to(np.asarray(drawn, dtype=float), np.shape(drawn) or (1,))
-    low, high = np.percentile(values, INTERVAL_PERCENTILES)
-    return Interval(central_value, min(float(low), central_value), max(float(high), central_value))
+    return intervals([(central_value, drawn)])[0]
+
+
+def intervals(pairs) -> list[Interval]:
+    """interval() of many (central, drawn) pairs with one percentile computation over all of them
+    (a draw that is one number counts as that number for every draw: the same percentiles)."""
+    pairs = list(pairs)
+    length = max(int(np.size(drawn)) for _, drawn in pairs)
+    stacked = np.empty((len(pairs), length))
+    for row, (_, drawn) in enumerate(pairs):
+        stacked[row] = np.asarray(drawn, dtype=float)
+    lows, highs = np.percentile(stacked, INTERVAL_PERCENTILES, axis=1)
+    found = []
+    for (central_value, _), low, high in zip(pairs, lows, highs):
+        central_value = float(central_value)
+        found.append(Interval(central_value, min(float(low), central_value), max(float(high), central_value)))
+    return found
+
+
+AMOUNT_FIELDS = ("energy_kwh", "co2_kg", "cost_usd")
+
+
+def _stage_results(rows: list[tuple[str, str, Amount, Amount]]) -> list[StageResult]:
+    """(stage, title, central, drawn) rows -> StageResults, every interval in one computation."""
+    found = intervals(
+        (getattr(central, field), getattr(drawn, field)) for _, _, central, drawn in rows for field in AMOUNT_FIELDS
+    )
+    return [StageResult(stage, title, *found[3 * index : 3 * index + 3]) for index, (stage, title, _, _) in enumerate(rows)]
 
 
 def _stage_result(stage: str, title: str, central: Amount, drawn: Amount) -> StageResult:
-    return StageResult(
-        stage,
-        title,
-        interval(central.energy_kwh, drawn.energy_kwh),
-        interval(central.co2_kg, drawn.co2_kg),
-        interval(central.cost_usd, drawn.cost_usd),
-    )
+    return _stage_results([(stage, title, central, drawn)])[0]
 
 
 def approach_result(name: str, central: StageAmounts, drawn: StageAmounts) -> ApproachResult:
     """One approach's stages and total, each central with its interval over the draws."""
-    stages = tuple(
-        _stage_result(stage, STAGE_TITLES[stage], getattr(central, stage), getattr(drawn, stage)) for stage in STAGES
-    )
-    return ApproachResult(name, stages, _stage_result("total", "total", central.total(), drawn.total()))
+    rows = [(stage, STAGE_TITLES[stage], getattr(central, stage), getattr(drawn, stage)) for stage in STAGES]
+    results = _stage_results([*rows, ("total", "total", central.total(), drawn.total())])
+    return ApproachResult(name, tuple(results[:-1]), results[-1])
 
 
 def _ratio(cl_central: Amount, fl_central: Amount, cl_drawn: Amount, fl_drawn: Amount) -> Ratio:
@@ -283,42 +313,58 @@ def _site_summary(site: SitePlan, silo: SiloPlan | None = None) -> SiteSummary:
 
 
 def central_totals(plan: LifecyclePlan, profile: EnergyProfile, values: FactorSet) -> tuple[Amount, Amount]:
-    """(FL total, CL total) at the given factor values."""
+    """(FL total, CL total) at the given factor values (arrays where the plan, profile or values are)."""
     return fl_stages(plan, profile, values).total(), cl_stages(plan, profile, values).total()
 
 
 def break_even_points(
-    scenario: Scenario, profile: EnergyProfile, factors: FactorSet[Factor], dataset_features: int | None = None
+    scenario: Scenario,
+    profile: EnergyProfile,
+    factors: FactorSet[Factor],
+    dataset_features: int | None = None,
+    plan: LifecyclePlan | None = None,
 ) -> tuple[BreakEven, ...]:
     """Where CL and FL cost the same CO2 and the same money (central factors), sweeping the data
     volume (every silo's data x 1e-4 .. 1e4, growth kept) and the lifetime (1 .. max(120, 2 L) months,
-    about 60 points); between two swept points the crossing is interpolated linearly."""
+    about 60 points); between two swept points the crossing is interpolated linearly. Each sweep is
+    one evaluation of the stages over all its points (`with_volume_scales`, `over_lifetimes`)."""
     values = factor_values.central(factors)
-    base_gb = sum(silo.data_gb for silo in _listed_or_default_silos(scenario))
+    plan = plan or build_plan(scenario, dataset_features=dataset_features)
+    base_gb = sum(silo.volumes_gb[0] for silo in plan.silos)
     results: list[BreakEven] = []
     if base_gb > 0:
-        volume_points = [
-            (scale * base_gb, central_totals(build_plan(scenario, volume_scale=scale, dataset_features=dataset_features), profile, values))
-            for scale in VOLUME_SWEEP
-        ]
+        scales = np.asarray(VOLUME_SWEEP)
+        fl, cl = central_totals(with_volume_scales(plan, scales), profile, values)
         for quantity in ("co2_kg", "cost_usd"):
-            results.append(_crossing(quantity, "data_gb", "GB of initial data, all silos", volume_points, log_scale=True))
-    longest = max(120, 2 * scenario.lifecycle.lifetime_months)
-    step = max(1, longest // LIFETIME_SWEEP_POINTS)
-    lifetime_points = [
-        (float(months), central_totals(build_plan(scenario, lifetime_months=months, dataset_features=dataset_features), profile, values))
-        for months in range(1, longest + 1, step)
-    ]
+            results.append(_crossing(
+                quantity, "data_gb", "GB of initial data, all silos", scales * base_gb, _difference(cl, fl, quantity, scales),
+                log_scale=True,
+            ))
+    lifetimes = lifetime_sweep(scenario.lifecycle.lifetime_months)
+    fl, cl = central_totals(over_lifetimes(scenario, lifetimes, dataset_features), profile, values)
+    months = np.asarray(lifetimes, dtype=float)
     for quantity in ("co2_kg", "cost_usd"):
-        results.append(_crossing(quantity, "lifetime_months", "months", lifetime_points, log_scale=False))
+        results.append(_crossing(quantity, "lifetime_months", "months", months, _difference(cl, fl, quantity, months),
+                                 log_scale=False))
     return tuple(results)
 
 
-def _crossing(quantity: str, variable: str, unit: str, points, log_scale: bool) -> BreakEven:
+def lifetime_sweep(lifetime_months: int) -> list[int]:
+    """1 .. max(120, 2 L) months, about LIFETIME_SWEEP_POINTS of them."""
+    longest = max(120, 2 * lifetime_months)
+    return list(range(1, longest + 1, max(1, longest // LIFETIME_SWEEP_POINTS)))
+
+
+def _difference(cl: Amount, fl: Amount, quantity: str, points: np.ndarray) -> np.ndarray:
+    """CL - FL of one quantity at every point (a quantity constant over the sweep is broadcast)."""
+    return np.broadcast_to(np.asarray(getattr(cl, quantity) - getattr(fl, quantity), dtype=float), points.shape)
+
+
+def _crossing(quantity: str, variable: str, unit: str, xs, differences, log_scale: bool) -> BreakEven:
     """The first sign change of CL - FL along the sweep, interpolated linearly (in log x for volume)."""
-    xs = [x for x, _ in points]
-    differences = [float(getattr(cl, quantity)) - float(getattr(fl, quantity)) for _, (fl, cl) in points]
-    for index in range(1, len(points)):
+    xs = [float(x) for x in xs]
+    differences = [float(difference) for difference in differences]
+    for index in range(1, len(xs)):
         before, after = differences[index - 1], differences[index]
         if before * after < 0 or (before == 0 and after != 0):
             x0, x1 = (math.log(xs[index - 1]), math.log(xs[index])) if log_scale else (xs[index - 1], xs[index])
@@ -347,39 +393,58 @@ def _label(quantity: str) -> str:
     return "CO2" if quantity == "co2_kg" else "money"
 
 
-def _listed_or_default_silos(scenario: Scenario):
-    from simulator.scenario.lifecycle import LifecycleSiloConfig
-
-    listed = {silo.name: silo for silo in scenario.lifecycle.silos}
-    return [listed.get(silo.name) or LifecycleSiloConfig(name=silo.name) for silo in scenario.silos]
-
-
 # --- Sensitivity ----------------------------------------------------------------------------------------
+
+
+def varied_factors(plan: LifecyclePlan, factors: FactorSet[Factor]) -> list[str]:
+    """Factors with an interval (low < high) that the plan's stages read."""
+    unused = unused_factors(plan)
+    return [
+        name for name in FACTOR_NAMES
+        if getattr(factors, name).low != getattr(factors, name).high and name not in unused
+    ]
 
 
 def sensitivity_ranking(
     plan: LifecyclePlan, profile: EnergyProfile, factors: FactorSet[Factor]
 ) -> tuple[Sensitivity, ...]:
     """One factor at a time from its low to its high bound, the others central: the swing of each
-    total. Ranked by the FL plus CL CO2 swing; factors with low = high are left out."""
-    centrals = factor_values.central(factors)
-    entries = []
-    for name in FACTOR_NAMES:
-        factor: Factor = getattr(factors, name)
-        if factor.low == factor.high:
-            continue
-        fl_low, cl_low = central_totals(plan, profile, with_value(centrals, name, factor.low))
-        fl_high, cl_high = central_totals(plan, profile, with_value(centrals, name, factor.high))
-        entries.append(
-            Sensitivity(
-                name,
-                factor.unit,
-                factor.low,
-                factor.high,
-                abs(float(fl_high.co2_kg) - float(fl_low.co2_kg)),
-                abs(float(cl_high.co2_kg) - float(cl_low.co2_kg)),
-                abs(float(fl_high.cost_usd) - float(fl_low.cost_usd)),
-                abs(float(cl_high.cost_usd) - float(cl_low.cost_usd)),
-            )
+    total. Ranked by the FL plus CL CO2 swing; factors with low = high are left out. All bounds are
+    evaluated in one pass (`one_at_a_time`: point 2i is factor i's low bound, 2i + 1 its high one)."""
+    names = varied_factors(plan, factors)
+    if not names:
+        return ()
+    points = [(name, bound) for name in names for bound in (getattr(factors, name).low, getattr(factors, name).high)]
+    fl, cl = central_totals(plan, profile, one_at_a_time(factors, points))
+
+    swings = {
+        (approach, quantity): np.abs(np.diff(
+            np.broadcast_to(np.asarray(getattr(amount, quantity), dtype=float), (len(points),)).reshape(-1, 2), axis=1
+        ))[:, 0]
+        for approach, amount in (("fl", fl), ("cl", cl))
+        for quantity in ("co2_kg", "cost_usd")
+    }
+    entries = [
+        Sensitivity(
+            name,
+            getattr(factors, name).unit,
+            getattr(factors, name).low,
+            getattr(factors, name).high,
+            float(swings["fl", "co2_kg"][index]),
+            float(swings["cl", "co2_kg"][index]),
+            float(swings["fl", "cost_usd"][index]),
+            float(swings["cl", "cost_usd"][index]),
         )
+        for index, name in enumerate(names)
+    ]
     return tuple(sorted(entries, key=lambda entry: -(entry.fl_co2_swing_kg + entry.cl_co2_swing_kg)))
+
+
+def one_at_a_time(factors: FactorSet[Factor], points: list[tuple[str, float]]) -> FactorSet[np.ndarray]:
+    """Factor values for a batch of points: point k sets factor points[k][0] to points[k][1] and
+    keeps every other factor central (arrays of len(points))."""
+    centrals = factor_values.central(factors)
+    values = {name: np.full(len(points), getattr(centrals, name)) for name in FACTOR_NAMES}
+    for index, (name, value) in enumerate(points):
+        values[name][index] = value
+    return FactorSet(**values)

@@ -22,7 +22,8 @@ from simulator.errors import InputError
 from simulator.scenario.load import bundled_config_path, read_toml
 from simulator.ledger import APPROACH_CL, APPROACH_FL, LEDGER_COLUMNS, SERVER_SILO, Ledger, LedgerRow
 
-DEFAULT_PROFILE_FILE = "energy_profile_default.toml"
+PROFILE_FILE_PREFIX = "energy_profile_"
+DEFAULT_PROFILE_FILE = f"{PROFILE_FILE_PREFIX}default.toml"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class EnergyProfile:
     energy_method: str
     # Where the profile comes from: a run folder, or the default profile and its provenance.
     source: str
+    # Bytes of one stored training sample of the data the profile was measured on (features as
+    # float32 plus an int64 label), where a profile file states it; None for a run's own ledger (its
+    # scenario's dataset says it). Lets a planner count samples per GB of the profile's own samples.
+    sample_bytes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,48 @@ def _local_epochs_of_run(folder: Path, given: str | Path) -> int:
 
 def default_profile() -> EnergyProfile:
     """The documented default profile (no training needed); its `source` says where it came from."""
-    raw = read_toml(bundled_config_path(DEFAULT_PROFILE_FILE), "energy profile")
-    names = [field.name for field in fields(EnergyProfile)]
-    return EnergyProfile(**{name: raw[name] for name in names})
+    return read_profile_file(bundled_config_path(DEFAULT_PROFILE_FILE), "default profile")
+
+
+def shipped_profile_names() -> tuple[str, ...]:
+    """Names of the profile files shipped in configs/ (energy_profile_<name>.toml)."""
+    folder = bundled_config_path(DEFAULT_PROFILE_FILE).parent
+    return tuple(sorted(path.stem[len(PROFILE_FILE_PREFIX):] for path in folder.glob(f"{PROFILE_FILE_PREFIX}*.toml")))
+
+
+def load_profile(name_or_path: str, key: str = "lifecycle.profile") -> EnergyProfile:
+    """A shipped profile by name (`default`, `resnet18`, `transformer`, ...: configs/energy_profile_<name>.toml)
+    or a profile file by path (the same layout); `key` names the setting in errors."""
+    if name_or_path in shipped_profile_names():
+        return read_profile_file(bundled_config_path(f"{PROFILE_FILE_PREFIX}{name_or_path}.toml"), key)
+    path = Path(name_or_path).expanduser()
+    if path.suffix != ".toml" or not path.is_file():
+        raise InputError(
+            f"key '{key}': '{name_or_path}' is neither a shipped profile ({' | '.join(shipped_profile_names())}) "
+            "nor an existing .toml profile file"
+        )
+    return read_profile_file(path, key)
+
+
+def read_profile_file(path: Path, key: str) -> EnergyProfile:
+    """A profile TOML: every EnergyProfile field (numbers >= 0, `energy_method` and `source` text);
+    `sample_bytes` may be left out. Other keys (provenance notes) are allowed and ignored."""
+    raw = read_toml(path, f"key '{key}': profile")
+    where = f"key '{key}': profile file '{path.name}'"
+    values: dict = {}
+    for field in fields(EnergyProfile):
+        if field.name not in raw:
+            if field.name == "sample_bytes":
+                continue
+            raise InputError(f"{where} lacks '{field.name}'; a profile names {', '.join(f.name for f in fields(EnergyProfile))}")
+        value = raw[field.name]
+        if field.name in ("energy_method", "source"):
+            if not isinstance(value, str) or not value.strip():
+                raise InputError(f"{where}: '{field.name}' must be non-empty text")
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            raise InputError(f"{where}: '{field.name}' must be a finite number >= 0 (got {value!r})")
+        values[field.name] = value if field.name in ("energy_method", "source") else float(value)
+    return EnergyProfile(**values)
 
 
 def _energy(rows: list[LedgerRow], source: str) -> float:
@@ -161,10 +205,18 @@ def _energy(rows: list[LedgerRow], source: str) -> float:
     return math.fsum(row.energy_kwh for row in rows)  # type: ignore[misc]
 
 
-def lifecycle_profile_of_run(ledger: Ledger, run_name: str) -> EnergyProfile:
-    """The profile `silocarbon run` uses: its own ledger (failed rows without energy left out), or the
-    default profile when the run recorded no energy (probes.energy = false), saying so in its source."""
+def scenario_profile(scenario) -> EnergyProfile:
+    """The profile a scenario names (`[lifecycle] profile`: a shipped name or a file), else the
+    default profile: what `estimate` uses without a measured ledger."""
+    name = scenario.lifecycle.profile
+    return load_profile(name) if name is not None else default_profile()
+
+
+def lifecycle_profile_of_run(ledger: Ledger, run_name: str, fallback: EnergyProfile | None = None) -> EnergyProfile:
+    """The profile `silocarbon run` uses: its own ledger (failed rows without energy left out), or
+    `fallback` (default: the default profile) when the run recorded no energy (probes.energy = false),
+    saying so in its source."""
     if all(row.energy_kwh is not None for row in ledger.rows if row.status == "ok"):
         return profile_from_ledger(ledger, f"run folder {run_name}")
-    fallback = default_profile()
+    fallback = fallback or default_profile()
     return replace(fallback, source=f"{fallback.source} (run {run_name} recorded no energy)")

@@ -151,6 +151,8 @@ class ProfileSamples:
                                       f"({'; '.join(profile.source for profile in self.profiles)})")
             elif field.name in drawn:
                 values[field.name] = float(np.exp(np.mean(np.log(self._values(field.name)))))
+            elif any(getattr(profile, field.name) is None for profile in self.profiles):
+                values[field.name] = None  # an optional figure (sample_bytes) some profiles do not state
             else:
                 values[field.name] = float(np.mean(self._values(field.name)))
         return EnergyProfile(**values)  # type: ignore[arg-type]

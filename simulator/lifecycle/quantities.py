@@ -2,12 +2,18 @@
 (volumes per month, GB shipped, GB-months held, sample updates per training, site intensities).
 
 Factors (PUE by site kind, replication by storage kind, prices, ...) stay unresolved here, so one
-plan is evaluated at the central values, at the bounds, or on 10,000 draws at once.
+plan is evaluated at the central values, at the bounds, or on 10,000 draws at once. A plan's volumes
+and lifetime may themselves be arrays (`with_volume_scales`, `over_lifetimes`): the break-even sweep
+evaluates all its points in one pass.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
 
 from simulator.lifecycle.site_intensity import site_intensity
 from simulator.lifecycle.schedule import (
@@ -75,6 +81,11 @@ class LifecyclePlan:
     server_vcpus: int
     central: SitePlan
     silos: tuple[SiloPlan, ...]
+    # core | access: which per-GB network factor prices the bytes between silos and the central site.
+    network: str = "core"
+    # Only for a plan swept over lifetimes (`over_lifetimes`): per training month, 1 where it falls
+    # within each point's lifetime, else 0 (arrays over the points); None: every training counts.
+    training_weights: tuple[Any, ...] | None = None
 
 
 def build_plan(
@@ -170,7 +181,46 @@ def build_plan(
         server_vcpus=config.server_vcpus,
         central=central,
         silos=tuple(silos),
+        network=config.network,
     )
+
+
+def with_volume_scales(plan: LifecyclePlan, scales: np.ndarray) -> LifecyclePlan:
+    """The plan with every silo's data x `scales` (an array: one point per scale), growth and all else
+    kept. Every volume of the plan is proportional to the initial data, so scaling the built plan is
+    `build_plan(scenario, volume_scale=s)` for every s at once (up to the rounding of one product)."""
+    scaled = tuple(
+        replace(
+            silo,
+            volumes_gb=tuple(volume * scales for volume in silo.volumes_gb),
+            retained_gb=tuple(volume * scales for volume in silo.retained_gb),
+            shipped_gb=silo.shipped_gb * scales,
+            central_gb_months=silo.central_gb_months * scales,
+            silo_gb_months=silo.silo_gb_months * scales,
+        )
+        for silo in plan.silos
+    )
+    return replace(plan, silos=scaled)
+
+
+def over_lifetimes(scenario: Scenario, lifetimes: Sequence[int], dataset_features: int | None = None) -> LifecyclePlan:
+    """One plan for many lifetimes at once (the break-even sweep): built for the longest, with the
+    lifetime, the volumes that depend on it (shipped GB, GB-months) and the trainings that fall within
+    it as arrays over `lifetimes`. Evaluating it equals `build_plan(scenario, lifetime_months=L)` for
+    every L: a month's volumes and training do not depend on the lifetime, only which months count."""
+    plan = build_plan(scenario, lifetime_months=max(lifetimes), dataset_features=dataset_features)
+    months = np.asarray(lifetimes, dtype=float)
+    silos = tuple(
+        replace(
+            silo,
+            shipped_gb=np.array([arrived_gb(silo.volumes_gb[:count]) for count in lifetimes]),
+            central_gb_months=np.array([gb_months(silo.retained_gb[:count]) for count in lifetimes]),
+            silo_gb_months=np.array([gb_months(silo.volumes_gb[:count]) for count in lifetimes]),
+        )
+        for silo in plan.silos
+    )
+    weights = tuple(np.where(month < months, 1.0, 0.0) for month in plan.training_months)
+    return replace(plan, lifetime_months=months, silos=silos, training_weights=weights)
 
 
 def samples_per_gb_from_features(features: int, dataset: str) -> tuple[float, str]:

@@ -8,13 +8,17 @@ evaluation) or numpy arrays (one value per Monte Carlo draw).
 Symbols: I = grid intensity (gCO2e/kWh) of a site, I_link = (I_silo + I_central) / 2 for bytes between
 a silo and the central site (the network's energy is spent along the path; no PUE on it: per-GB
 network factors already include their facilities), PUE = the site's, H = 730 hours per month,
-o = wire_overhead_fraction, k_net = network_kwh_per_gb. The FL aggregator runs at the central site.
+o = wire_overhead_fraction, k_net = network_kwh_per_gb (or network_access_kwh_per_gb where the scenario's
+[lifecycle] network = "access"). The FL aggregator runs at the central site.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from simulator.lifecycle.factors import FactorSet
 from simulator.country_intensity import co2_kg
@@ -63,6 +67,14 @@ def total(amounts) -> Amount:
     for amount in amounts:
         result = result + amount
     return result
+
+
+def largest(values):
+    """max() of floats, or the element-wise maximum where the values are arrays (a swept plan)."""
+    values = list(values)
+    if all(isinstance(value, int | float) for value in values):
+        return max(values)
+    return functools.reduce(np.maximum, values)
 
 
 # --- Site-level formulas --------------------------------------------------------------------------
@@ -143,13 +155,25 @@ def link_intensity(silo: SiloPlan, central: SitePlan) -> float:
     return (silo.site.intensity_g_per_kwh + central.intensity_g_per_kwh) / 2.0
 
 
+def network_factor_name(plan: LifecyclePlan) -> str:
+    """The per-GB network factor of the path between silos and the central site: core (between data
+    centres, the cross-silo case) or access (through access networks, as in cross-device settings)."""
+    return "network_access_kwh_per_gb" if plan.network == "access" else "network_kwh_per_gb"
+
+
+def unused_factors(plan: LifecyclePlan) -> tuple[str, ...]:
+    """Factors the plan's stages never read (the other network path's factor)."""
+    return ("network_kwh_per_gb",) if plan.network == "access" else ("network_access_kwh_per_gb",)
+
+
 def _silo_link(plan: LifecyclePlan, f: FactorSet, silo: SiloPlan, gb) -> Amount:
     """Bytes between a silo and the central site (where the aggregator runs); none cross a network
     for a silo at the central site."""
     if silo.at_central:
         return ZERO
     return network_transfer(
-        gb, f.network_kwh_per_gb, f.wire_overhead_fraction, link_intensity(silo, plan.central), egress_price(plan, f)
+        gb, getattr(f, network_factor_name(plan)), f.wire_overhead_fraction, link_intensity(silo, plan.central),
+        egress_price(plan, f),
     )
 
 
@@ -162,9 +186,19 @@ def data_transfer_fl(plan: LifecyclePlan, f: FactorSet) -> Amount:
 
 
 def data_transfer_cl(plan: LifecyclePlan, f: FactorSet) -> Amount:
-    """CL copies every silo's data to the central site as it arrives:
-    sum over silos of network_transfer(GB = V_s(L-1), I_link(s)), V_s(L-1) = V0_s (1 + g_s)^(L-1)."""
-    return total(_silo_link(plan, f, silo, silo.shipped_gb) for silo in plan.silos)
+    """CL copies every silo's data to the central site as it arrives, and its pipeline lands it there:
+    sum over silos of network_transfer(GB = V_s(L-1), I_link(s)), V_s(L-1) = V0_s (1 + g_s)^(L-1),
+    + ingest(sum over silos of V_s(L-1)) at the central site (see `ingest`)."""
+    shipped = total(_silo_link(plan, f, silo, silo.shipped_gb) for silo in plan.silos)
+    return shipped + ingest(sum(silo.shipped_gb for silo in plan.silos), plan.central, f)
+
+
+def ingest(gb, site: SitePlan, f: FactorSet) -> Amount:
+    """The central copy's data pipeline: one pass over every arriving GB (parse, check, write into
+    the lake's format) at ingest_gb_per_vcpu_hour; like _scan: vCPU-hours = GB / ingest rate, device
+    kWh = vCPU-hours x W_max / 1000, instance hours = vCPU-hours / 2, at the site's PUE, I and CPU price.
+    FL has no such stage: preparing data where it lives is alike in both approaches."""
+    return _cpu_pass(gb, f.ingest_gb_per_vcpu_hour, site, f)
 
 
 # --- Stage 2: data storage ------------------------------------------------------------------------
@@ -213,7 +247,12 @@ def silo_primary_storage(plan: LifecyclePlan, f: FactorSet) -> Amount:
 def _scan(gb, site: SitePlan, f: FactorSet) -> Amount:
     """vCPU-hours = GB / scan rate; device kWh = vCPU-hours x W_max / 1000; instance hours =
     vCPU-hours / 2 (a 2-vCPU CPU instance); then compute(..., the site's PUE and I, CPU price)."""
-    vcpu_hours = gb / f.scan_gb_per_vcpu_hour
+    return _cpu_pass(gb, f.scan_gb_per_vcpu_hour, site, f)
+
+
+def _cpu_pass(gb, gb_per_vcpu_hour, site: SitePlan, f: FactorSet) -> Amount:
+    """One CPU pass over `gb` at `gb_per_vcpu_hour` (the formula of _scan)."""
+    vcpu_hours = gb / gb_per_vcpu_hour
     device_kwh = vcpu_hours * f.server_watts_per_vcpu_max / WH_PER_KWH
     return compute(
         device_kwh,
@@ -257,8 +296,24 @@ def fl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, m
     device kWh = server kWh per silo-round x rounds x silos + vCPUs x W_idle x T / 3.6e6;
     compute(device kWh, T / 3600 h, PUE_c, I_c, CPU price).
     """
+    return fl_training_runs(plan, profile, f, [(month, None)])
+
+
+def fl_training_runs(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, trainings) -> Amount:
+    """The sum of fl_training_run(month) x weight over (month, weight) pairs (weight None: 1).
+
+    Every term is linear in the sample updates, so the sum is taken over the updates first: per silo
+    U_s = sum_m w_m u_s(m), and T = sum_m w_m max_s u_s(m) x FL s per sample update for the server;
+    then the formulas of fl_training_run with u_s -> U_s and the server's per-round energy x the
+    number of trainings (one pass per silo instead of one per silo and month)."""
+    per_month = _updates_per_month(plan, trainings)
+    if not per_month:
+        return ZERO
     runs = plan.runs_per_training
-    updates = [silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos]
+    updates = [
+        _weighted_sum((month_updates[index], weight) for month_updates, weight in per_month)
+        for index in range(len(plan.silos))
+    ]
     silos = total(
         compute(
             u * runs * profile.fl_kwh_per_sample_update,
@@ -269,26 +324,68 @@ def fl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, m
         )
         for silo, u in zip(plan.silos, updates)
     )
-    wait_s = max(updates) * profile.fl_wall_s_per_sample_update
+    return silos + _fl_server(plan, profile, f, per_month)
+
+
+def fl_aggregator(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, trainings) -> Amount:
+    """The FL server's part of fl_training_runs (for cost breakdowns): it aggregates every round and
+    waits, as a billed instance, while the slowest silo trains."""
+    per_month = _updates_per_month(plan, trainings)
+    return _fl_server(plan, profile, f, per_month) if per_month else ZERO
+
+
+def _updates_per_month(plan: LifecyclePlan, trainings) -> list:
+    """[(sample updates of every silo at the month, weight)] for (month, weight) pairs."""
+    return [
+        ([silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos], weight)
+        for month, weight in trainings
+    ]
+
+
+def _fl_server(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, per_month) -> Amount:
+    runs = plan.runs_per_training
+    wait_s = _weighted_sum((largest(month_updates), weight) for month_updates, weight in per_month) * (
+        profile.fl_wall_s_per_sample_update
+    )
+    count = _weighted_sum((1.0, weight) for _, weight in per_month)
     server_kwh = (
-        profile.server_kwh_per_silo_round * plan.rounds * len(plan.silos)
+        profile.server_kwh_per_silo_round * plan.rounds * len(plan.silos) * count
         + plan.server_vcpus * f.server_watts_per_vcpu_idle * wait_s / JOULES_PER_KWH
     )
-    server = compute(
+    return compute(
         server_kwh * runs,
         wait_s * runs / SECONDS_PER_HOUR,
         site_pue(plan.central, f),
         plan.central.intensity_g_per_kwh,
         f.price_cpu_instance_usd_per_hour,
     )
-    return silos + server
+
+
+def _weighted_sum(pairs):
+    """sum of value x weight over (value, weight) pairs; weight None counts once, unmultiplied."""
+    result = 0.0
+    for value, weight in pairs:
+        result = result + (value if weight is None else value * weight)
+    return result
 
 
 def cl_training_run(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, month: int) -> Amount:
     """One CL training at `month`, times (1 + tuning trials) runs, on the pooled window:
     u = sum_s u_s (the same sample updates as FL); compute(u x kWh per CL sample update,
     u x CL s per sample update / 3600 h, PUE_c, I_c, central price)."""
-    updates = sum(silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos)
+    return cl_training_runs(plan, profile, f, [(month, None)])
+
+
+def cl_training_runs(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet, trainings) -> Amount:
+    """The sum of cl_training_run(month) x weight over (month, weight) pairs (weight None: 1), taken
+    over the sample updates first (the formula is linear in them)."""
+    trainings = list(trainings)
+    if not trainings:
+        return ZERO
+    updates = _weighted_sum(
+        (sum(silo.sample_updates(month, plan.rounds, plan.local_epochs) for silo in plan.silos), weight)
+        for month, weight in trainings
+    )
     runs = plan.runs_per_training
     return compute(
         updates * runs * profile.cl_kwh_per_sample_update,
@@ -312,9 +409,18 @@ def training_cl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Am
 # --- Stage 5: communication of model updates -----------------------------------------------------------
 
 
-def trainings_over_life(plan: LifecyclePlan) -> int:
+def trainings_over_life(plan: LifecyclePlan):
     """Training runs over the life = number of training months x (1 + tuning trials)."""
+    if plan.training_weights is not None:  # a plan swept over lifetimes: the trainings within each
+        return sum(plan.training_weights) * plan.runs_per_training
     return len(plan.training_months) * plan.runs_per_training
+
+
+def retrainings(plan: LifecyclePlan):
+    """(month, weight) of every training but the first; weight None unless the plan is swept over
+    lifetimes (then 1 where the month falls within a point's lifetime, else 0)."""
+    weights = plan.training_weights or (None,) * len(plan.training_months)
+    return list(zip(plan.training_months[1:], weights[1:]))
 
 
 def communication_fl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amount:
@@ -364,13 +470,13 @@ def inference(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amou
 
 def deployment_fl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amount:
     """inference + sum of fl_training_run(month) over the retraining months (all but month 0)."""
-    retraining = total(fl_training_run(plan, profile, f, month) for month in plan.training_months[1:])
+    retraining = fl_training_runs(plan, profile, f, retrainings(plan))
     return inference(plan, profile, f) + retraining
 
 
 def deployment_cl(plan: LifecyclePlan, profile: EnergyProfile, f: FactorSet) -> Amount:
     """inference + sum of cl_training_run(month) over the retraining months (all but month 0)."""
-    retraining = total(cl_training_run(plan, profile, f, month) for month in plan.training_months[1:])
+    retraining = cl_training_runs(plan, profile, f, retrainings(plan))
     return inference(plan, profile, f) + retraining
 
 

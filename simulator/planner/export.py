@@ -49,6 +49,7 @@ CSV_COLUMNS = (
     *(f"co2_saving_kg_{bound}" for bound in ("central", "low", "high")),
     *(f"cost_saving_usd_{bound}" for bound in ("central", "low", "high")),
     *(f"{approach}_{stage}_co2_kg" for approach in ("fl", "cl") for stage in STAGES),
+    *(f"{approach}_{stage}_cost_usd" for approach in ("fl", "cl") for stage in STAGES),
     "central_copy_tb",
     "horizon_months",
 )
@@ -76,6 +77,7 @@ def plan_csv_text(plan: EnterprisePlan) -> str:
                 _put(row, f"{approach}_{quantity}", getattr(result.total, quantity))
             for stage in STAGES:
                 row[f"{approach}_{stage}_co2_kg"] = result.stage(stage).co2_kg.central
+                row[f"{approach}_{stage}_cost_usd"] = result.stage(stage).cost_usd.central
         _put(row, "co2_saving_kg", application.co2_saving_kg)
         _put(row, "cost_saving_usd", application.cost_saving_usd)
         writer.writerow(row)

@@ -21,7 +21,7 @@ Mapping (stated in `ASSUMPTIONS`, printed with every plan):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -34,7 +34,7 @@ from simulator.lifecycle import factors as factor_values
 from simulator.lifecycle.factors import Factor, FactorSet, load_factors
 from simulator.lifecycle.model import (
     CURRENCY,
-    INTERVAL_DESCRIPTION,
+    interval_description,
     ApproachResult,
     Interval,
     approach_result,
@@ -42,6 +42,7 @@ from simulator.lifecycle.model import (
 )
 from simulator.lifecycle.quantities import LifecyclePlan, build_plan, samples_per_gb_from_features
 from simulator.lifecycle.profile import EnergyProfile, default_profile
+from simulator.lifecycle.profile_noise import ProfileSamples, as_profile_samples
 from simulator.lifecycle.schedule import gb_months, retained_volumes_gb
 from simulator.lifecycle.stages import (
     STAGE_TITLES,
@@ -54,8 +55,9 @@ from simulator.lifecycle.stages import (
     data_transfer_cl,
     fl_stages,
 )
+from simulator.planner.cost_lines import CostLine, application_cost_lines
 from simulator.planner.entries import Application
-from simulator.units import BYTES_PER_MB, GB_PER_TB
+from simulator.units import BYTES_PER_GB, BYTES_PER_MB, GB_PER_TB
 from simulator.planner.inventory import InventorySnapshot
 
 HORIZON_MONTHS = 12  # the plan covers the first year of operation, initial copies included
@@ -76,8 +78,8 @@ ASSUMPTIONS = (
     "(lifecycle stage 'exploration and analytics'); no model is trained",
     "ML application: retrains_per_year trainings a year (the first at month 0), each with the lifecycle "
     "default tuning trials and `rounds` FL rounds; one FL round moves the model down and up per silo",
-    "training energy per sample update: the energy profile's (see 'profile'); samples per GB: derived "
-    "from the profile's dataset",
+    "training energy per sample update: the energy profile's (see 'profile'); samples per GB: of the "
+    "profile's own samples (its stated bytes per sample, else derived from its dataset)",
     "each dataset's central copy keeps its own retention; datasets at the central site are not copied",
     "serving (inference) is the same for both alternatives and is left out",
     "company totals: every dataset is copied at most once to the central lake, shared by all "
@@ -110,6 +112,9 @@ class CompanyTotals:
     cost_saved_usd_per_year: Interval
     federated_applications: int
     centralized_applications: int
+    # The savings on every Monte Carlo draw (for other intervals than the plan's own, e.g. a claim's 95 %).
+    co2_saved_draws_kg_per_year: np.ndarray | None = field(default=None, compare=False, repr=False)
+    cost_saved_draws_usd_per_year: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,8 @@ class EnterprisePlan:
     profile_source: str
     interval: str
     assumptions: tuple[str, ...]
+    # Per application, stage and line, per year at central factors (simulator.planner.cost_lines).
+    cost_lines: tuple[CostLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,6 +137,7 @@ class _Evaluated:
     """One application's plan and its stage amounts (central values and draws), kept for the totals."""
 
     plan: LifecyclePlan
+    profile: EnergyProfile  # the application's (central) profile
     fl_central: StageAmounts
     cl_central: StageAmounts
     fl_drawn: StageAmounts
@@ -138,26 +146,38 @@ class _Evaluated:
 
 def plan_inventory(
     snapshot: InventorySnapshot,
-    profile: EnergyProfile | None = None,
+    profile: EnergyProfile | ProfileSamples | None = None,
     factors: FactorSet[Factor] | None = None,
     draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
 ) -> EnterprisePlan:
-    """The plan for every application of the inventory."""
+    """The plan for every application of the inventory. `profile`: one energy profile, or several
+    measured runs' (`ProfileSamples`), whose measurement noise the draws then carry, as the lifecycle
+    model's do."""
     if snapshot.central is None:
         raise InputError("inventory: no central site; set one with 'silocarbon inventory add central SITE'")
     if not snapshot.applications:
         raise InputError("inventory: no applications to plan; add some with 'silocarbon inventory add application'")
-    profile = profile or default_profile()
+    samples = as_profile_samples(profile or default_profile())
+    profile = samples.central
+    drawn_profile = samples.draw(draws, seed)  # the profile itself where there is no noise
     factors = factors or load_factors()
     central_values = factor_values.central(factors)
     drawn_values = factor_values.draw(factors, draws, seed)
     evaluated = {
-        application.name: _evaluate(application_plan_input(snapshot, application, profile), central_values, drawn_values)
+        application.name: _evaluate(
+            application_plan_input(snapshot, application, profile), central_values, drawn_values,
+            application_profile(application, drawn_profile),
+        )
         for application in snapshot.applications
     }
     applications = tuple(
         _application_plan(application, evaluated[application.name]) for application in snapshot.applications
+    )
+    cost_lines = tuple(
+        line
+        for application, planned in zip(snapshot.applications, applications)
+        for line in _cost_lines(application, planned, evaluated[application.name], central_values)
     )
     return EnterprisePlan(
         company=snapshot.company,
@@ -167,8 +187,9 @@ def plan_inventory(
         applications=applications,
         totals=_company_totals(snapshot, applications, evaluated, central_values, drawn_values),
         profile_source=profile.source,
-        interval=INTERVAL_DESCRIPTION.format(draws=draws, noise=""),
+        interval=interval_description(draws, samples),
         assumptions=ASSUMPTIONS,
+        cost_lines=cost_lines,
     )
 
 
@@ -185,7 +206,7 @@ class PlanInput:
 
 
 def application_plan_input(snapshot: InventorySnapshot, application: Application, profile: EnergyProfile) -> PlanInput:
-    scenario = application_scenario(snapshot, application)
+    scenario = application_scenario(snapshot, application, profile_samples_per_gb(profile))
     plan = build_plan(scenario)
     silos = []
     for silo, dataset_name in zip(plan.silos, application.datasets):
@@ -199,12 +220,15 @@ def application_plan_input(snapshot: InventorySnapshot, application: Application
     return PlanInput(scenario, plan, application_profile(application, profile))
 
 
-def application_scenario(snapshot: InventorySnapshot, application: Application) -> Scenario:
-    """The lifecycle scenario of one application (its datasets as silos)."""
+def application_scenario(
+    snapshot: InventorySnapshot, application: Application, samples_per_gb: float | None = None
+) -> Scenario:
+    """The lifecycle scenario of one application (its datasets as silos); `samples_per_gb`: of the
+    energy profile's own samples (default: the default profile's dataset, digits)."""
     assert snapshot.central is not None
     central = snapshot.site(snapshot.central.site)
     datasets = [snapshot.dataset(name) for name in application.datasets]
-    samples_per_gb = _profile_samples_per_gb()
+    samples_per_gb = samples_per_gb or _profile_samples_per_gb()
     silo_names = [silo_name(dataset.name) for dataset in datasets]
     analytics = application.kind == "analytics"
     raw = {
@@ -266,6 +290,14 @@ def silo_name(dataset: str) -> str:
     return f"{dataset}-data" if dataset == RESERVED_SILO_NAME else dataset
 
 
+def profile_samples_per_gb(profile: EnergyProfile) -> float:
+    """Samples per GB of the data the profile was measured on: 1e9 / its stated bytes per sample, or
+    (a run's ledger, which states none) derived from the default profile's dataset."""
+    if profile.sample_bytes:
+        return BYTES_PER_GB / profile.sample_bytes
+    return _profile_samples_per_gb()
+
+
 @lru_cache(maxsize=1)
 def _profile_samples_per_gb() -> float:
     features = dataset_features(DataConfig(dataset=PROFILE_DATASET), DEFAULT_SEED)
@@ -276,14 +308,19 @@ def _profile_samples_per_gb() -> float:
 # -- evaluation --------------------------------------------------------------------------------------
 
 
-def _evaluate(inputs: PlanInput, central_values: FactorSet, drawn_values: FactorSet) -> _Evaluated:
+def _evaluate(
+    inputs: PlanInput, central_values: FactorSet, drawn_values: FactorSet, drawn_profile: EnergyProfile
+) -> _Evaluated:
+    """Central figures with the central profile; drawn ones with the drawn profile (its fields arrays
+    over the draws where the profile carries measurement noise)."""
     plan, profile = inputs.plan, inputs.profile
     return _Evaluated(
         plan,
+        profile,
         fl_stages(plan, profile, central_values),
         cl_stages(plan, profile, central_values),
-        fl_stages(plan, profile, drawn_values),
-        cl_stages(plan, profile, drawn_values),
+        fl_stages(plan, drawn_profile, drawn_values),
+        cl_stages(plan, drawn_profile, drawn_values),
     )
 
 
@@ -319,6 +356,15 @@ def _application_plan(application: Application, result: _Evaluated) -> Applicati
         certain=co2_interval.low > 0 or co2_interval.high < 0,
         cheaper_too=(cost_saving > 0) == (recommendation == FEDERATE),
         central_copy_tb=sum(_peak_copy_gb(result.plan, index) for index in range(len(result.plan.silos))) / GB_PER_TB,
+    )
+
+
+def _cost_lines(application: Application, planned: ApplicationPlan, result: _Evaluated, values: FactorSet):
+    """One application's cost lines, each application as if alone (a dataset several centralized
+    applications read is copied once in the company totals, and in each application's lines)."""
+    return application_cost_lines(
+        application.name, application.kind, planned.recommendation == FEDERATE, result.plan, result.profile,
+        result.fl_central, result.cl_central, values, MONTHS_PER_YEAR / HORIZON_MONTHS,
     )
 
 
@@ -387,6 +433,8 @@ def _company_totals(
         ),
         federated_applications=sum(app.recommendation == FEDERATE for app in applications),
         centralized_applications=sum(app.recommendation == CENTRALIZE for app in applications),
+        co2_saved_draws_kg_per_year=np.asarray(drawn_saving.co2_kg, dtype=float) * per_year,
+        cost_saved_draws_usd_per_year=np.asarray(drawn_saving.cost_usd, dtype=float) * per_year,
     )
 
 

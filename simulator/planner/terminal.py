@@ -6,6 +6,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from simulator.planner.cost_lines import COST_LINES_LEFT_OUT, COST_LINES_MODELLED, deciding_lines
 from simulator.planner.inventory import InventorySnapshot
 from simulator.terminal import make_console
 
@@ -43,7 +44,7 @@ def print_inventory(snapshot: InventorySnapshot, path: Path) -> None:
     console.print(applications)
 
 
-def print_plan(plan) -> None:
+def print_plan(plan, breakdown: bool = False) -> None:
     """The plan as rich tables: per application, then the company totals and the assumptions."""
     from simulator.planner.export import interval_text, verdict
 
@@ -76,3 +77,36 @@ def print_plan(plan) -> None:
     )
     console.print(f"Intervals: {plan.interval}. Energy profile: {plan.profile_source}.")
     console.print("Assumptions: " + "; ".join(plan.assumptions) + ".")
+    if breakdown:
+        print_cost_lines(plan)
+    deciding = deciding_lines(plan.cost_lines) if totals.cost_saved_usd_per_year.central < 0 else []
+    if deciding:
+        console.print(
+            "The plan costs more than centralizing everything; the lines that decide it (CL - FL per year, central "
+            "factors): " + "; ".join(f"{line.application}, {line.stage_title}, {line.line}: "
+                                     f"{line.cl_minus_fl_per_year:,.0f} {currency}" for line in deciding)
+            + ("." if breakdown else ". Every line: silocarbon plan --breakdown.")
+        )
+    console.print("Cost modelled: " + "; ".join(COST_LINES_MODELLED) + ". Left out on both sides: "
+                  + "; ".join(COST_LINES_LEFT_OUT) + ".")
+
+
+def print_cost_lines(plan) -> None:
+    """Every cost line: per application, stage and line, FL and CL per year at central factors."""
+    currency = plan.currency
+    table = Table(title=f"Cost per application, stage and line ({currency} per year, central factors)")
+    for column in ("application", "plan", "stage", "line", f"FL ({currency}/yr)", f"CL ({currency}/yr)",
+                   f"CL - FL ({currency}/yr)"):
+        table.add_column(column)
+    for line in plan.cost_lines:
+        if line.fl_per_year == 0 and line.cl_per_year == 0:
+            continue
+        table.add_row(line.application, "federate" if line.federated else "centralize", line.stage_title,
+                      line.line, *(_usd(value) for value in (line.fl_per_year, line.cl_per_year,
+                                                                      line.cl_minus_fl_per_year)))
+    console.print(table)
+
+
+def _usd(value: float) -> str:
+    """Whole units, without a '-0' for a difference that rounds to nothing."""
+    return f"{value:,.0f}" if abs(value) >= 0.5 else "0"

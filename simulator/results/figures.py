@@ -220,3 +220,38 @@ def accuracy_bands(fl: AccuracyBand, cl: AccuracyBand, seeds: int, target: float
     axis.legend(loc="lower right", fontsize=8)
     figure.tight_layout()
     return png_bytes(figure)
+
+
+TORNADO_ROWS = 8  # inputs per panel: the longest bars
+
+
+def decision_tornado(lines: Sequence, title: str) -> bytes:
+    """The decision sensitivity as a tornado per quantity (CO2, money): for each input with a published
+    range, a bar from CL - FL at its low bound to CL - FL at its high bound (the others central); the
+    line at 0 is the decision boundary, so a bar that crosses it is an input that flips the decision
+    within its range (its flip value is written beside it). `lines`: DecisionLine rows."""
+    panels = [(quantity, label, unit) for quantity, label, unit in (("co2_kg", "CO2", "kg CO2e"), ("cost_usd", "money", "USD"))
+              if any(line.quantity == quantity for line in lines)]
+    figure, axes = plt.subplots(1, max(len(panels), 1), figsize=(6.6 * max(len(panels), 1), 4.6), squeeze=False)
+    for axis, (quantity, label, unit) in zip(axes[0], panels):
+        rows = [line for line in lines if line.quantity == quantity and line.margin_low is not None][:TORNADO_ROWS]
+        rows = rows[::-1]  # the longest bar on top
+        central = next(line.margin_central for line in lines if line.quantity == quantity)
+        for position, line in enumerate(rows):
+            start, end = sorted((line.margin_low, line.margin_high))
+            crosses = line.flips_within_range
+            axis.barh(position, end - start, left=start, height=0.6, color="#ff7f0e" if crosses else "#9aa9b8")
+            if crosses and line.flip_value is not None:
+                axis.annotate(f"flips at {line.flip_value:.3g}", (end, position), xytext=(4, 0),
+                              textcoords="offset points", va="center", fontsize=8)
+        axis.axvline(0.0, color="black", linewidth=1.2)
+        axis.axvline(central, color=FL_COLOUR if central > 0 else CL_COLOUR, linestyle="--", linewidth=1.0,
+                     label=f"central: {'FL' if central > 0 else 'CL'} costs less")
+        axis.set_yticks(range(len(rows)), [f"{line.input}\n[{line.low:.3g}, {line.high:.3g}]" for line in rows], fontsize=7)
+        axis.set_xlabel(f"CL - FL {label} ({unit}); right of 0: FL costs less")
+        axis.set_title(f"{label}: each input over its published range")
+        axis.grid(axis="x", alpha=0.3)
+        axis.legend(loc="lower right", fontsize=8)
+    figure.suptitle(title)
+    figure.tight_layout()
+    return png_bytes(figure)

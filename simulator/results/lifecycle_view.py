@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulator.lifecycle.decision import DecisionFlip
 from simulator.lifecycle.model import BreakEven, Interval, LifecycleResult, Sensitivity, SiteSummary, StageResult
 from simulator.results.figures import StageValue, TotalRange
 
@@ -43,6 +44,7 @@ class LifecycleView:
     profile_source: str
     profile_energy_method: str
     measurement_noise: str
+    decision: tuple[DecisionFlip, ...] = ()  # the decision sensitivity (empty for older run folders)
 
     @property
     def total_fl_co2_kg(self) -> float:
@@ -89,6 +91,7 @@ def lifecycle_view(result: LifecycleResult | None) -> LifecycleView | None:
         profile_source=result.profile.source,
         profile_energy_method=result.profile.energy_method,
         measurement_noise=result.measurement_noise,
+        decision=result.decision,
     )
 
 

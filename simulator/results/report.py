@@ -34,6 +34,7 @@ from simulator.results.run_view import RunView, read_run
 REPORT_HTML = "report.html"
 REPORT_MD = "report.md"
 FIGURE_DIR = "report_files"
+DECISION_FIGURE = "decision_sensitivity.png"
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 
 METHOD_MEANINGS = {
@@ -95,6 +96,15 @@ def build_context(run: RunView) -> ReportContext:
             "total's [low, high] interval; the tables below give the interval of every figure.",
             figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL",
                                        lifecycle.figure_totals()),
+        ))
+    if lifecycle is not None and any(line.margin_low is not None for line in lifecycle.decision):
+        report_figures.append(ReportFigure(
+            DECISION_FIGURE,
+            "What could flip the FL-vs-CL decision",
+            "One input at a time over its published range, the others central: each bar runs from CL - FL at "
+            "the input's low bound to CL - FL at its high bound; the black line is the decision boundary, so an "
+            "orange bar crossing it flips the decision within the range (at the value written beside it).",
+            figures.decision_tornado(lifecycle.decision, f"{run.scenario_name}: decision sensitivity"),
         ))
     report_figures.append(ReportFigure(
         "silo_energy_co2.png",

@@ -73,6 +73,13 @@ class LifecycleConfig(_LifecycleSection):
     served_at: Literal["central", "silos"] = "central"
     # Egress price applied to every byte that crosses a site boundary.
     transfer_pricing: Literal["inter_region", "internet"] = "inter_region"
+    # The network path between silos and the central site, which picks the per-GB energy factor:
+    # core (between data centres: cross-silo) or access (through access networks, e.g. silos on
+    # premises or devices: configs/factors.toml's network_access_kwh_per_gb).
+    network: Literal["core", "access"] = "core"
+    # The energy profile used without a measured ledger: a shipped profile's name (default, resnet18,
+    # transformer: configs/energy_profile_<name>.toml) or a profile file's path. Default: default.
+    profile: str | None = Field(None, min_length=1)
     # vCPUs of the FL aggregator, which waits (idle power) while the silos train.
     server_vcpus: int = Field(2, ge=1)
     # Monte Carlo draws over the factor intervals.

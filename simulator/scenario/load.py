@@ -9,6 +9,7 @@ is the one TOML reader of the project (scenarios, factors, the default energy pr
 from __future__ import annotations
 
 import json
+import math
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -74,9 +75,28 @@ def load_scenario(path: str | Path | None = None, overrides: list[str] | tuple[s
 
 def validate_scenario(raw: dict[str, Any], origin: str = "scenario") -> Scenario:
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as error:
         raise InputError(f"{origin}: {describe_validation_error(error, Scenario)}") from None
+    _check_synthetic_features_fit_the_model(scenario, raw, origin)
+    return scenario
+
+
+def _check_synthetic_features_fit_the_model(scenario: Scenario, raw: dict[str, Any], origin: str) -> None:
+    """Synthetic data takes the input shape of a model that has one; a stated feature count that
+    differs from it is refused rather than silently ignored. Checked on the file's own keys (a
+    scenario read back from JSON states every key)."""
+    shape = scenario.model.input_shape
+    stated = (raw.get("data") or {}).get("synthetic_features") if isinstance(raw.get("data"), dict) else None
+    if shape is None or scenario.data.dataset != "synthetic" or stated is None:
+        return
+    size = math.prod(shape)
+    if stated != size:
+        raise InputError(
+            f"{origin}: key 'data.synthetic_features': model '{scenario.model.name}' takes "
+            f"{' x '.join(map(str, shape))} = {size} values per sample, and synthetic data takes the model's "
+            f"input shape; leave data.synthetic_features out (got {stated!r})"
+        )
 
 
 # ---------------------------------------------------------------------------------------------

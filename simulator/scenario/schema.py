@@ -7,6 +7,7 @@ are refused, and every refusal names the key and the allowed values (`simulator.
 from __future__ import annotations
 
 import json
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -107,9 +108,20 @@ class DataConfig(_Section):
         raise ValueError(f"unknown dataset '{value}'; allowed: {allowed}")
 
 
+# The input shape of one sample for models built for a fixed input; synthetic data takes this shape
+# (`load_dataset(..., input_shape=...)`). resnet18: a CIFAR-10-sized colour image (channels, height,
+# width); transformer: 64 tokens of 16 values each, flattened.
+MODEL_INPUT_SHAPES: dict[str, tuple[int, ...]] = {"resnet18": (3, 32, 32), "transformer": (64 * 16,)}
+
+
 class ModelConfig(_Section):
-    name: Literal["logreg", "mlp", "cnn"] = "mlp"
+    name: Literal["logreg", "mlp", "cnn", "resnet18", "transformer"] = "mlp"
     hidden_units: int = Field(64, ge=1)
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """The model's own input shape (None: the model adapts to whatever the dataset holds)."""
+        return MODEL_INPUT_SHAPES.get(self.name)
 
 
 class TrainingConfig(_Section):
@@ -375,6 +387,19 @@ class Scenario(_Section):
             raise ValueError(f"key 'faults.silo.{unknown[0]}': unknown silo '{unknown[0]}'; silos: {', '.join(names)}")
         if self.faults.min_silos > len(names):
             raise ValueError(f"key 'faults.min_silos': {self.faults.min_silos} exceeds the {len(names)} silos")
+        return self
+
+    @model_validator(mode="after")
+    def _synthetic_in_the_model_shape_fits_in_memory(self) -> "Scenario":
+        shape = self.model.input_shape
+        if shape is not None and self.data.dataset == "synthetic":
+            values = self.data.synthetic_samples * math.prod(shape)
+            if values > MAX_SYNTHETIC_VALUES:
+                raise ValueError(
+                    f"key 'data.synthetic_samples': {self.data.synthetic_samples} samples of model "
+                    f"'{self.model.name}' ({math.prod(shape)} values each) are {values} values; at most "
+                    f"{MAX_SYNTHETIC_VALUES} (about {MAX_SYNTHETIC_VALUES * 8 / 1e9:.1f} GB while generated)"
+                )
         return self
 
     @property
