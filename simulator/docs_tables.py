@@ -215,7 +215,14 @@ def doc_files(root: Path = REPO_ROOT) -> list[Path]:
     return sorted({path for pattern in DOC_FILES for path in root.glob(pattern)})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    # A parser, so that --help explains instead of rewriting the docs.
+    argparse.ArgumentParser(
+        prog="python -m simulator.docs_tables",
+        description="Rewrite the generated reference tables in docs/ (ledger columns, factors, scenario keys) from the code.",
+    ).parse_args(argv)
     changed = []
     for path in doc_files():
         text = path.read_text(encoding="utf-8")

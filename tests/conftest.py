@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import simulator  # noqa: F401  (telemetry off before Flower or Ray load)
+from simulator.progress import RunObserver
 from simulator.scenario.schema import Scenario
 from simulator.scenario.load import validate_scenario
 
@@ -65,3 +66,31 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict | None = None
 @pytest.fixture
 def tiny() -> Scenario:
     return tiny_scenario()
+
+
+class RecordingObserver(RunObserver):
+    """Every progress hook a run calls, in order, as tuples."""
+
+    def __init__(self):
+        self.events: list[tuple] = []
+
+    def federation_started(self, rounds, silos):
+        self.events.append(("federation", rounds, tuple(silos)))
+
+    def exchange_started(self, round_number, phase, silos):
+        self.events.append(("exchange", round_number, phase, silos))
+
+    def silo_finished(self, round_number, phase, silo):
+        self.events.append(("silo", round_number, phase, silo))
+
+    def federation_finished(self):
+        self.events.append(("federation done",))
+
+    def centralized_started(self, epochs):
+        self.events.append(("cl", epochs))
+
+    def centralized_epoch_finished(self, epoch):
+        self.events.append(("cl epoch", epoch))
+
+    def centralized_finished(self):
+        self.events.append(("cl done",))

@@ -12,15 +12,24 @@ import signal
 import threading
 import time
 
+import numpy as np
 import pytest
 import torch
-from conftest import run_cli, tiny_scenario
+from conftest import RecordingObserver, run_cli, tiny_scenario
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import load_ssh_private_key
+from flwr.app import Context, Message, RecordDict
 from flwr.cli.supernode.register import try_load_public_key
+from flwr.common.config import parse_config_args
 
 from simulator.deployment.certs import generate_credentials
-from simulator.deployment.commands import deployment_plan, render_plan
+from simulator.analytics.silo_query import partials_of_reply, request_content
+from simulator.data import build_federated_data
+from simulator.deployment.commands import deployment_plan, render_plan, silo_node_config
+from simulator.flower.client_app import app as deployed_client_app
+from simulator.flower.flwr_internals import set_task_identity
+from simulator.flower.scenario_source import SCENARIO_TOML_KEY, scenario_toml
+from simulator.scenario.schema import Scenario
 from simulator.errors import InputError
 from simulator.deployment.byte_relay import WireCount
 from simulator.deployment.record import DEPLOYMENT_FILE, wire_of_silos
@@ -42,7 +51,8 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
     deployed_dir.mkdir()
     inline_dir.mkdir()
 
-    outcome = run_deployment(scenario, deployed_dir)
+    heard = RecordingObserver()
+    outcome = run_deployment(scenario, deployed_dir, observer=heard)
     inline = run_inline(tiny_scenario(), inline_dir)
 
     for key, value in inline.final_state.items():
@@ -61,9 +71,28 @@ def test_tls_authenticated_loopback_run_equals_inline_and_leaves_no_process(tmp_
     assert {row.status for row in silo_rows} == {"ok"}
     # Each silo's own worker measured it (a probe installed there), not the runner's process.
     assert {row.energy_method for row in silo_rows} <= {"modelled", "measured"}
+    # ... with both figures: the worker's attributed energy and its host's, and the sample updates.
+    assert all(row.energy_kwh is not None and row.host_energy_kwh is not None for row in silo_rows)
+    assert {row.host_energy_method for row in silo_rows} <= {"modelled", "measured"}
+    assert all(row.energy_kwh > 0 and row.host_energy_kwh > 0 for row in silo_rows if row.phase == "train")
+    inline_rows = [row for row in inline.ledger.rows if row.silo != "server"]
+    assert sorted((r.silo, r.round, r.phase, r.sample_updates) for r in silo_rows) == sorted(
+        (r.silo, r.round, r.phase, r.sample_updates) for r in inline_rows
+    )
+    assert sum(row.sample_updates for row in silo_rows if row.phase == "train") > 0
+
+    # Round progress as the inline runner reports it, read from the ServerApp's ledger journal.
+    assert heard.events[0] == ("federation", 2, ("paris", "virginia"))
+    assert heard.events[-1] == ("federation done",)
+    exchanges = [event[1:3] for event in heard.events if event[0] == "exchange"]
+    assert exchanges == [(1, "train"), (1, "evaluate"), (2, "train"), (2, "evaluate")]
+    assert sorted(event[1:] for event in heard.events if event[0] == "silo") == sorted(
+        (round_number, phase, silo) for round_number, phase in exchanges for silo in ("paris", "virginia")
+    )
 
     record = json.loads((deployed_dir / DEPLOYMENT_FILE).read_text())
     assert record["tls"] and record["authenticated_supernodes"]
+    assert record["exchanges_per_round"] == 1  # a round's evaluation travels with the next round's training
     assert {silo["silo"] for silo in record["wire"]} == {"paris", "virginia"}
     for silo in outcome.wire:
         assert silo.wire_up_bytes > silo.payload_up_bytes > 0
@@ -152,10 +181,47 @@ def test_plan_names_every_silo_with_its_node_config():
     text = render_plan(deployment_plan(scenario, "tiny.toml", "superlink.example.org", 9093, "certs"))
     assert "flower-superlink --disable-runtime-dependency-installation" in text
     assert "--enable-supernode-auth" in text
-    assert "--node-config 'partition-id=0 num-partitions=2'" in text
-    assert "--node-config 'partition-id=1 num-partitions=2'" in text
+    assert "--node-config 'partition-id=0 num-partitions=2 min-group-size=10'" in text
+    assert "--node-config 'partition-id=1 num-partitions=2 min-group-size=10'" in text
     assert "flwr supernode register certs/supernodes/virginia.pub silocarbon" in text
     assert "--set deployment.superlink=superlink.example.org:9093" in text
+
+
+# digits: the small silo holds a few rows of each label (groups under the default k = 10)
+SMALL_SILO = dict(silos=[{"name": "paris", "country": "FRA", "share": 0.97},
+                         {"name": "tiny-clinic", "country": "DEU", "share": 0.03}], probes__energy=False)
+
+
+def _count_by_label_in_deployed_silo(node_config: dict, submitted: Scenario) -> dict:
+    """What the deployed ClientApp (the one a silo worker runs: the scenario comes from the run
+    config) of the silo named in `node_config` answers to `count by label`."""
+    context = Context(
+        run_id=1, node_id=7, node_config=node_config, state=RecordDict(),
+        run_config={SCENARIO_TOML_KEY: scenario_toml(submitted)},
+    )
+    set_task_identity(task_id=1, run_id=1, node_id=1)  # the sender, as the SuperLink's message carries it
+    message = Message(content=request_content("count by label", 1), dst_node_id=7, message_type="query")
+    reply = deployed_client_app(message, context)
+    assert not reply.has_error(), reply.error
+    return partials_of_reply(reply.content)
+
+
+def test_deployed_silos_hold_the_scenarios_minimum_group_size_even_if_the_run_config_lowers_it():
+    scenario = tiny_scenario(**SMALL_SILO)  # k = 10
+    k = scenario.analytics.min_group_size
+    lowered = tiny_scenario(**SMALL_SILO, analytics__min_group_size=2)  # what a hostile submitter could send
+    small = len(scenario.silos) - 1
+    labels = build_federated_data(scenario).silos[small].train_y
+    rare = [int(label) for label in np.unique(labels) if 2 <= np.sum(labels == label) < k]
+    assert rare  # the small silo holds a group the lowered rule would release
+    # The node config the runner and the plan give the silo's SuperNode, as flower-supernode parses it.
+    node_config = parse_config_args([silo_node_config(scenario, small)])
+    assert node_config == {"partition-id": small, "num-partitions": 2, "min-group-size": k}
+    held = _count_by_label_in_deployed_silo(node_config, lowered)
+    assert all(held[f"label={label}"].suppressed_silos == 1 for label in rare)
+    # Without the silo's own floor the run config alone decides: the small group would leave the silo.
+    released = _count_by_label_in_deployed_silo({"partition-id": small, "num-partitions": 2}, lowered)
+    assert all(released[f"label={label}"].count == np.sum(labels == label) for label in rare)
 
 
 def test_supernode_authentication_without_tls_is_refused_naming_the_key():

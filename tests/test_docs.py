@@ -115,3 +115,13 @@ def test_keys_named_in_hand_written_tables_exist(page, header, models):
         if first.strip().startswith("`["):  # a section: the keys it lists (their values in parentheses)
             named.update(re.findall(r"`([a-z_]+)`", re.sub(r"\([^)]*\)", "", rest)))
     assert named and named <= known, sorted(named - known)
+
+
+def test_docs_tables_help_explains_and_rewrites_nothing(capsys):
+    from simulator.docs_tables import main
+
+    before = {path: path.read_text(encoding="utf-8") for path in doc_files()}
+    with pytest.raises(SystemExit) as stop:
+        main(["--help"])
+    assert stop.value.code == 0 and "generated reference tables" in capsys.readouterr().out
+    assert all(path.read_text(encoding="utf-8") == text for path, text in before.items())

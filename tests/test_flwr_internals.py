@@ -230,18 +230,63 @@ def test_the_runtime_api_the_silo_worker_speaks():
     assert {SubStatus.COMPLETED, SubStatus.FAILED} <= {v for k, v in vars(SubStatus).items() if k.isupper()}
 
 
-def test_the_control_api_that_follows_a_deployment_run():
-    from flwr.cli.build import build_fab_from_disk
+def test_the_control_api_that_starts_and_follows_a_deployment_run():
+    from flwr.cli.build import build_fab_from_files
     from flwr.common.constant import Status, SubStatus
-    from flwr.proto.control_pb2 import ListRunsRequest
+    from flwr.common.serde import fab_to_proto, user_config_to_proto
+    from flwr.proto.control_pb2 import ListRunsRequest, RegisterNodeRequest, StartRunRequest
     from flwr.supercore.control import ControlHttpClient
+    from flwr.supercore.fab import Fab
 
     _parameters(ControlHttpClient.from_server_address, "server_address", "insecure", "root_certificates",
                 "interceptors")
-    assert hasattr(ControlHttpClient, "ListRuns"), f"Flower {flwr.__version__}: ControlHttpClient has no ListRuns"
+    for method in ("ListRuns", "RegisterNode", "StartRun"):
+        assert hasattr(ControlHttpClient, method), f"Flower {flwr.__version__}: ControlHttpClient has no {method}"
     assert ListRunsRequest(run_id=5).run_id == 5
+    assert RegisterNodeRequest(public_key=b"pem").public_key == b"pem"
+    request = StartRunRequest(fab=fab_to_proto(Fab("hash", b"zip", {})), override_config=user_config_to_proto(
+        {"run-dir": "/runs/x"}), federation="")
+    assert request.fab.hash_str == "hash" and request.fab.content == b"zip"
     assert Status.FINISHED and SubStatus.COMPLETED
-    assert len(inspect.signature(build_fab_from_disk).parameters) >= 1
+    _parameters(build_fab_from_files, "files")
+
+
+def test_the_app_package_is_built_by_flower_from_the_app_folders_only(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "demoapp"\nversion = "1.0.0"\n[tool.flwr.app]\npublisher = "demo"\n'
+        '[tool.flwr.app.components]\nserverapp = "demo.server:app"\nclientapp = "demo.client:app"\n'
+    )
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "server.py").write_text("app = None\n")
+    (tmp_path / ".venv").mkdir()  # never walked
+    (tmp_path / ".venv" / "big.py").write_text("x = 1\n")
+    import io
+    import zipfile
+
+    names = zipfile.ZipFile(io.BytesIO(flwr_internals.build_app_package(tmp_path, ("demo",)))).namelist()
+    assert "demo/server.py" in names and "pyproject.toml" in names
+    assert not any(name.startswith(".venv") for name in names)
+
+
+def test_the_runtimes_the_deployment_workers_run():
+    from flwr.supercore.constant import TaskType
+    from flwr.superlink.runtime.run_serverapp import run_serverapp
+    from flwr.supernode.cli import flower_supernode
+
+    _parameters(run_serverapp, "runtime_api_address", "log_queue", "token", "insecure", "certificates",
+                "parent_pid", "runtime_dependency_install")
+    assert callable(flower_supernode)
+    assert str(TaskType.SERVER_APP) and str(TaskType.SERVER_APP) != str(TaskType.CLIENT_APP)
+
+
+def test_a_bundle_part_keeps_the_bundles_metadata_with_its_own_type():
+    flwr_internals.set_task_identity(task_id=1, run_id=4, node_id=1)
+    bundle = Message(RecordDict(), dst_node_id=9, message_type="train.silocarbon_bundle", group_id="3")
+    flwr_internals.set_message_id(bundle, "bundle-id")
+    part = flwr_internals.message_of_type(bundle, RecordDict(), "evaluate")
+    assert part.metadata.message_type == "evaluate" and bundle.metadata.message_type == "train.silocarbon_bundle"
+    assert (part.metadata.message_id, part.metadata.run_id, part.metadata.group_id) == ("bundle-id", 4, "3")
+    assert Message(RecordDict(), reply_to=part).metadata.reply_to_message_id == "bundle-id"
 
 
 def test_message_api_apps_are_told_from_legacy_ones():

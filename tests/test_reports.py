@@ -15,11 +15,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from conftest import REPO_ROOT, run_cli, tiny_scenario
+from conftest import REPO_ROOT, RecordingObserver, run_cli, tiny_scenario
 from simulator.errors import InputError
 from simulator.ledger import LedgerRow
 from simulator.pipeline import run_scenario
-from simulator.progress import RunObserver
 from simulator.progress_bar import ProgressBars, progress_for
 from simulator.results.breakdown import bytes_per_round, grid_intensities, method_uses, silo_totals
 from simulator.results.report import write_report
@@ -32,32 +31,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-
-
-class RecordingObserver(RunObserver):
-    def __init__(self):
-        self.events: list[tuple] = []
-
-    def federation_started(self, rounds, silos):
-        self.events.append(("federation", rounds, tuple(silos)))
-
-    def exchange_started(self, round_number, phase, silos):
-        self.events.append(("exchange", round_number, phase, silos))
-
-    def silo_finished(self, round_number, phase, silo):
-        self.events.append(("silo", round_number, phase, silo))
-
-    def federation_finished(self):
-        self.events.append(("federation done",))
-
-    def centralized_started(self, epochs):
-        self.events.append(("cl", epochs))
-
-    def centralized_epoch_finished(self, epoch):
-        self.events.append(("cl epoch", epoch))
-
-    def centralized_finished(self):
-        self.events.append(("cl done",))
 
 
 @pytest.fixture(scope="module")

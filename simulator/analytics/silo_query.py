@@ -27,16 +27,13 @@ from simulator.analytics.aggregates import (
     partial_to_record,
 )
 from simulator.analytics.disclosure import disclosure_problem, protect
-from simulator.scenario.query_spec import LABEL_COLUMN, QuerySpec, parse_spec
+from simulator.scenario.query_spec import LABEL_COLUMN, NODE_MIN_GROUP_SIZE, QuerySpec, parse_spec
 from simulator.data.federated import SiloData
 from simulator.errors import InputError
 
 QUERY_RECORD = "query"  # the server's request: {"spec": text, "server-round": query number}
 SPEC_KEY = "spec"
 GROUP_PREFIX = "group:"  # the reply: one ConfigRecord per group, "group:all" or "group:label=3"
-# A silo's own floor, in its node config (`--node-config min-group-size=20`): the server's scenario
-# can raise the minimum group size a silo applies, never lower it below the silo's own.
-NODE_MIN_GROUP_SIZE = "min-group-size"
 # No dataset here has more labels; a reply with more groups is not an honest one.
 MAX_GROUPS = 1000
 # An exact sum of float64 values as `p/q` text: q is a power of two up to 2^1126 and |p/q| below

@@ -8,6 +8,12 @@ excludes TCP/IP headers (about 52 bytes per segment on Linux loopback) and retra
 has no per-process network counters (psutil's are host-wide), and /proc/<pid>/io counts all reads
 and writes (files, local sockets), so counting at the one connection that matters is the honest
 measurement here.
+
+A relay can start closed (`opened=False`): its port is reserved (bound) but refuses connections
+until `open()`. A SuperNode can so start together with the SuperLink: until its key is registered it
+finds nothing listening and retries, as if the SuperLink were not up yet, instead of being refused
+by the SuperLink (an unknown key ends a SuperNode). Holding its connection instead would not do: a
+TLS handshake left unanswered for 30 s ends a SuperNode too.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import threading
 from dataclasses import dataclass
 
 RELAY_BUFFER_BYTES = 256 * 1024
+LISTEN_BACKLOG = 16
 
 
 @dataclass(frozen=True)
@@ -29,9 +36,12 @@ class WireCount:
 
 
 class CountingRelay:
-    def __init__(self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1"):
+    def __init__(
+        self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1", *, opened: bool = True
+    ):
         self._upstream = (upstream_host, upstream_port)
-        self._server = socket.create_server((listen_host, 0))
+        self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._server.bind((listen_host, 0))  # the port is ours from now on; connections wait for listen()
         self.host, self.port = self._server.getsockname()[:2]
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
@@ -39,12 +49,21 @@ class CountingRelay:
         self._from_upstream = 0
         self._connections = 0
         self._closed = False
-        self._acceptor = threading.Thread(target=self._accept_loop, name=f"relay-{self.port}", daemon=True)
-        self._acceptor.start()
+        self._acceptor: threading.Thread | None = None
+        if opened:
+            self.open()
 
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    def open(self) -> None:
+        """Accept connections from now on, each relayed to the SuperLink."""
+        if self._acceptor is not None:
+            return
+        self._server.listen(LISTEN_BACKLOG)
+        self._acceptor = threading.Thread(target=self._accept_loop, name=f"relay-{self.port}", daemon=True)
+        self._acceptor.start()
 
     def count(self) -> WireCount:
         with self._lock:
@@ -67,20 +86,23 @@ class CountingRelay:
                 downstream, _ = self._server.accept()
             except OSError:  # closed
                 return
-            try:
-                upstream = socket.create_connection(self._upstream)
-            except OSError:
+            threading.Thread(target=self._connect, args=(downstream,), daemon=True).start()
+
+    def _connect(self, downstream: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(self._upstream)
+        except OSError:
+            downstream.close()
+            return
+        with self._lock:
+            if self._closed:
                 downstream.close()
-                continue
-            with self._lock:
-                if self._closed:
-                    downstream.close()
-                    upstream.close()
-                    return
-                self._sockets += [downstream, upstream]
-                self._connections += 1
-            for source, target, upward in ((downstream, upstream, True), (upstream, downstream, False)):
-                threading.Thread(target=self._pump, args=(source, target, upward), daemon=True).start()
+                upstream.close()
+                return
+            self._sockets += [downstream, upstream]
+            self._connections += 1
+        threading.Thread(target=self._pump, args=(upstream, downstream, False), daemon=True).start()
+        self._pump(downstream, upstream, True)
 
     def _pump(self, source: socket.socket, target: socket.socket, upward: bool) -> None:
         try:

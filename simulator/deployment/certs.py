@@ -32,6 +32,7 @@ SUPERNODE_KEYS_DIR = "supernodes"
 SUPERNODE_CURVE = ec.SECP384R1()
 TLS_CURVE = ec.SECP256R1()
 VALIDITY_DAYS = 365
+NIST_CURVES = ("secp192r1", "secp224r1", "secp256r1", "secp384r1", "secp521r1")  # cryptography's names
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 
 
@@ -114,6 +115,21 @@ def write_supernode_keys(folder: Path, silo: str) -> SuperNodeKeys:
         key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH),
     )
     return SuperNodeKeys(silo, private_path, public_path)
+
+
+def registration_public_key(keys: SuperNodeKeys) -> bytes:
+    """The SuperNode's public key as `flwr supernode register` sends it to the SuperLink: PEM
+    SubjectPublicKeyInfo of an elliptic-curve key on a NIST curve (InputError naming the file otherwise)."""
+    try:
+        public_key = serialization.load_ssh_public_key(keys.public_key.read_bytes())
+    except (ValueError, OSError) as error:
+        raise InputError(f"SuperNode key '{keys.public_key}' of silo '{keys.silo}' is unreadable ({error})") from None
+    if not isinstance(public_key, ec.EllipticCurvePublicKey) or public_key.curve.name not in NIST_CURVES:
+        raise InputError(
+            f"SuperNode key '{keys.public_key}' of silo '{keys.silo}' is not an elliptic-curve key on a NIST curve "
+            f"({', '.join(NIST_CURVES)}), which Flower's node authentication needs"
+        )
+    return public_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def read_credentials(folder: Path, silos: list[str]) -> DeploymentCredentials:

@@ -2,7 +2,9 @@
 
 One SuperLink host, one machine per silo (a SuperNode with its node config and the silo's
 long-running ClientApp worker), and the submission. The node config's `partition-id` is the silo's
-position in the scenario, which is how the ClientApp finds its silo.
+position in the scenario, which is how the ClientApp finds its silo; its `min-group-size` is the
+silo's own floor for the analytics disclosure rules, which the run config (the server's word)
+cannot lower.
 """
 
 from __future__ import annotations
@@ -11,12 +13,24 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from simulator.scenario.query_spec import NODE_MIN_GROUP_SIZE
 from simulator.scenario.schema import Scenario
 from simulator.deployment.certs import CA_CERT, SERVER_CERT, SERVER_KEY, SUPERNODE_KEYS_DIR
 
 CONNECTION_NAME = "silocarbon"
 DEFAULT_SUPERLINK_PORT = 9093
 SUPERNODE_RUNTIME_PORT = 9094  # the SuperNode's local port for its ClientApp worker
+
+
+def silo_node_config(scenario: Scenario, index: int) -> str:
+    """The `--node-config` of silo `index`'s SuperNode, here (the deployment runner) and elsewhere
+    (the plan): which silo it is, and the scenario's minimum group size as the silo's own floor. A
+    silo reads the scenario from the run config, which whoever submits the run writes; the floor in
+    its node config holds whatever that says (simulator/analytics/silo_query.py)."""
+    return (
+        f"partition-id={index} num-partitions={len(scenario.silos)} "
+        f"{NODE_MIN_GROUP_SIZE}={scenario.analytics.min_group_size}"
+    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +97,6 @@ def deployment_plan(
                 _join(["flwr", "supernode", "register", str(certs / SUPERNODE_KEYS_DIR / f"{silo.name}.pub"), CONNECTION_NAME]),
             )
         )
-    count = len(scenario.silos)
     for index, silo in enumerate(scenario.silos):
         steps.append(
             PlannedStep(
@@ -105,7 +118,7 @@ def deployment_plan(
                         "--port",
                         str(SUPERNODE_RUNTIME_PORT),
                         "--node-config",
-                        f"partition-id={index} num-partitions={count}",
+                        silo_node_config(scenario, index),
                     ]
                 ),
             )

@@ -98,6 +98,9 @@ class DeploymentRecord(Record):
     superlink: str
     tls: bool
     authenticated_supernodes: bool
+    # 1: a round's evaluation travels with the next round's training (and the last round's alone);
+    # 2: train and evaluate as exchanges of their own. Older folders: 2.
+    exchanges_per_round: int = 2
     wall_s: float
     fl_wall_s: float
     seconds_per_round: float
@@ -116,9 +119,10 @@ def deployment_summary_lines(run_dir: Path) -> list[str]:
     security = "TLS, authenticated SuperNodes" if record.authenticated_supernodes else (
         "TLS" if record.tls else "no TLS"
     )
+    exchanges = "one exchange per round" if record.exchanges_per_round == 1 else "two exchanges per round"
     lines = [
-        f"Deployment ({security}; SuperLink {record.superlink}): {record.seconds_per_round:.2f} s per round, "
-        f"{record.wall_s:.1f} s with start-up and stop"
+        f"Deployment ({security}; {exchanges}; SuperLink {record.superlink}): {record.seconds_per_round:.2f} s per "
+        f"round, {record.wall_s:.1f} s with start-up and stop"
     ]
     for silo in record.wire:
         lines.append(
@@ -143,6 +147,7 @@ def write_deployment_record(
         superlink=settings.superlink or "started here, on loopback",
         tls=settings.tls,
         authenticated_supernodes=settings.tls and settings.authenticate_supernodes,
+        exchanges_per_round=1 if settings.one_exchange_per_round else 2,
         wall_s=outcome.wall_s,
         fl_wall_s=outcome.federation.wall_s,
         seconds_per_round=outcome.federation.wall_s / max(1, len(outcome.federation.rounds)),

@@ -1,27 +1,31 @@
 """The `deployment` runner: the scenario on Flower's Deployment Engine, real processes.
 
-On this machine (the default): a SuperLink, and per silo a SuperNode (node config
-`partition-id=i num-partitions=n`, `--isolation process`) with its long-running ClientApp worker
-(`simulator.deployment.silo_worker`), all on loopback ports; the run itself is submitted with Flower's
-own `flwr run`. With `deployment.superlink = "host:port"` it attaches to a SuperLink that is
-already running with its silos elsewhere and only submits and follows the run.
+On this machine (the default): a SuperLink (`--isolation process`) with the run's ServerApp worker
+(`simulator.deployment.server_worker`), and per silo a SuperNode (node config `partition-id=i
+num-partitions=n min-group-size=k`, `--isolation process`) with its long-running ClientApp worker
+(`simulator.deployment.silo_worker`), all on loopback ports. The SuperNodes and workers are forks of
+one fork server that imports Flower, torch and the apps once (fork_server.py) while the SuperLink
+starts beside it; the SuperNodes dial relays that refuse connections until their keys are
+registered. Registration and submission go through the SuperLink's Control API from this process,
+as `flwr supernode register` and `flwr run` send them.
+With `deployment.superlink = "host:port"` it attaches to a SuperLink that is already running with
+its silos elsewhere and only submits and follows the run.
 
 Each silo's worker measures its own host (its own energy probe) and its measurements come back
 inside the replies, so the ServerApp's ledger holds every silo's rows; the ServerApp writes it into
-the run folder after every exchange, so a run cut short keeps what was measured. Each SuperNode
-reaches the SuperLink through a byte-counting relay (see byte_relay.py): the wire bytes of each silo
-are written next to its payload bytes in `deployment.json`.
+the run folder after every exchange, so a run cut short keeps what was measured, and this process
+follows it to show the rounds' progress. Each SuperNode reaches the SuperLink through a
+byte-counting relay (see byte_relay.py): the wire bytes of each silo are written next to its payload
+bytes in `deployment.json`.
 
-Every process started here (and every process they start) is stopped by PID when the run ends or
-fails.
+Every process started here is stopped by PID when the run ends or fails, and dies with this process
+if it is killed; a watchdog then removes the scratch folder with the keys (see processes.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,25 +42,36 @@ from simulator.deployment.certs import (
     DeploymentCredentials,
     generate_credentials,
     read_credentials,
+    registration_public_key,
 )
-from simulator.deployment.follow import follow_run, keep_partial_ledger
-from simulator.deployment.processes import DeploymentError, ProcessSupervisor, free_port, wait_for_port
+from simulator.deployment.commands import silo_node_config
+from simulator.deployment.follow import JournalProgress, follow_run, keep_partial_ledger
+from simulator.deployment.processes import (
+    DeploymentError,
+    ProcessSupervisor,
+    Watchdog,
+    free_port,
+    wait_for_port,
+)
 from simulator.deployment.record import DeploymentOutcome, wire_of_silos, write_deployment_record
 from simulator.errors import InputError
-from simulator.flower.flwr_internals import app_package_bytes
+from simulator.flower.flwr_internals import build_app_package, control_client, register_supernode, start_run
 from simulator.flower.scenario_source import RUN_DIR_KEY, SCENARIO_TOML_KEY, scenario_toml
+from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.run_dir import read_federation_outcome
 from simulator.scenario.schema import Scenario
 
-CONNECTION_NAME = "silocarbon"  # the SuperLink connection written into the run's own Flower config
 LOG_DIR = "deployment_logs"
-# The SuperLink's SuperExec asks for a ServerApp to start every second by default; a run here
-# should not wait that long for its ServerApp.
-SUPEREXEC_POLL_S = "0.1"
+# What the app package carries: the packages the ServerApp and ClientApp import (the bundled
+# scenarios and factors are in simulator/configs; the top-level `configs` only links to them).
+APP_PARTS = ("simulator", "strategies")
 
 
 def run_deployment(
-    scenario: Scenario, run_dir: Path, on_submitted: Callable[[ProcessSupervisor], None] | None = None
+    scenario: Scenario,
+    run_dir: Path,
+    on_submitted: Callable[[ProcessSupervisor], None] | None = None,
+    observer: RunObserver = NULL_OBSERVER,
 ) -> DeploymentOutcome:
     """Run the scenario's federation on Flower's Deployment Engine; write its FL part into `run_dir`.
 
@@ -64,31 +79,49 @@ def run_deployment(
     """
     run_dir = run_dir.resolve()
     app_dir = flower_app_dir()
-    settings = scenario.deployment
     started_at = time.perf_counter()
+    watchdog = Watchdog()  # first: from here on, a killed runner leaves no process and no key behind
+    try:
+        return _run(scenario, run_dir, app_dir, watchdog, started_at, on_submitted, observer)
+    finally:
+        watchdog.release()
+
+
+def _run(
+    scenario: Scenario,
+    run_dir: Path,
+    app_dir: Path,
+    watchdog: Watchdog,
+    started_at: float,
+    on_submitted: Callable[[ProcessSupervisor], None] | None,
+    observer: RunObserver,
+) -> DeploymentOutcome:
+    settings = scenario.deployment
     scratch = Path(tempfile.mkdtemp(prefix="silocarbon-deploy-"))
+    watchdog.remove_on_exit(scratch)
     env = _child_environment(scratch / "flwr-home")
-    supervisor = ProcessSupervisor(env, run_dir / LOG_DIR)
+    supervisor = ProcessSupervisor(env, run_dir / LOG_DIR, watchdog)
     relays: dict[str, CountingRelay] = {}
+    app_bytes = 0
     try:
         credentials = _credentials(scenario, scratch)
         if settings.superlink:
             address = settings.superlink
         else:
-            address = _start_superlink(supervisor, credentials, settings.startup_timeout_s)
-        _write_flower_config(env, address, credentials)
+            address, relays = _start_processes(supervisor, scenario, credentials, scratch)
+        app_package = build_app_package(app_dir, APP_PARTS)  # while the processes start
+        app_bytes = len(app_package)
         if not settings.superlink:
-            if credentials is not None and settings.authenticate_supernodes:
-                _flwr_all(
-                    env,
-                    app_dir,
-                    [["supernode", "register", str(keys.public_key), CONNECTION_NAME] for keys in credentials.supernodes],
-                )
-            relays = _start_silos(supervisor, scenario, address, credentials)
-        run_id = _submit(env, app_dir, scenario, run_dir, scratch)
+            host, port = address.rsplit(":", 1)
+            superlink = next(started for started in supervisor.started if started.role == "superlink")
+            wait_for_port(host, int(port), settings.startup_timeout_s, superlink)
+        progress = JournalProgress(run_dir, observer)  # rows a resumed run already has are not progress
+        run_id = _register_and_submit(address, credentials, scenario, run_dir, app_package, relays)
+        observer.federation_started(scenario.training.last_round, scenario.silo_names)
         if on_submitted is not None:
             on_submitted(supervisor)
-        follow_run(run_id, scenario, run_dir, address, credentials, supervisor)
+        follow_run(run_id, scenario, run_dir, address, credentials, supervisor, observer, progress)
+        observer.federation_finished()
         supervisor.note_descendants()
     except BaseException:
         keep_partial_ledger(run_dir)
@@ -107,7 +140,7 @@ def run_deployment(
         wire=wire_of_silos(federation.ledger, counts),
         wall_s=time.perf_counter() - started_at,
     )
-    write_deployment_record(run_dir, scenario, outcome, supervisor, app_package_bytes(app_dir))
+    write_deployment_record(run_dir, scenario, outcome, supervisor, app_bytes)
     return outcome
 
 
@@ -134,11 +167,10 @@ def _child_environment(flwr_home: Path) -> dict[str, str]:
     env.update(
         FLWR_TELEMETRY_ENABLED="0",
         RAY_USAGE_STATS_ENABLED="0",
-        # Flower's CLI, SuperLink and app installs use this folder, never the user's own config.
+        # Flower's SuperLink, SuperNodes and app installs use this folder, never the user's own config.
         FLWR_HOME=str(flwr_home),
         PATH=bin_dir + os.pathsep + env.get("PATH", ""),
         PYTHONPATH=package_root + os.pathsep + env.get("PYTHONPATH", ""),
-        FLWR_SUPEREXEC_TASK_POLL_INTERVAL=SUPEREXEC_POLL_S,
     )
     return env
 
@@ -149,7 +181,6 @@ def _credentials(scenario: Scenario, scratch: Path) -> DeploymentCredentials | N
         return None
     if settings.superlink:
         # Attached: the silos hold their own keys elsewhere; only the CA is needed to reach the SuperLink.
-        # Flower's connection config takes absolute paths only.
         ca = Path(settings.certs_dir).expanduser().resolve() / CA_CERT
         if not settings.certs_dir or not ca.is_file():
             raise InputError(
@@ -169,21 +200,35 @@ def _executable(name: str) -> str:
     return found
 
 
-def _start_superlink(supervisor: ProcessSupervisor, credentials: DeploymentCredentials | None, timeout_s: float) -> str:
+def _start_processes(
+    supervisor: ProcessSupervisor, scenario: Scenario, credentials: DeploymentCredentials | None, scratch: Path
+) -> tuple[str, dict[str, CountingRelay]]:
+    """Start the SuperLink, the ServerApp worker and every silo's SuperNode and worker, without
+    waiting for any of them (each waits for what it dials); the SuperLink's address and the relays
+    (closed: see byte_relay.py). The SuperNodes and workers are forks of one fork server, which
+    imports Flower, torch and the apps once for all of them (fork_server.py), while the SuperLink
+    starts beside it."""
+    scenario_file = scratch / "scenario.toml"  # the text the run config carries
+    scenario_file.write_text(scenario_toml(scenario), encoding="utf-8")
+    supervisor.start_fork_server(scenario.deployment.startup_timeout_s, scenario_file)
     port = free_port()
-    argv = [
+    address = f"127.0.0.1:{port}"
+    superlink = [
         _executable("flower-superlink"),
         # Without this the SuperLink would try to install the app's dependencies at run time.
         "--disable-runtime-dependency-installation",
+        # The ServerApp process is ours (started below), not one a SuperExec starts per run.
+        "--isolation",
+        "process",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
     ]
     if credentials is None:
-        argv.append("--insecure")
+        superlink.append("--insecure")
     else:
-        argv += [
+        superlink += [
             "--ssl-ca-certfile",
             str(credentials.ca_cert),
             "--ssl-certfile",
@@ -191,25 +236,19 @@ def _start_superlink(supervisor: ProcessSupervisor, credentials: DeploymentCrede
             "--ssl-keyfile",
             str(credentials.server_key),
         ]
-        if credentials.supernodes:
-            argv.append("--enable-supernode-auth")
-    superlink = supervisor.start("superlink", argv)
-    wait_for_port("127.0.0.1", port, timeout_s, superlink)
-    return f"127.0.0.1:{port}"
-
-
-def _start_silos(
-    supervisor: ProcessSupervisor, scenario: Scenario, superlink: str, credentials: DeploymentCredentials | None
-) -> dict[str, CountingRelay]:
-    host, port = superlink.rsplit(":", 1)
-    relays = {}
+        if scenario.deployment.authenticate_supernodes:
+            superlink.append("--enable-supernode-auth")
+    supervisor.start("superlink", superlink)
+    security = ["--insecure"] if credentials is None else ["--root-certificates", str(credentials.ca_cert)]
     country = scenario.probes.host_country if scenario.probes.energy else ""
+    supervisor.fork("serverapp worker", "server-worker", ["--runtime-api-address", address, *security,
+                                                           "--host-country", country])
+    relays = {}
     for index, silo in enumerate(scenario.silos):
-        relay = CountingRelay(host, int(port))
+        relay = CountingRelay("127.0.0.1", port, opened=False)
         relays[silo.name] = relay
         runtime_port = free_port()
-        argv = [
-            _executable("flower-supernode"),
+        supernode = [
             "--superlink",
             relay.address,
             "--isolation",
@@ -219,86 +258,50 @@ def _start_silos(
             "--port",
             str(runtime_port),
             "--node-config",
-            f"partition-id={index} num-partitions={len(scenario.silos)}",
+            silo_node_config(scenario, index),  # with the silo's own floor for analytics disclosure
+            *security,
         ]
-        if credentials is None:
-            argv.append("--insecure")
-        else:
-            argv += ["--root-certificates", str(credentials.ca_cert)]
-            if scenario.deployment.authenticate_supernodes:
-                argv += ["--auth-supernode-private-key", str(credentials.keys_of(silo.name).private_key)]
-        supervisor.start(f"supernode {silo.name}", argv)
+        if credentials is not None and scenario.deployment.authenticate_supernodes:
+            supernode += ["--auth-supernode-private-key", str(credentials.keys_of(silo.name).private_key)]
+        supervisor.fork(f"supernode {silo.name}", "supernode", supernode)
         worker = [
-            sys.executable,
-            "-m",
-            "simulator.deployment.silo_worker",
             "--runtime-api-address",
             f"127.0.0.1:{runtime_port}",
             "--insecure",  # the Runtime API is the SuperNode's local port, not the network
             "--host-country",
             country,
         ]
-        supervisor.start(f"silo worker {silo.name}", worker)
-    return relays
+        supervisor.fork(f"silo worker {silo.name}", "silo-worker", worker)
+    return address, relays
 
 
-def _write_flower_config(env: dict[str, str], address: str, credentials: DeploymentCredentials | None) -> None:
-    import tomli_w
-
-    connection: dict[str, object] = {"address": address}
-    if credentials is None:
-        connection["insecure"] = True
-    else:
-        connection["root-certificates"] = str(credentials.ca_cert)
-    config = {"superlink": {"default": CONNECTION_NAME, CONNECTION_NAME: connection}}
-    path = Path(env["FLWR_HOME"]) / "config.toml"
-    path.write_text(tomli_w.dumps(config))
-
-
-FLWR_CLI_TIMEOUT_S = 300
-
-
-def _flwr(env: dict[str, str], app_dir: Path, args: list[str]) -> str:
-    return _flwr_all(env, app_dir, [args])[0]
-
-
-def _flwr_all(env: dict[str, str], app_dir: Path, commands: list[list[str]]) -> list[str]:
-    """Run `flwr` commands side by side (each one imports Flower: seconds on a busy host); their outputs."""
-    running = [
-        (args, subprocess.Popen(
-            [_executable("flwr"), *args], env=env, cwd=app_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-        ))
-        for args in commands
-    ]
-    outputs = []
+def _register_and_submit(
+    address: str,
+    credentials: DeploymentCredentials | None,
+    scenario: Scenario,
+    run_dir: Path,
+    app_package: bytes,
+    relays: dict[str, CountingRelay],
+) -> int:
+    """Register the SuperNodes' keys (silos started here), let the SuperNodes through, start the run."""
+    client = control_client(address, root_certificates=None if credentials is None else credentials.ca_cert.read_bytes())
     try:
-        for args, process in running:
-            stdout, stderr = process.communicate(timeout=FLWR_CLI_TIMEOUT_S)
-            if process.returncode != 0:
-                last = (stderr.strip() or stdout.strip() or "no output").splitlines()[-1]
-                raise DeploymentError(f"`flwr {' '.join(args[:2])}` failed with status {process.returncode}: {last}")
-            outputs.append(stdout)
+        if relays and credentials is not None and scenario.deployment.authenticate_supernodes:
+            for keys in credentials.supernodes:
+                _control_call(f"registering silo '{keys.silo}''s SuperNode key", register_supernode, client,
+                              registration_public_key(keys))
+        for relay in relays.values():
+            relay.open()
+        # The scenario travels inside the run config, so silos on other machines need no shared file.
+        run_config = {SCENARIO_TOML_KEY: scenario_toml(scenario), RUN_DIR_KEY: str(run_dir)}
+        return _control_call("starting the run", start_run, client, app_package, run_config)
     finally:
-        for _, process in running:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-    return outputs
+        client.close()
 
 
-def _submit(env: dict[str, str], app_dir: Path, scenario: Scenario, run_dir: Path, scratch: Path) -> int:
-    import tomli_w
-
-    # The scenario travels inside the run config, so silos on other machines need no shared file.
-    overrides = scratch / "run-config.toml"
-    overrides.write_text(tomli_w.dumps({SCENARIO_TOML_KEY: scenario_toml(scenario), RUN_DIR_KEY: str(run_dir)}))
-    output = _flwr(env, app_dir, ["run", str(app_dir), CONNECTION_NAME, "--run-config", str(overrides), "--format", "json"])
+def _control_call(what: str, call, *args):  # type: ignore[no-untyped-def]
+    """A Control API call; one line naming what failed (Flower's HTTP errors translated)."""
     try:
-        reply = json.loads(output[output.index("{") :])
-    except ValueError:
-        raise DeploymentError(f"`flwr run` did not answer in JSON: {' '.join(output.split())[-200:]}") from None
-    if not reply.get("success") or reply.get("run-id") is None:
-        # Flower's JSON error output: {"success": false, "error-message": "..."}
-        reason = " ".join(str(reply.get("error-message", reply)).split())
-        raise DeploymentError(f"`flwr run` did not start the run: {reason}")
-    return int(reply["run-id"])
+        return call(*args)
+    except (RuntimeError, ConnectionError) as error:
+        raise DeploymentError(f"{what} on the SuperLink failed: {error}") from None

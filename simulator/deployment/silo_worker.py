@@ -26,6 +26,7 @@ DEFAULT_POLL_INTERVAL_S = 0.05
 OBJECT_PULL_FIRST_WAIT_S = 0.02
 OBJECT_PULL_MAX_WAIT_S = 0.5
 SILOCARBON_APP_PUBLISHER = "silocarbon"
+LISTEN_WAIT_S = 600.0  # the runner's own start-up limit ends the run sooner
 
 
 def serve(
@@ -36,6 +37,7 @@ def serve(
     host_country: str | None,
     poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
 ) -> None:
+    from simulator.deployment.processes import wait_until_listening
     from simulator.flower.client_app import app as client_app
     from simulator.flower.flwr_internals import acquire_client_app_task, runtime_client
     from simulator.probes.energy import install_host_probe
@@ -48,6 +50,10 @@ def serve(
         install_host_probe(probe)
     warm_up_torch()  # the ClientApp's lifespan then sets the scenario's thread count
     certificates = _read(root_certificates)
+    host, port = runtime_api_address.rsplit(":", 1)
+    # Started with its SuperNode: dialling before the SuperNode listens would back off for seconds.
+    if not wait_until_listening(host, int(port), LISTEN_WAIT_S):
+        raise SystemExit(f"no SuperNode listened on {runtime_api_address} within {LISTEN_WAIT_S:.0f} s")
     acquirer = runtime_client(
         runtime_api_address, insecure=insecure, root_certificates=certificates, component_name="SuperExec"
     )

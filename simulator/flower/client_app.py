@@ -14,6 +14,7 @@ from flwr.clientapp import ClientApp
 from simulator.analytics.silo_query import register_query_handler
 from simulator.scenario.schema import Scenario
 from simulator.data import build_federated_data
+from simulator.flower.bundle import answer_bundle, is_bundle
 from simulator.flower.faults import make_crash_mod, make_fault_gate_mod
 from simulator.flower.instrumentation import make_measurement_mod
 from simulator.flower.scenario_source import scenario_from_run_config
@@ -48,7 +49,7 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
     # Outermost first. Faults that keep a silo from working sit outside its measurement window; the
     # measurement mod sizes messages as they travel (compressed, if they are); a crash after the work
     # sits inside the window, so the wasted work is still measured.
-    app = ClientApp(
+    app = _BundlingClientApp(
         mods=[make_fault_gate_mod(faults_of), make_measurement_mod(silo_name), compression_mod, make_crash_mod(faults_of)]
     )
 
@@ -112,6 +113,17 @@ def make_client_app(scenario: Scenario | None = None) -> ClientApp:
         lambda context: scenario_of(context).analytics.min_group_size,
     )
     return app
+
+
+class _BundlingClientApp(ClientApp):
+    """Flower's ClientApp that also answers a bundle (a round's evaluation with the next round's
+    training, simulator.flower.bundle): each message in it is answered as if it came alone, through
+    the same dispatch and mods, so it is handled and measured the same."""
+
+    def __call__(self, message: Message, context: Context) -> Message:
+        if is_bundle(message):
+            return answer_bundle(message, context, super().__call__)
+        return super().__call__(message, context)
 
 
 _PREPARED: set[str] = set()

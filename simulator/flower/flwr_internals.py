@@ -12,8 +12,12 @@ What needs them:
   message ids, which Flower's own runtimes set;
 - the silo worker (simulator.deployment.silo_worker): the SuperNode's Runtime API, spoken as
   Flower's `flwr-clientapp` speaks it;
-- following a deployment run: the SuperLink's Control API, and the size of the app package that
-  `flwr run` builds;
+- starting a deployment's SuperNodes in forks of one process that imported Flower once (its
+  `flower-supernode` entry point);
+- starting and following a deployment run: the SuperLink's Control API (register SuperNode keys,
+  start a run with the app package built as `flwr run` builds it, follow it), and the ServerApp
+  worker (simulator.deployment.server_worker), which acquires the run's ServerApp task from the
+  SuperLink's Runtime API as Flower's SuperExec does and runs it with Flower's own ServerApp runtime;
 - SCAFFOLD (strategies/scaffold.py): FedAvg's screening of train replies, so its own aggregation
   accepts exactly the replies FedAvg would;
 - the codes of error replies, and the types of ClientApp mods;
@@ -42,19 +46,27 @@ __all__ = [
     "Mod",
     "RunState",
     "acquire_client_app_task",
-    "app_package_bytes",
+    "acquire_server_app_task",
+    "build_app_package",
     "check_replies",
     "client_app_message_types",
     "control_client",
     "empty_run",
+    "load_server_app_runtime",
+    "load_supernode",
+    "message_of_type",
     "pull_task_input",
     "push_reply",
     "push_task_output",
+    "register_supernode",
+    "run_server_app_task",
+    "run_supernode",
     "run_state",
     "server_app_has_main",
     "runtime_client",
     "set_message_id",
     "set_task_identity",
+    "start_run",
     "start_task_heartbeat",
 ]
 
@@ -88,6 +100,19 @@ def set_message_id(message, message_id: str) -> None:  # type: ignore[no-untyped
     """Give a message its id. `Metadata.message_id` is read-only; Flower's runtimes set the field
     behind it when a message is pushed or rebuilt from its object tree."""
     message.metadata.__dict__["_message_id"] = message_id
+
+
+def message_of_type(message, content, message_type: str):  # type: ignore[no-untyped-def]
+    """A message with `message`'s metadata (sender, receiver, run, id, group, TTL) but another type and
+    `content`: one part of a bundle, as its sender built it. Flower's constructor takes whole metadata
+    only from its own runtimes (its `metadata` argument)."""
+    import copy
+
+    from flwr.app import Message
+
+    metadata = copy.copy(message.metadata)
+    metadata.message_type = message_type  # validated by Flower's setter
+    return Message(content=content, metadata=metadata)
 
 
 # -- strategies ---------------------------------------------------------------------------------------
@@ -125,13 +150,68 @@ def runtime_client(
 
 def acquire_client_app_task(client) -> tuple[int, str] | None:  # type: ignore[no-untyped-def]
     """(task id, token) of a ClientApp task the SuperNode hands out now; None when it has none."""
-    from flwr.proto.runtime_pb2 import AcquireTaskRequest
     from flwr.supercore.constant import TaskType
 
-    response = client.AcquireTask(AcquireTaskRequest(supported_task_types=[str(TaskType.CLIENT_APP)]))
+    return _acquire_task(client, TaskType.CLIENT_APP)
+
+
+def acquire_server_app_task(client) -> tuple[int, str] | None:  # type: ignore[no-untyped-def]
+    """(task id, token) of a ServerApp task the SuperLink hands out now (as its SuperExec asks for
+    one); None when it has none."""
+    from flwr.supercore.constant import TaskType
+
+    return _acquire_task(client, TaskType.SERVER_APP)
+
+
+def _acquire_task(client, task_type) -> tuple[int, str] | None:  # type: ignore[no-untyped-def]
+    from flwr.proto.runtime_pb2 import AcquireTaskRequest
+
+    response = client.AcquireTask(AcquireTaskRequest(supported_task_types=[str(task_type)]))
     if response.HasField("task") and response.token:
         return int(response.task.task_id), str(response.token)
     return None
+
+
+def load_supernode() -> None:
+    """Import Flower's SuperNode (its command-line entry point and what it runs)."""
+    import flwr.supernode.cli  # noqa: F401
+
+
+def run_supernode(argv: list[str]) -> None:
+    """Be a SuperNode: what the `flower-supernode ARGV...` command runs (its console-script entry
+    point, which reads `sys.argv`), in this process."""
+    import sys
+
+    from flwr.supernode.cli import flower_supernode  # the `flower-supernode` console script
+
+    sys.argv = ["flower-supernode", *argv]
+    flower_supernode()
+
+
+def load_server_app_runtime() -> None:
+    """Import Flower's ServerApp runtime (it pulls in the SuperLink's state modules: seconds on a busy
+    host), so a worker can pay for it before its task arrives."""
+    import flwr.superlink.runtime.run_serverapp  # noqa: F401
+
+
+def run_server_app_task(runtime_api_address: str, token: str, root_certificates: bytes | None) -> None:
+    """Run an acquired ServerApp task in this process with Flower's own ServerApp runtime (what
+    `flwr-serverapp --token` runs): pull its inputs, install the app package into FLWR_HOME, load
+    the ServerApp (a module already imported is used as it is), run it, push its outcome. Ends the
+    process (Flower exits with the task's status)."""
+    from queue import Queue
+
+    from flwr.superlink.runtime.run_serverapp import run_serverapp
+
+    run_serverapp(
+        runtime_api_address=runtime_api_address,
+        log_queue=Queue(),
+        token=token,
+        insecure=root_certificates is None,
+        certificates=root_certificates,
+        parent_pid=None,
+        runtime_dependency_install=False,
+    )
 
 
 def start_task_heartbeat(client) -> Callable[[], None]:  # type: ignore[no-untyped-def]
@@ -220,12 +300,17 @@ def control_client(address: str, *, root_certificates: bytes | None):  # type: i
 
 
 def run_state(client, run_id: int) -> RunState | None:  # type: ignore[no-untyped-def]
-    """Where run `run_id` stands on the SuperLink; None when the SuperLink does not know it."""
+    """Where run `run_id` stands on the SuperLink; None when the SuperLink does not know it;
+    ConnectionError when the SuperLink does not answer."""
+    import httpx
     from flwr.common.constant import Status, SubStatus
     from flwr.common.serde import run_from_proto
     from flwr.proto.control_pb2 import ListRunsRequest
 
-    response = client.ListRuns(ListRunsRequest(run_id=run_id))
+    try:
+        response = client.ListRuns(ListRunsRequest(run_id=run_id))
+    except httpx.TransportError as error:
+        raise ConnectionError(f"the SuperLink did not answer: {error}") from None
     if run_id not in response.run_dict:
         return None
     status = run_from_proto(response.run_dict[run_id]).status
@@ -238,11 +323,70 @@ def run_state(client, run_id: int) -> RunState | None:  # type: ignore[no-untype
     )
 
 
-def app_package_bytes(app_dir: Path) -> int:
-    """Size of the app package (FAB) `flwr run` builds from `app_dir`, as Flower builds it."""
-    from flwr.cli.build import build_fab_from_disk
+def build_app_package(app_dir: Path, parts: tuple[str, ...]) -> bytes:
+    """The app package (FAB) holding `app_dir`'s pyproject.toml, .gitignore and the files under
+    `parts` (its folders the app runs from), built by Flower's own FAB builder, whose .gitignore and
+    include/exclude rules apply. `flwr run` would first walk all of `app_dir`, a checkout's virtual
+    environment included: tens of thousands of files, seconds of CPU."""
+    import os
 
-    return len(build_fab_from_disk(app_dir))
+    from flwr.cli.build import build_fab_from_files
+
+    files: dict[str, Path] = {}
+    for name in ("pyproject.toml", ".gitignore"):
+        if (app_dir / name).is_file():
+            files[name] = app_dir / name
+    for part in parts:
+        for folder, subfolders, names in os.walk(app_dir / part):
+            subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+            for name in names:
+                path = Path(folder) / name
+                if not path.is_symlink():
+                    files[path.relative_to(app_dir).as_posix()] = path
+    return build_fab_from_files(files)[0]
+
+
+def _control_request(method, request):  # type: ignore[no-untyped-def]
+    """A Control API call; Flower's HTTP errors as RuntimeError (refused) or ConnectionError (no answer)."""
+    import httpx
+
+    try:
+        return method(request)
+    except httpx.HTTPStatusError as error:
+        detail = " ".join(error.response.text.split())[:300]
+        raise RuntimeError(f"HTTP {error.response.status_code}: {detail}") from None
+    except httpx.TransportError as error:
+        raise ConnectionError(f"no answer: {error}") from None
+
+
+def register_supernode(client, public_key_pem: bytes) -> int:  # type: ignore[no-untyped-def]
+    """Register a SuperNode's public key (PEM) with the SuperLink, as `flwr supernode register` does;
+    the node id it gets."""
+    from flwr.proto.control_pb2 import RegisterNodeRequest
+
+    response = _control_request(client.RegisterNode, RegisterNodeRequest(public_key=public_key_pem))
+    if not response.node_id:
+        raise RuntimeError("the SuperLink did not register the SuperNode key")
+    return int(response.node_id)
+
+
+def start_run(client, app_package: bytes, run_config: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
+    """Start a run of `app_package` with these run-config overrides, as `flwr run APP CONNECTION
+    --run-config FILE` asks the SuperLink (no federation, no simulation options); its run id."""
+    import hashlib
+
+    from flwr.common.serde import fab_to_proto, user_config_to_proto
+    from flwr.proto.control_pb2 import StartRunRequest
+    from flwr.supercore.fab import Fab
+
+    fab = Fab(hashlib.sha256(app_package).hexdigest(), app_package, {})
+    response = _control_request(
+        client.StartRun,
+        StartRunRequest(fab=fab_to_proto(fab), override_config=user_config_to_proto(run_config), federation=""),
+    )
+    if not response.HasField("run_id"):
+        raise RuntimeError("the SuperLink did not start the run")
+    return int(response.run_id)
 
 
 def server_app_has_main(app) -> bool:  # type: ignore[no-untyped-def]

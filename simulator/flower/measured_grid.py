@@ -23,6 +23,7 @@ from flwr.serverapp import Grid
 from simulator.analytics.disclosure import DEFAULT_MIN_GROUP_SIZE
 from simulator.flower.flwr_internals import ERROR_CLIENT_APP_RAISED
 from simulator.flower.payload import FAILURE_KEY, MEASUREMENT_KEY, payload_bytes
+from simulator.flower.wrapped_grid import WrappedGrid
 from simulator.flower.reply_check import TELEMETRY_KEYS, reply_problem
 from simulator.ledger import APPROACH_FL, SERVER_SILO, LedgerRow, host_reading, make_row
 from simulator.probes.apportion import SiloWork, apportion
@@ -40,7 +41,7 @@ SERVER_PHASE_AFTER = {"train": "aggregate", "evaluate": "coordinate", "query": "
 SILO_FAILED = "silo failed: "
 
 
-class MeasuredGrid(Grid):
+class MeasuredGrid(WrappedGrid):
     def __init__(
         self,
         inner: Grid,
@@ -56,7 +57,7 @@ class MeasuredGrid(Grid):
         min_group_size: int = DEFAULT_MIN_GROUP_SIZE,
         app_metrics: bool = False,
     ):
-        self._inner = inner
+        super().__init__(inner)
         # A user's own ClientApp: its replies' metrics go by its own names (see reply_check).
         self._app_metrics = app_metrics
         # Pull replies every `reply_poll_s` seconds instead of the inner grid's own pace (Flower's
@@ -79,78 +80,73 @@ class MeasuredGrid(Grid):
         self.model_dtypes: dict[str, str] = {}
         self._server_window: tuple[WorkWindow, int, str] | None = None
 
-    # -- delegation -------------------------------------------------------------------------
-    def set_run(self, run):  # type: ignore[no-untyped-def]
-        self._inner.set_run(run)
-
-    @property
-    def run(self):  # type: ignore[no-untyped-def]
-        return self._inner.run
-
-    def create_message(self, content, message_type, dst_node_id, group_id, ttl=None):  # type: ignore[no-untyped-def]
-        return self._inner.create_message(content, message_type, dst_node_id, group_id, ttl)
-
     def get_node_ids(self) -> Iterable[int]:
         # Sorted: Flower's sampling then depends only on the seeded `random` state.
         return sorted(self._inner.get_node_ids())
-
-    def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
-        return self._inner.push_messages(messages)
 
     def silo_of_node(self, node_id: int) -> str | None:
         """The silo name of a node, once known (from the runner or a first reply); None before."""
         return self._node_to_silo.get(node_id)
 
-    def pull_messages(self, message_ids: Iterable[str]) -> Iterable[Message]:
-        return self._inner.pull_messages(message_ids)
-
     # -- measured exchange ------------------------------------------------------------------
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
+        """One exchange. The messages may be of more than one kind (a round's evaluation travelling
+        with the next round's training): each message and its reply give a row of its own phase and
+        round, grouped in the order sent."""
         messages = list(messages)
         self.close_server_window()
         if not messages:
             return []
-        message_type = messages[0].metadata.message_type
-        phase = message_type.split(".")[0]
-        round_number = _round_of(messages[0].content)
-        bytes_down = {m.metadata.dst_node_id: payload_bytes(m.content) for m in messages}
+        groups = _groups(messages)
+        bytes_down = [payload_bytes(m.content) for m in messages]
+        for (round_number, phase), positions in groups.items():
+            self._observer.exchange_started(round_number, phase, len(positions))
         # Concurrent silos on this host: one window over the whole exchange, split afterwards.
-        self._observer.exchange_started(round_number, phase, len(messages))
         # Concurrent silos run in Ray's worker processes, this process's children: the attributed
         # figure of the exchange counts them.
-        with WorkWindow(f"exchange-{round_number}-{phase}", measure_energy=self._apportion,
-                        children=self._apportion) as exchange:
-            replies = self._exchange(messages, timeout, round_number, phase)
+        label = "+".join(f"{round_number}-{phase}" for round_number, phase in groups)
+        with WorkWindow(f"exchange-{label}", measure_energy=self._apportion, children=self._apportion) as exchange:
+            replies = self._exchange(messages, timeout)
 
-        replies.sort(key=lambda reply: self._silo_index(reply))
-        sent = {m.metadata.dst_node_id: m for m in messages}
-        failures = [self._failure_of(reply, sent, message_type) for reply in replies]
-        silo_rows = [
-            self._silo_row(reply, round_number, phase, bytes_down, failure) for reply, failure in zip(replies, failures)
-        ]
-        # A failed or refused reply reaches the strategy as an error reply, never with its content.
-        replies = [
-            reply if failure is None or reply.has_error() else _error_reply(reply, sent, failure)
-            for reply, failure in zip(replies, failures)
-        ]
-        answered = {reply.metadata.src_node_id for reply in replies}
-        for node_id in bytes_down:
-            if node_id not in answered:
-                silo_rows.append(self._missing_row(node_id, round_number, phase, bytes_down[node_id], timeout))
+        # Every message has its id now (the inner grid gives them as it pushes).
+        position_of = {m.metadata.message_id: position for position, m in enumerate(messages)}
+        answered: dict[int, Message] = {}
+        for reply in replies:
+            self._silo_of(reply)  # learn which silo a node is (from its measurement) before ordering
+            position = position_of.get(reply.metadata.reply_to_message_id)
+            if position is not None and position not in answered:
+                answered[position] = reply
+        result: list[Message] = []
+        silo_rows: list[LedgerRow] = []
+        for (round_number, phase), positions in groups.items():
+            for position in sorted(positions, key=lambda p: self._index_of_node(messages[p].metadata.dst_node_id)):
+                sent = messages[position]
+                reply = answered.get(position)
+                if reply is None:
+                    silo_rows.append(
+                        self._missing_row(sent.metadata.dst_node_id, round_number, phase, bytes_down[position], timeout)
+                    )
+                    continue
+                failure = self._failure_of(reply, sent)
+                silo_rows.append(self._silo_row(reply, round_number, phase, bytes_down[position], failure))
+                # A failed or refused reply reaches the strategy as an error reply, never with its content.
+                result.append(reply if failure is None or reply.has_error() else _error_reply(sent, failure))
+        last_round, last_phase = list(groups)[-1]
         if self._apportion and host_probe() is not None:
-            silo_rows = self._apportioned(silo_rows, exchange.reading, exchange.cpu_s, round_number, phase)
+            silo_rows = self._apportioned(silo_rows, exchange.reading, exchange.cpu_s, last_round, last_phase)
         silo_rows = [self._modelled(row) for row in silo_rows]
         self.rows.extend(silo_rows)
         if self._on_rows is not None:
             self._on_rows(list(self.rows))
-        self._open_server_window(SERVER_PHASE_AFTER.get(phase, "coordinate"), round_number)
-        return replies
+        self._open_server_window(SERVER_PHASE_AFTER.get(last_phase, "coordinate"), last_round)
+        return result
 
-    def _exchange(self, messages: list[Message], timeout: float | None, round_number: int, phase: str) -> list[Message]:
+    def _exchange(self, messages: list[Message], timeout: float | None) -> list[Message]:
         """The inner grid's replies; the observer hears of each silo as its reply arrives."""
+        kind = {id(m): _kind(m) for m in messages}
         if self._reply_poll_s is not None:
-            replies = self._polled_exchange(messages, timeout)
-        elif getattr(self._inner, "answers_one_at_a_time", False) and self._observer is not NULL_OBSERVER:
+            return self._polled_exchange(messages, timeout)
+        if getattr(self._inner, "answers_one_at_a_time", False) and self._observer is not NULL_OBSERVER:
             # Silos answer in turn anyway: sending one message at a time changes nothing measured
             # and lets a progress bar move per silo.
             replies = []
@@ -158,23 +154,30 @@ class MeasuredGrid(Grid):
                 answered = list(self._inner.send_and_receive([message], timeout=timeout))
                 replies.extend(answered)
                 for reply in answered:
-                    self._observer.silo_finished(round_number, phase, self._silo_of(reply))
+                    self._observer.silo_finished(*kind[id(message)], self._silo_of(reply))
             return replies
-        else:
-            replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+        replies = list(self._inner.send_and_receive(messages, timeout=timeout))
+        sent_kind = {m.metadata.message_id: kind[id(m)] for m in messages}
         for reply in replies:
-            self._observer.silo_finished(round_number, phase, self._silo_of(reply))
+            if reply.metadata.reply_to_message_id in sent_kind:
+                self._observer.silo_finished(*sent_kind[reply.metadata.reply_to_message_id], self._silo_of(reply))
         return replies
 
     def _polled_exchange(self, messages: list[Message], timeout: float | None) -> list[Message]:
-        pending = set(self._inner.push_messages(messages))
+        kinds = [_kind(m) for m in messages]
+        ids = list(self._inner.push_messages(messages))
+        kind_of = {message_id: kind for message_id, kind in zip(ids, kinds) if message_id is not None}
+        pending = set(kind_of)
         deadline = None if timeout is None else time.monotonic() + timeout
         replies: list[Message] = []
         while pending:
             raise_if_stopped()  # in Flower's ServerApp thread (ray) the signal cannot reach us otherwise
-            arrived = list(self._inner.pull_messages(pending))
+            arrived = [reply for reply in self._inner.pull_messages(pending)
+                       if reply.metadata.reply_to_message_id in pending]
             replies.extend(arrived)
-            pending.difference_update(reply.metadata.reply_to_message_id for reply in arrived)
+            for reply in arrived:
+                pending.discard(reply.metadata.reply_to_message_id)
+                self._observer.silo_finished(*kind_of[reply.metadata.reply_to_message_id], self._silo_of(reply))
             if not pending or (deadline is not None and time.monotonic() >= deadline):
                 break
             time.sleep(self._reply_poll_s)
@@ -203,8 +206,8 @@ class MeasuredGrid(Grid):
         self._server_window = (window, round_number, phase)
 
     # -- rows ------------------------------------------------------------------------------
-    def _silo_index(self, reply: Message) -> int:
-        silo = self._silo_of(reply)
+    def _index_of_node(self, node_id: int) -> int:
+        silo = self._node_to_silo.get(node_id)
         return self._silo_order.index(silo) if silo in self._silo_order else len(self._silo_order)
 
     def _silo_of(self, reply: Message) -> str:
@@ -218,17 +221,16 @@ class MeasuredGrid(Grid):
                 self._node_to_silo[node_id] = measurement.silo
         return self._node_to_silo.get(node_id, f"node-{node_id}")
 
-    def _failure_of(self, reply: Message, sent: dict[int, Message], message_type: str) -> str | None:
-        """Why a content reply is refused (it breaks its message type's contract) or failed (the
-        silo raised); None for an accepted reply."""
+    def _failure_of(self, reply: Message, original: Message) -> str | None:
+        """Why a content reply to `original` is refused (it breaks its message type's contract) or
+        failed (the silo raised); None for an accepted reply."""
         if reply.has_error():
             return None
-        original = sent.get(reply.metadata.src_node_id)
-        if original is None:
-            return "reply refused: reply from an unasked node"
+        if reply.metadata.src_node_id != original.metadata.dst_node_id:
+            return f"reply refused: from node {reply.metadata.src_node_id}, sent to {original.metadata.dst_node_id}"
         problem = reply_problem(
-            message_type, original.content, reply.content, self.model_dtypes, min_group_size=self._min_group_size,
-            app_metrics=self._app_metrics,
+            original.metadata.message_type, original.content, reply.content, self.model_dtypes,
+            min_group_size=self._min_group_size, app_metrics=self._app_metrics,
         )
         if problem is None and MEASUREMENT_KEY in reply.content:
             named = SiloMeasurement.from_record(reply.content[MEASUREMENT_KEY]).silo
@@ -242,11 +244,10 @@ class MeasuredGrid(Grid):
         return None
 
     def _silo_row(
-        self, reply: Message, round_number: int, phase: str, bytes_down: dict[int, int], failure: str | None = None
+        self, reply: Message, round_number: int, phase: str, down: int, failure: str | None = None
     ) -> LedgerRow:
         silo = self._silo_of(reply)
         country = self._silo_countries.get(silo, self._server_country)
-        down = bytes_down.get(reply.metadata.src_node_id, 0)
         if reply.has_error():
             reason = bounded_silo_text(reply.error.reason)
             return make_row(
@@ -352,9 +353,22 @@ class MeasuredGrid(Grid):
         modelled = replace(modelled_reading(profile, row.wall_s), host=host_reading(row))
         return _with_energy(row, modelled, detail, HARDWARE_DECLARED)
 
-def _error_reply(reply: Message, sent: dict[int, Message], reason: str) -> Message:
-    original = sent[reply.metadata.src_node_id] if reply.metadata.src_node_id in sent else reply
+
+def _error_reply(original: Message, reason: str) -> Message:
     return Message(Error(ERROR_CLIENT_APP_RAISED, reason), reply_to=original)
+
+
+def _kind(message: Message) -> tuple[int, str]:
+    """(round, phase) of a message the server sends."""
+    return _round_of(message.content), message.metadata.message_type.split(".")[0]
+
+
+def _groups(messages: list[Message]) -> dict[tuple[int, str], list[int]]:
+    """Positions of the messages by (round, phase), in the order their first message was sent."""
+    groups: dict[tuple[int, str], list[int]] = {}
+    for position, message in enumerate(messages):
+        groups.setdefault(_kind(message), []).append(position)
+    return groups
 
 
 def _with_energy(

@@ -2,7 +2,7 @@
 
 - inline: one process, silos one after another; each silo's energy comes from its own window.
 - ray: Flower's Simulation Engine; silos run concurrently and the host's energy is apportioned.
-- deployment: Flower's Deployment Engine, a SuperLink and one SuperNode per silo (deployment.py).
+- deployment: Flower's Deployment Engine, a SuperLink and one SuperNode per silo (simulator.deployment).
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def run_federated(scenario: Scenario, run_dir: Path, observer: RunObserver = NUL
     if scenario.runner == "deployment":
         from simulator.deployment.runner import run_deployment
 
-        return run_deployment(scenario, run_dir).federation
+        return run_deployment(scenario, run_dir, observer=observer).federation
     from simulator.errors import InputError
 
     raise InputError(f"key 'runner': unknown runner '{scenario.runner}'; allowed: inline | ray | deployment")

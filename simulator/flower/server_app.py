@@ -15,6 +15,7 @@ from flwr.serverapp import Grid, ServerApp
 
 from simulator.scenario.schema import Scenario
 from simulator.data.registry import load_dataset
+from simulator.flower.bundle import BundlingGrid
 from simulator.flower.measured_grid import MeasuredGrid
 from simulator.flower.reply_check import array_layout
 from simulator.flower.round_loop import RoundPlan, run_rounds
@@ -40,15 +41,23 @@ def run_federation(
     node_to_silo: dict[int, str] | None = None,
     apportion_host_energy: bool = False,
     reply_poll_s: float | None = None,
+    one_exchange_per_round: bool = False,
     observer: RunObserver = NULL_OBSERVER,
 ) -> FederationOutcome:
-    """Run every round of the scenario's strategy and write the FL outcome into `run_dir`."""
+    """Run every round of the scenario's strategy and write the FL outcome into `run_dir`.
+
+    `one_exchange_per_round`: each round's evaluation travels with the next round's training, as
+    one bundle per silo (simulator.flower.bundle); needs `reply_poll_s` (replies are pulled)."""
     wall_start = time.perf_counter()
     dataset = load_dataset(scenario.data, scenario.seed, scenario.model.input_shape)
     model = build_model(scenario.model, dataset, scenario.seed)
     strategy = build_strategy(
         scenario.strategy, len(scenario.silos), scenario.silos, scenario.training.learning_rate
     )
+    if one_exchange_per_round:
+        if reply_poll_s is None:
+            raise ValueError("one_exchange_per_round pulls its replies: give reply_poll_s")
+        grid = BundlingGrid(grid)
     measured = MeasuredGrid(
         grid,
         node_to_silo=node_to_silo,
@@ -81,14 +90,17 @@ def run_federation(
         # Every row reaches the disk at once: a kill loses no measurement.
         write_text_atomic(run_dir / FL_LEDGER, Ledger(measured.rows).to_csv_text())
 
-    def finish_round(round_number: int, round_arrays: ArrayRecord, record: RoundRecord) -> None:
-        measured.close_server_window()
+    def finish_round(round_number: int, round_arrays: ArrayRecord, record: RoundRecord, round_strategy) -> None:
+        if not one_exchange_per_round:
+            # With one exchange per round the server's window stays open: the next round's
+            # aggregation is already under way in it.
+            measured.close_server_window()
         journal()
         elapsed_s = earlier_wall_s + time.perf_counter() - wall_start
         rounds.append(record.model_copy(update={"elapsed_s": elapsed_s}))
         write_checkpoint(run_dir, capture(
-            completed_round=round_number, model_state=round_arrays.to_torch_state_dict(), strategy=strategy,
-            ledger_rows=len(measured.rows), rounds=rounds, fl_wall_s=elapsed_s,
+            completed_round=round_number, model_state=round_arrays.to_torch_state_dict(), strategy=round_strategy,
+            ledger_rows=rows_through_round(measured.rows, round_number), rounds=rounds, fl_wall_s=elapsed_s,
         ))
 
     target = scenario.training.target_accuracy
@@ -110,6 +122,10 @@ def run_federation(
         min_silos=scenario.faults.min_silos,
         train_config=train_config,
         evaluate_config=ConfigRecord(),
+        evaluation_rides_with_training=one_exchange_per_round,
+        # With a target the run goes on past the budget only while the target is not reached: from
+        # there on each round's evaluation must be in before the next round is sent.
+        stop_decisions_from=scenario.training.rounds if target is not None else None,
     )
     observer.federation_started(scenario.training.last_round, scenario.silo_names)
     try:
@@ -129,6 +145,15 @@ def run_federation(
     )
     write_federation_outcome(run_dir, outcome)
     return outcome
+
+
+def rows_through_round(rows: list, round_number: int) -> int:
+    """How many leading ledger rows belong to rounds up to `round_number` (a checkpoint's position).
+    With one exchange per round the rows of round r+1's training follow round r's evaluation."""
+    for position, row in enumerate(rows):
+        if row.round > round_number:
+            return position
+    return len(rows)
 
 
 def silo_hardware_options(scenario: Scenario) -> dict:
@@ -153,7 +178,12 @@ def silo_hardware_options(scenario: Scenario) -> dict:
     return {"modelled_silos": modelled}
 
 
-def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = None, **grid_options) -> ServerApp:
+def make_server_app(
+    scenario: Scenario | None = None, run_dir: Path | None = None, *, deployed: bool = False, **grid_options
+) -> ServerApp:
+    """The ServerApp for `scenario` (None: the run config's) writing into `run_dir` (None: the run
+    config's). `deployed`: run by Flower on a SuperLink, where replies are pulled every
+    DEPLOYED_REPLY_POLL_S and `deployment.one_exchange_per_round` applies."""
     app = ServerApp()
 
     @app.main()
@@ -168,8 +198,14 @@ def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = Non
         if host_probe() is None and current.probes.energy:
             own_probe = HostEnergyProbe(current.probes.host_country)
             install_host_probe(own_probe)
+        options = dict(grid_options)
+        if deployed:
+            options.update(
+                reply_poll_s=DEPLOYED_REPLY_POLL_S,
+                one_exchange_per_round=current.deployment.one_exchange_per_round,
+            )
         try:
-            run_federation(grid, current, folder, **grid_options)
+            run_federation(grid, current, folder, **options)
         except StopRequested:
             if threading.current_thread() is threading.main_thread():
                 raise
@@ -187,4 +223,4 @@ def make_server_app(scenario: Scenario | None = None, run_dir: Path | None = Non
 # because Flower's own deployed grid waits 3 s between pulls and a round would mostly be waiting.
 DEPLOYED_REPLY_POLL_S = 0.1
 
-app = make_server_app(reply_poll_s=DEPLOYED_REPLY_POLL_S)
+app = make_server_app(deployed=True)

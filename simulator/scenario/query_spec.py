@@ -36,6 +36,9 @@ FEATURE_PREFIX = "feature_"
 DEFAULT_MIN_GROUP_SIZE = 10
 # k = 1 would release single rows: the smallest k accepted.
 MIN_GROUP_SIZE_FLOOR = 2
+# A silo's own floor, in its node config (`--node-config min-group-size=20`): the server's scenario
+# can raise the minimum group size a silo applies, never lower it below the silo's own.
+NODE_MIN_GROUP_SIZE = "min-group-size"
 # Finer bins hold fewer rows each (and cells under the minimum group size are withheld anyway); 100
 # bins give percentile resolution, which is what a histogram or a quantile summary is for.
 MAX_HISTOGRAM_BINS = 100
