@@ -1,6 +1,6 @@
 """`python -m simulator` is the same as the `silocarbon` command."""
 
-from simulator.cli import main
+from simulator.cli import entry
 
 if __name__ == "__main__":
-    main()
+    entry()

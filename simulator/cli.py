@@ -43,6 +43,22 @@ SetOption = Annotated[
     typer.Option("--set", help="Override one scenario key: section.key=value (repeatable).", show_default=False),
 ]
 
+FiguresOption = Annotated[
+    bool,
+    typer.Option(
+        "--figures",
+        help="Draw the report's figures now (matplotlib, 1-3 s); by default `silocarbon report RUN_DIR` draws them. "
+        "A group's report (--repeats, --seeds) always has its figures.",
+    ),
+]
+
+
+def report_line(report, run_dir: Path) -> str:  # type: ignore[no-untyped-def]
+    """Where the report is, and how to add its figures when the run left them out."""
+    if report.figures:
+        return f"Report: {report.html}"
+    return f"Report: {report.html} (tables; `silocarbon report {run_dir}` draws its figures)"
+
 
 @app.command()
 def run(
@@ -73,10 +89,14 @@ def run(
         Optional[list[str]],
         typer.Option("--run-config", help="With --app: one run config value, key=value (repeatable).", show_default=False),
     ] = None,
+    figures: FiguresOption = False,
 ) -> None:
     """Train the scenario's federation and its centralized twin, measured; write a run folder
     (with --repeats, --seeds or the scenario's `seeds = [...]`: one per seed, in a group folder with the
     group's summary)."""
+    from simulator.collector import pause_during_setup
+
+    pause_during_setup()  # until torch is warm (simulator.collector says why)
     from simulator.scenario.load import load_scenario
     from simulator.probes.startup import start_host_probe
 
@@ -98,7 +118,7 @@ def run(
     # CodeCarbon's first start (about 1.5 s, mostly in child processes) runs beside the imports below.
     start_host_probe(loaded.probes)
     if app_spec is not None:
-        _run_app(loaded, app_spec, run_config or [], runs_dir, quiet)
+        _run_app(loaded, app_spec, run_config or [], runs_dir, quiet, figures)
         return
 
     from simulator.pipeline import run_scenario
@@ -112,19 +132,19 @@ def run(
 
         return ["\n".join(deployment_summary_lines(result.run_dir))]
 
-    _measured(quiet, lambda observer: run_scenario(loaded, runs_dir, observer), deployment_lines)
+    _measured(quiet, lambda observer: run_scenario(loaded, runs_dir, observer), deployment_lines, figures)
 
 
-def _run_app(loaded, app_spec: str, run_config: list[str], runs_dir: Path, quiet: bool) -> None:
+def _run_app(loaded, app_spec: str, run_config: list[str], runs_dir: Path, quiet: bool, figures: bool) -> None:
     from simulator.app_pipeline import check_app_scenario, run_app
     from simulator.flower.app_loading import load_flower_apps
 
     check_app_scenario(loaded)
     apps = load_flower_apps(app_spec, run_config)  # imports the app's modules (torch, its data code)
-    _measured(quiet, lambda observer: run_app(apps, loaded, runs_dir, observer))
+    _measured(quiet, lambda observer: run_app(apps, loaded, runs_dir, observer), figures=figures)
 
 
-def _measured(quiet: bool, work, extra_lines=lambda result: []) -> None:  # type: ignore[no-untyped-def]
+def _measured(quiet: bool, work, extra_lines=lambda result: [], figures: bool = False) -> None:  # type: ignore[no-untyped-def]
     """`work(observer)` under progress bars (none when quiet or piped), then its report, then the
     tables (or only the run folder with --quiet)."""
     from contextlib import nullcontext
@@ -137,14 +157,14 @@ def _measured(quiet: bool, work, extra_lines=lambda result: []) -> None:  # type
     bars = progress_for(quiet)
     with bars if bars is not None else nullcontext():
         result = work(bars or NULL_OBSERVER)
-    report = write_report(result.run_dir)
+    report = write_report(result.run_dir, draw_figures=figures)
     if quiet:
         print(result.run_dir)
         return
     print_run(result)
     for line in extra_lines(result):
         print(line)
-    print(f"Report: {report.html}")
+    print(report_line(report, result.run_dir))
 
 
 def _run_group(loaded, seed_list: list[int], runs_dir: Path, quiet: bool) -> None:
@@ -273,11 +293,16 @@ def validate(scenario: ScenarioArg = None, set_: SetOption = None) -> None:
 def resume(
     run_dir: Annotated[Path, typer.Argument(help="The run folder of a killed or failed run.", show_default=False)],
     quiet: Annotated[bool, typer.Option("--quiet", help="Print only the run folder.")] = False,
+    figures: FiguresOption = False,
 ) -> None:
     """Go on with a stopped run (killed, interrupted, failed) from its last finished round; ends as an uninterrupted run would."""
+    from simulator.collector import pause_during_setup
+
+    pause_during_setup()  # until torch is warm (simulator.collector says why)
+
     from simulator.pipeline import resume_run
 
-    _measured(quiet, lambda observer: resume_run(run_dir, observer))
+    _measured(quiet, lambda observer: resume_run(run_dir, observer), figures=figures)
 
 
 @app.command()
@@ -422,6 +447,68 @@ def main(argv: list[str] | None = None) -> None:
     if status == EXIT_KEYBOARD_INTERRUPT:
         _fail(EXIT_KEYBOARD_INTERRUPT, "interrupted")
     sys.exit(status if isinstance(status, int) else 0)
+
+
+def entry() -> None:
+    """The `silocarbon` command (and `python -m simulator`): `main`, then a quick exit.
+
+    After a run the interpreter's own shut-down (freeing the hundreds of thousands of objects of
+    torch, Flower and CodeCarbon module by module) took 0.3-0.9 s here, about the default run's
+    training time. What a normal exit does that matters still happens, in the same order; only the
+    freeing is skipped, and with it the finalizers of objects still alive (a file object left open
+    with unflushed data would lose it; every file of ours is written and closed in a `with` block,
+    and Python itself does not promise to run those finalizers at exit either):
+    - other non-daemon threads: while one runs, the process exits the usual way (waiting for it);
+    - the exit handlers run (`atexit`: logging's flush and close, CodeCarbon's file manager, Ray's
+      shutdown of its processes, multiprocessing's children, temporary folders);
+    - stdout and stderr are flushed; if stdout cannot be flushed (full disk, closed pipe) a
+      successful status becomes 120, as Python's own exit reports it.
+    Every run file is already on disk by then (written atomically and fsync'd, `results.atomic`;
+    the manifest's final status included), run and resume have closed their probes and released the
+    folder lock, and a signal's status (130, 143) passes through unchanged.
+    `main` itself raises SystemExit as before, for callers that run it in their own process.
+    """
+    try:
+        main()
+    except SystemExit as done:
+        if done.code is not None and not isinstance(done.code, int):
+            raise
+        status = done.code or 0
+    else:
+        status = 0
+    _leave(status)
+
+
+STDOUT_FLUSH_FAILED = 120  # what CPython exits with when it cannot flush stdout at shut-down
+
+
+def _leave(status: int) -> None:
+    import atexit
+    import threading
+
+    others = [thread for thread in threading.enumerate()
+              if thread is not threading.main_thread() and not thread.daemon and thread.is_alive()]
+    if others:
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
+        try:
+            stream.flush()
+        except (OSError, ValueError) as error:
+            if stream is sys.stdout:
+                status = status or STDOUT_FLUSH_FAILED
+                if not isinstance(error, BrokenPipeError):  # a reader that left (`| head`) needs no word
+                    _say_on_stderr(f"silocarbon: error: the output could not be written ({error})\n")
+    os._exit(status)
+
+
+def _say_on_stderr(line: str) -> None:
+    try:
+        os.write(2, line.encode())
+    except OSError:
+        pass
 
 
 def _quiet_libraries() -> None:

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from simulator.collector import end_of_setup
 from simulator.probes.gpu_time import gpu_busy
 from simulator.probes.sample_updates import count_sample_updates
 from simulator.stopping import raise_if_stopped
@@ -38,6 +39,45 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
+class MomentumSGD:
+    """SGD with momentum: the update `torch.optim.SGD(parameters, lr, momentum)` makes with its
+    defaults (no dampening, weight decay or Nesterov), parameter by parameter as it runs on a CPU:
+    the first step's buffer is the gradient, later ones `buffer = momentum * buffer + gradient`, then
+    `parameter -= learning_rate * buffer`. tests/test_training_sgd.py checks it is bit for bit
+    torch.optim.SGD's.
+
+    Why not torch.optim.SGD itself: the first optimizer a process builds imports torch._dynamo (with
+    SymPy), to keep the optimizer's own methods out of torch.compile, which this tool never calls.
+    That import cost as much CPU as importing torch itself (2.1-2.7 s of CPU per process here, at
+    load 8-10), in the CLI and in every Ray worker.
+    """
+
+    def __init__(self, parameters, *, learning_rate: float, momentum: float):  # type: ignore[no-untyped-def]
+        self.parameters = [parameter for parameter in parameters if parameter.requires_grad]
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.buffers: list[torch.Tensor | None] = [None] * len(self.parameters)
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for index, parameter in enumerate(self.parameters):
+            gradient = parameter.grad
+            if gradient is None:
+                continue
+            if self.momentum != 0:
+                buffer = self.buffers[index]
+                if buffer is None:
+                    buffer = self.buffers[index] = gradient.detach().clone()
+                else:
+                    buffer.mul_(self.momentum).add_(gradient, alpha=1)
+                gradient = buffer
+            parameter.add_(gradient, alpha=-self.learning_rate)
+
+
 def train_epochs(
     model: nn.Module,
     features: np.ndarray,
@@ -60,7 +100,7 @@ def train_epochs(
     model.to(device).train()
     x = torch.from_numpy(features).to(device)
     y = torch.from_numpy(labels).to(device)
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
+    optimizer = MomentumSGD(model.parameters(), learning_rate=learning_rate, momentum=momentum)
     generator = torch.Generator().manual_seed(seed)
     anchor = [p.detach().clone() for p in model.parameters()] if proximal_mu > 0 else None
     loss_fn = nn.CrossEntropyLoss()
@@ -109,19 +149,17 @@ def centralized_epochs(rounds: int, local_epochs: int) -> int:
 
 
 def warm_up_torch(threads: int = 1) -> None:
-    """Pay torch's one-time start-up costs (the first optimizer step imports about 1 s of modules)
-    before any measured window, so that cost is not charged to whichever silo happens to train first.
+    """Pay torch's one-time start-up costs (the first forward, backward and update load kernels and
+    modules) before any measured window, so that cost is not charged to whichever silo trains first.
 
-    Also sets torch's thread count, and freezes the objects alive after start-up out of Python's
-    garbage collector: Flower calls `gc.collect()` for every reply it converts to NumPy, which
-    otherwise walks every object of torch, Flower and Ray each time (up to 0.7 s per call here).
+    Also sets torch's thread count, and ends set-up for Python's garbage collector
+    (`simulator.collector`): the objects alive after start-up are frozen out of later collections,
+    since Flower calls `gc.collect()` for every reply it converts to NumPy, which otherwise walks every
+    object of torch, Flower and Ray each time (up to 0.7 s per call here).
     """
-    import gc
-
     torch.set_num_threads(threads)
     model = nn.Linear(2, 2)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    optimizer = MomentumSGD(model.parameters(), learning_rate=0.1, momentum=0.9)
     nn.functional.cross_entropy(model(torch.zeros(1, 2)), torch.zeros(1, dtype=torch.long)).backward()
     optimizer.step()
-    gc.collect()
-    gc.freeze()
+    end_of_setup()

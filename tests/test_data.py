@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simulator.scenario.schema import DataConfig
 from simulator.data import build_federated_data
+from simulator.data.registry import load_dataset
 from simulator.data.partition import partition, partition_shares, split_train_test
 from simulator.errors import InputError
 from tests.conftest import tiny_scenario
@@ -87,3 +93,37 @@ def test_more_silos_than_samples_is_refused():
     silos = [{"name": f"s{i}", "country": "FRA", "share": 1.0} for i in range(20)]
     with pytest.raises(InputError, match="20 silos but only"):
         build_federated_data(tiny_scenario(data__dataset="synthetic", data__synthetic_samples=10, silos=silos))
+
+
+def test_digits_are_scikit_learns_read_from_its_file_without_importing_it():
+    code = (
+        "import sys\nfrom simulator.scenario.schema import DataConfig\nfrom simulator.data.registry import load_dataset\n"
+        "d = load_dataset(DataConfig(dataset='digits'), 0)\n"
+        "print(d.features.shape, d.labels.shape, 'sklearn' in sys.modules, 'scipy' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "(1797, 64) (1797,) False False", done.stderr
+
+    from sklearn.datasets import load_digits
+
+    dataset = load_dataset(DataConfig(dataset="digits"), 0)
+    bunch = load_digits()
+    assert np.array_equal(dataset.features, (bunch.data / 16.0).astype(np.float32))
+    assert np.array_equal(dataset.labels, bunch.target) and dataset.labels.dtype == np.int64
+    dataset.features[0, 0] = 5.0  # a caller's copy: the next load is unchanged
+    assert load_dataset(DataConfig(dataset="digits"), 0).features[0, 0] == bunch.data[0, 0] / 16.0
+
+
+def test_a_damaged_digits_file_is_one_clear_error(tmp_path, monkeypatch):
+    from simulator.data import registry
+
+    damaged = tmp_path / "digits.csv.gz"
+    with gzip.open(damaged, "wt") as stream:
+        stream.write("1,2,3\n4,5,6\n")
+    monkeypatch.setattr(registry, "package_data_file", lambda package, relative: damaged)
+    registry.digits_table.cache_clear()
+    try:
+        with pytest.raises(InputError, match="is not the 1,797 x 64 digits file"):
+            load_dataset(DataConfig(dataset="digits"), 0)
+    finally:
+        registry.digits_table.cache_clear()

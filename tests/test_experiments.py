@@ -173,8 +173,9 @@ def test_scaling_end_to_end(tiny_enterprise_file, tmp_path):
         assert (folder / name).stat().st_size > 0, name
 
 
-EXPERIMENT_MODULES = ("bench_lifecycle", "bench_noise", "bench_overhead", "compare_strategies", "deployment_overhead",
-                      "gpu_check", "intensity", "model_profiles", "paper_findings", "portfolio_claim", "regimes",
+EXPERIMENT_MODULES = ("bench_lifecycle", "bench_many_silos", "bench_noise", "bench_overhead", "bench_startup",
+                      "compare_strategies", "deployment_overhead", "gpu_check", "intensity", "model_profiles",
+                      "paper_findings", "portfolio_claim", "regimes",
                       "report_screenshot", "runner_energy", "scaling")
 
 
@@ -193,6 +194,6 @@ def test_every_experiment_takes_seeds_or_says_why_not(name, capsys):
 def test_the_list_of_experiments_is_complete():
     from pathlib import Path
 
-    helpers = {"__init__", "claims", "output", "seeds", "variants"}
+    helpers = {"__init__", "claims", "output", "seeds", "variants", "plain_pytorch_yardstick"}
     found = {path.stem for path in Path(paper_findings.__file__).parent.glob("*.py")} - helpers
     assert found == set(EXPERIMENT_MODULES)

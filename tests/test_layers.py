@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("foundation", (
         "simulator", "simulator.errors", "simulator.units", "simulator.progress", "simulator.records",
         "simulator.records.kinds", "simulator.country_intensity", "simulator.results.atomic", "simulator.names",
-        "simulator.stopping",
+        "simulator.stopping", "simulator.collector",
         # 95 % intervals over repeated measurements: arithmetic only.
         "simulator.intervals",
         # The quarantine modules: the only ones that touch non-public Flower and CodeCarbon names.

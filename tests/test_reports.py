@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
-from conftest import RecordingObserver, run_cli, tiny_scenario
+from conftest import REPO_ROOT, RecordingObserver, run_cli, tiny_scenario
 from simulator.errors import InputError
 from simulator.ledger import LedgerRow
 from simulator.pipeline import run_scenario
@@ -237,6 +240,36 @@ def test_cli_run_writes_the_report_and_runs_lists_it(tmp_path):
     assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nope" in missing.stderr
     bad_report = run_cli("report", "runs/nope", cwd=tmp_path)
     assert bad_report.returncode == 2 and "does not exist" in bad_report.stderr
+
+
+def test_run_pays_only_for_what_it_uses_and_report_draws_the_figures_later(tmp_path):
+    """`run` imports neither scikit-learn/SciPy (the digits are read from their file), nor torch._dynamo
+    (its SGD is not torch.optim's), nor matplotlib (its report has every table and says how to draw
+    the figures); `report` then draws all four."""
+    heavy = ("sklearn", "scipy", "torch._dynamo", "sympy", "matplotlib")
+    code = (
+        "import sys\nfrom simulator.cli import main\ntry:\n    main(sys.argv[1:])\nexcept SystemExit as done:\n"
+        f"    print('LOADED', [m for m in {heavy!r} if m in sys.modules], done.code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run", "--set", "training.rounds=1", "--set", "model.name=logreg",
+         "--runs-dir", "runs", "--quiet"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    folder_line, loaded_line = done.stdout.strip().splitlines()[-2:]
+    assert loaded_line == "LOADED [] 0"
+    run_dir = tmp_path / folder_line
+    html = (run_dir / "report.html").read_text()
+    assert "<img" not in html and html.count(f"silocarbon report {run_dir.relative_to(tmp_path)}") == 5
+    assert "| round | test accuracy (fraction)" in (run_dir / "report.md").read_text()  # the tables are all there
+    assert not (run_dir / "report_files").exists()
+
+    drawn = run_cli("report", str(run_dir), cwd=tmp_path)
+    assert drawn.returncode == 0, drawn.stderr
+    html = (run_dir / "report.html").read_text()
+    assert html.count('<img src="data:image/png;base64,') == 5 and "Figure not drawn" not in html
+    assert len(list((run_dir / "report_files").glob("*.png"))) == 5
 
 
 def test_lifecycle_part_absent_or_damaged(tmp_path):

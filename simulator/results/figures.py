@@ -20,19 +20,12 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from simulator.results.breakdown import RoundBytes, SiloTotals  # noqa: E402
 from simulator.records.run import RoundRecord  # noqa: E402
+# Drawn here, defined with the lifecycle view (which must not load matplotlib).
+from simulator.results.lifecycle_view import StageValue, TotalRange  # noqa: E402,F401
 
 FL_COLOUR = "#1f77b4"
 CL_COLOUR = "#d62728"
 DPI = 100
-
-
-@dataclass(frozen=True)
-class StageValue:
-    """One lifecycle stage's value for both approaches, in the unit the figure states."""
-
-    stage: str
-    fl: float
-    cl: float
 
 
 def png_bytes(figure: Figure) -> bytes:
@@ -40,16 +33,6 @@ def png_bytes(figure: Figure) -> bytes:
     figure.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
     plt.close(figure)
     return buffer.getvalue()
-
-
-@dataclass(frozen=True)
-class TotalRange:
-    """The interval of one panel's FL and CL totals, drawn as whiskers on the stacked bars."""
-
-    fl_low: float
-    fl_high: float
-    cl_low: float
-    cl_high: float
 
 
 def stacked_stage_bars(

@@ -11,7 +11,25 @@ from dataclasses import dataclass
 
 from simulator.lifecycle.decision import DecisionFlip
 from simulator.lifecycle.model import BreakEven, Interval, LifecycleResult, Sensitivity, SiteSummary, StageResult
-from simulator.results.figures import StageValue, TotalRange
+
+
+@dataclass(frozen=True)
+class StageValue:
+    """One lifecycle stage's value for both approaches, in the unit the figure states."""
+
+    stage: str
+    fl: float
+    cl: float
+
+
+@dataclass(frozen=True)
+class TotalRange:
+    """The interval of one panel's FL and CL totals, drawn as whiskers on the stacked bars."""
+
+    fl_low: float
+    fl_high: float
+    cl_low: float
+    cl_high: float
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,17 @@
 The HTML embeds every figure as a base64 data URI and carries its own styles, so it opens offline,
 attached to an e-mail or from a CI artifact. report.md holds the same tables and links the same
 figures, written as PNG files under `report_files/`.
+
+`silocarbon run` writes the report without its figures (every table is there; drawing them imports
+matplotlib and takes 1-3 s of CPU, more than the default run's training): each figure's place names
+the command that draws it, `silocarbon report RUN_DIR`, which rewrites both files with the figures.
 """
 
 from __future__ import annotations
 
 import base64
+import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +21,6 @@ import jinja2
 
 from simulator.ledger import APPROACH_FL
 from simulator.lifecycle.factors import FACTOR_NAMES, Factor, load_factors
-from simulator.results import figures
 from simulator.results.atomic import write_bytes_atomic, write_text_atomic
 from simulator.results.breakdown import (
     GridIntensity,
@@ -53,10 +58,12 @@ class ReportFigure:
     file_name: str
     title: str
     caption: str
-    png: bytes
+    png: bytes | None  # None: not drawn (`silocarbon run`); `silocarbon report` draws it
 
     @property
     def data_uri(self) -> str:
+        if self.png is None:
+            raise ValueError(f"figure {self.file_name} was not drawn")
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
 
 
@@ -81,12 +88,22 @@ class ReportContext:
     figures: list[ReportFigure]
     faults: list[FaultEvent]
     faults_summary: str
+    draw_command: str = ""  # where figures were not drawn: the command that draws them
+
+    def drawn(self, file_name: str) -> bool:
+        return any(figure.file_name == file_name and figure.png is not None for figure in self.figures)
 
 
-def build_context(run: RunView) -> ReportContext:
+def build_context(run: RunView, draw_figures: bool = True) -> ReportContext:
+    """The report's content; without `draw_figures` the figures keep their places, undrawn, and
+    matplotlib is not imported."""
     silos = silo_totals(run.ledger.rows, APPROACH_FL)
     round_bytes = bytes_per_round(run.ledger.rows)
     lifecycle = lifecycle_view(run.lifecycle)
+
+    def drawn(draw: Callable[[], bytes]) -> bytes | None:
+        return draw() if draw_figures else None
+
     report_figures = []
     if lifecycle is not None and lifecycle.stages:
         report_figures.append(ReportFigure(
@@ -94,8 +111,8 @@ def build_context(run: RunView) -> ReportContext:
             "FL vs CL per lifecycle stage",
             "Each bar stacks the lifecycle stages of one approach (central values); the whisker is the "
             "total's [low, high] interval; the tables below give the interval of every figure.",
-            figures.stacked_stage_bars(lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL",
-                                       lifecycle.figure_totals()),
+            drawn(lambda: _figures().stacked_stage_bars(
+                lifecycle.figure_panels(), f"{run.scenario_name}: lifecycle, FL vs CL", lifecycle.figure_totals())),
         ))
     if lifecycle is not None and any(line.margin_low is not None for line in lifecycle.decision):
         report_figures.append(ReportFigure(
@@ -104,28 +121,28 @@ def build_context(run: RunView) -> ReportContext:
             "One input at a time over its published range, the others central: each bar runs from CL - FL at "
             "the input's low bound to CL - FL at its high bound; the black line is the decision boundary, so an "
             "orange bar crossing it flips the decision within the range (at the value written beside it).",
-            figures.decision_tornado(lifecycle.decision, f"{run.scenario_name}: decision sensitivity"),
+            drawn(lambda: _figures().decision_tornado(lifecycle.decision, f"{run.scenario_name}: decision sensitivity")),
         ))
     report_figures.append(ReportFigure(
         "silo_energy_co2.png",
         "Energy and CO2 per silo (federated training, measured)",
         "Sum over every round and phase of each silo's ledger rows; the server's aggregation and "
         "coordination is its own bar.",
-        figures.silo_bars(silos),
+        drawn(lambda: _figures().silo_bars(silos)),
     ))
     report_figures.append(ReportFigure(
         "accuracy_per_round.png",
         "Accuracy per round",
         "Test accuracy of the aggregated FL model after each round; the dashed line is the centralized "
         "model's final accuracy on the same test set.",
-        figures.accuracy_curve(run.rounds, run.cl.accuracy),
+        drawn(lambda: _figures().accuracy_curve(run.rounds, run.cl.accuracy)),
     ))
     report_figures.append(ReportFigure(
         "bytes_per_round.png",
         "Bytes per round",
         "Payload bytes of the model updates in each round, both directions (Flower record sizes, no "
         "wire overhead).",
-        figures.bytes_bars(round_bytes),
+        drawn(lambda: _figures().bytes_bars(round_bytes)),
     ))
     methods = method_uses(run.ledger.rows)
     faults = fault_events(run.ledger.rows)
@@ -142,7 +159,15 @@ def build_context(run: RunView) -> ReportContext:
         figures=report_figures,
         faults=faults,
         faults_summary=fault_summary(faults) if faults else "",
+        draw_command="" if draw_figures else f"silocarbon report {shlex.quote(str(run.path))}",
     )
+
+
+def _figures():  # type: ignore[no-untyped-def]
+    """The figure module, imported only when a figure is drawn (it loads matplotlib, ~0.5 s)."""
+    from simulator.results import figures
+
+    return figures
 
 
 def lifecycle_factors() -> list[Factor]:
@@ -199,12 +224,17 @@ def render_markdown(context: ReportContext) -> str:
     return _environment(html=False).get_template("report.md.j2").render(c=context, figure_dir=FIGURE_DIR)
 
 
-def write_report(run_dir: Path) -> ReportFiles:
-    """Write report.html, report.md and the figure files into the run folder; return their paths."""
+def write_report(run_dir: Path, draw_figures: bool = True) -> ReportFiles:
+    """Write report.html, report.md and the figure files into the run folder; return their paths.
+
+    `draw_figures=False` (what `silocarbon run` does) writes every table and leaves the figures for
+    `silocarbon report`; figure files an earlier report drew stay where they are."""
     run = read_run(Path(run_dir))
-    context = build_context(run)
+    context = build_context(run, draw_figures)
     figure_paths = []
     for figure in context.figures:
+        if figure.png is None:
+            continue
         path = run.path / FIGURE_DIR / figure.file_name
         write_bytes_atomic(path, figure.png)
         figure_paths.append(path)
