@@ -56,7 +56,7 @@ def host_noise():  # type: ignore[no-untyped-def]
         return HostNoise(**raw)
     except (TypeError, ValueError) as error:
         raise InputError(f"host noise file '{path}': {error}; keys: energy_level_sd, time_level_sd, own_sd, "
-                         "source") from None
+                         "time_own_sd (optional), source") from None
 
 
 def measure_seeds(scenario: Scenario, seeds: list[int], runs_root: Path) -> MeasuredGroup:

@@ -52,3 +52,20 @@ def test_the_shipped_host_noise_is_the_measured_one_and_bad_values_are_refused()
     assert math.sqrt(2) * shipped.own_sd == pytest.approx(math.sqrt(math.log(1 + 0.13 ** 2)), rel=0.01)
     with pytest.raises(ValueError, match="own_sd"):
         HostNoise(0.1, 0.1, -0.1, "x")
+
+
+def test_the_wall_time_ratio_moves_by_its_own_measured_spread():
+    import numpy as np
+
+    from simulator.lifecycle.profile_noise import NOISY_FIELDS
+
+    shipped = host_noise()
+    # FL / CL wall seconds between invocations: CV 0.17 measured (bench_noise's wall-ratio row).
+    assert math.sqrt(2) * shipped.wall_own_sd == pytest.approx(math.sqrt(math.log(1 + 0.17 ** 2)), rel=0.01)
+    noise = HostNoise(energy_level_sd=0.3, time_level_sd=0.6, own_sd=0.05, source="by hand", time_own_sd=0.2)
+    draws = noise.factors(200_000, np.random.default_rng(1))
+    fl_wall, cl_wall = (name for name in NOISY_FIELDS if "wall_s" in name)
+    fl_energy, cl_energy = (name for name in NOISY_FIELDS if "kwh_per_sample_update" in name)
+    assert np.std(np.log(draws[fl_wall] / draws[cl_wall])) == pytest.approx(math.sqrt(2) * 0.2, rel=0.02)
+    assert np.std(np.log(draws[fl_energy] / draws[cl_energy])) == pytest.approx(math.sqrt(2) * 0.05, rel=0.02)
+    assert HostNoise(0.3, 0.6, 0.05, "x").wall_own_sd == 0.05  # without it, as the energy fields'

@@ -78,12 +78,16 @@ class HostNoise:
 
     energy_level_sd: float  # shared by FL, CL and server energy per unit of work in one invocation
     time_level_sd: float  # shared by FL and CL wall time per sample update
-    own_sd: float  # each field's own part: CL / FL moves by sqrt(2) x this
+    own_sd: float  # each energy field's own part: CL / FL energy moves by sqrt(2) x this
     source: str  # where the figures were measured
+    # Each wall-time field's own part (CL / FL wall time moves by sqrt(2) x this); None: as own_sd.
+    time_own_sd: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("energy_level_sd", "time_level_sd", "own_sd"):
+        for name in ("energy_level_sd", "time_level_sd", "own_sd", "time_own_sd"):
             value = getattr(self, name)
+            if value is None and name == "time_own_sd":
+                continue
             if not (math.isfinite(value) and 0 <= value <= 3):
                 raise ValueError(f"HostNoise.{name} = {value!r}: a log-scale standard deviation in [0, 3]")
 
@@ -91,12 +95,18 @@ class HostNoise:
         """Per noisy field, `count` multiplicative factors (median 1)."""
         energy = rng.normal(0.0, self.energy_level_sd, count)
         time = rng.normal(0.0, self.time_level_sd, count)
-        return {name: np.exp((time if "wall_s" in name else energy) + rng.normal(0.0, self.own_sd, count))
+        return {name: np.exp(time + rng.normal(0.0, self.wall_own_sd, count)) if "wall_s" in name
+                else np.exp(energy + rng.normal(0.0, self.own_sd, count))
                 for name in NOISY_FIELDS}
+
+    @property
+    def wall_own_sd(self) -> float:
+        return self.own_sd if self.time_own_sd is None else self.time_own_sd
 
     def text(self) -> str:
         return (f"times the between-invocation noise of this host (log-scale SD: energy level {self.energy_level_sd:.2g}, "
-                f"time level {self.time_level_sd:.2g}, each field's own {self.own_sd:.2g}; {self.source})")
+                f"time level {self.time_level_sd:.2g}, each energy field's own {self.own_sd:.2g}, "
+                f"each time field's own {self.wall_own_sd:.2g}; {self.source})")
 
 
 HOST_NOISE_STREAM = 29  # keeps the host-noise draws apart from the profile and factor draws
