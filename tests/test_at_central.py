@@ -10,7 +10,9 @@ from simulator.flower.runners import run_inline
 from simulator.lifecycle import build_plan, load_factors
 from simulator.lifecycle.factors import central
 from simulator.lifecycle.profile import default_profile
-from simulator.lifecycle.stages import cl_stages, egress_price, fl_stages, link_intensity, network_transfer, silo_primary_storage
+from simulator.lifecycle.stages import (
+    cl_stages, egress_price, fl_stages, ingest, link_intensity, network_transfer, silo_primary_storage,
+)
 from simulator.country_intensity import country_intensity
 
 SILOS = [{"name": "paris", "country": "FRA", "share": 0.5}, {"name": "virginia", "country": "USA", "share": 0.5}]
@@ -42,8 +44,14 @@ def test_a_silo_at_the_central_site_ships_and_copies_nothing_and_talks_over_no_n
 
     cl_apart, cl_together = cl_stages(apart, profile, f), cl_stages(together, profile, f)
     fl_apart, fl_together = fl_stages(apart, profile, f), fl_stages(together, profile, f)
-    # CL: Virginia's data is neither moved nor stored twice.
-    assert cl_together.data_transfer.co2_kg == pytest.approx(cl_apart.data_transfer.co2_kg - link(virginia.shipped_gb).co2_kg)
+    # CL: Virginia's data is neither moved, nor landed by the ingest pipeline, nor stored twice.
+    def landed(plan):
+        return ingest(sum(silo.shipped_gb for silo in plan.silos), plan.central, f).co2_kg
+
+    assert cl_together.data_transfer.co2_kg == pytest.approx(
+        cl_apart.data_transfer.co2_kg - link(virginia.shipped_gb).co2_kg - (landed(apart) - landed(together))
+    )
+    assert landed(together) < landed(apart)
     central_gb_months = apart.silos[0].central_gb_months + virginia.central_gb_months
     assert cl_together.data_storage.co2_kg == pytest.approx(
         cl_apart.data_storage.co2_kg * apart.silos[0].central_gb_months / central_gb_months

@@ -229,3 +229,16 @@ def _toml_lines(document: dict) -> str:
             lines.append(f"[{json.dumps(key)}]")
             lines.extend(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in value.items())
     return "\n".join(lines) + "\n"
+
+
+def test_an_online_dataset_without_a_name_is_refused_naming_the_key():
+    # Found by the override fuzzer: "hf:" reached the datasets library and failed with an IndexError.
+    from simulator.scenario.schema import DataConfig
+
+    import pydantic
+    import pytest
+
+    for value in ("hf:", "torchvision:", "hf:/"):
+        with pytest.raises(pydantic.ValidationError, match="unknown dataset"):
+            DataConfig(dataset=value)
+    assert DataConfig(dataset="hf:user/images").dataset == "hf:user/images"

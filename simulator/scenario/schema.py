@@ -102,7 +102,10 @@ class DataConfig(_Section):
     @field_validator("dataset")
     @classmethod
     def _known_dataset(cls, value: str) -> str:
-        if value in OFFLINE_DATASETS or value.startswith(ONLINE_DATASET_PREFIXES):
+        if value in OFFLINE_DATASETS:
+            return value
+        # An online dataset needs a name after its prefix (the loaders fail obscurely without one).
+        if any(value.startswith(prefix) and value[len(prefix):].strip("/ ") for prefix in ONLINE_DATASET_PREFIXES):
             return value
         allowed = " | ".join(OFFLINE_DATASETS) + " | torchvision:<name> | hf:<name>"
         raise ValueError(f"unknown dataset '{value}'; allowed: {allowed}")
