@@ -190,3 +190,14 @@ def test_a_part_that_raises_becomes_an_error_part_and_the_next_part_still_runs()
     assert reply.content[BUNDLE_KEY]["parts"] == 2
     assert "RuntimeError: evaluation failed" in reply.content["part0.silocarbon.error"]["reason"]
     assert reply.content["part1.metrics"]["num-examples"] == 3
+
+
+def test_send_and_receive_on_a_bundling_grid_returns_each_part_s_reply():
+    grid = BundlingGrid(InlineGrid(_hostile_app("smuggled"), 1))
+    messages = [
+        Message(RecordDict({"config": ConfigRecord({"server-round": 1})}), dst_node_id=101, message_type=kind)
+        for kind in ("evaluate", "train")
+    ]
+    replies = list(grid.send_and_receive(messages, timeout=30))
+    assert sorted(reply.metadata.message_type for reply in replies) == ["evaluate", "train"]
+    assert all(reply.has_error() and "malformed bundle reply" in reply.error.reason for reply in replies)

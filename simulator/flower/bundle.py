@@ -19,6 +19,7 @@ The silo answers the parts in the order they were pushed, as it would separate m
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from flwr.app import ConfigRecord, Context, Error, Message, RecordDict
@@ -39,6 +40,7 @@ BUNDLE_KEY = "silocarbon.bundle"  # the parts' message types (request) or the pa
 PART_PREFIX = "part{index}."
 PART_ERROR = "silocarbon.error"  # a part that ended in an error reply: its code and reason
 MAX_PARTS = 8  # a round bundles two; anything beyond a handful is not ours
+REPLY_POLL_S = 0.05  # send_and_receive's pause between pulls
 
 
 class BundleError(ValueError):
@@ -99,7 +101,20 @@ class BundlingGrid(WrappedGrid):
         self._held: dict[str, Message] = {}  # part replies split off a bundle reply, not yet pulled
 
     def send_and_receive(self, messages: Iterable[Message], *, timeout: float | None = None) -> Iterable[Message]:
-        raise NotImplementedError("BundlingGrid answers push_messages/pull_messages (the measured grid polls it)")
+        """Push, then pull until every reply is in or `timeout` seconds pass (the measured grid polls
+        push/pull itself; this serves a caller that uses the Grid's one-call form)."""
+        pending = list(self.push_messages(messages))
+        deadline = None if timeout is None else time.monotonic() + timeout
+        replies: list[Message] = []
+        while pending:
+            arrived = list(self.pull_messages(pending))
+            replies.extend(arrived)
+            answered = {reply.metadata.reply_to_message_id for reply in arrived}
+            pending = [message_id for message_id in pending if message_id not in answered]
+            if not pending or (deadline is not None and time.monotonic() >= deadline):
+                break
+            time.sleep(REPLY_POLL_S)
+        return replies
 
     # -- bundles
     def push_messages(self, messages: Iterable[Message]) -> Iterable[str]:
