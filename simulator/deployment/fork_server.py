@@ -106,6 +106,10 @@ def _child(request: dict, server_pid: int) -> None:
         os.dup2(log, 2)
         os.close(log)
         os.close(devnull)
+        # The child writes to a log file: timestamps show where a round's time goes; colours are noise there.
+        from flwr.common.logger import update_console_handler
+
+        update_console_handler(timestamps=True, colored=False)
         sys.argv = [request["program"], *request["argv"]]
         run_program(request["program"], list(request["argv"]))
         code = 0

@@ -24,7 +24,7 @@ DEFAULT_POLL_INTERVAL_S = 0.05
 # A task can be acquired before its SuperNode holds the whole message; Flower then retries the
 # missing parts after 1 s, doubling. From the local Runtime API a short first wait is enough.
 OBJECT_PULL_FIRST_WAIT_S = 0.02
-OBJECT_PULL_MAX_WAIT_S = 0.5
+OBJECT_PULL_MAX_WAIT_S = 0.05
 SILOCARBON_APP_PUBLISHER = "silocarbon"
 LISTEN_WAIT_S = 600.0  # the runner's own start-up limit ends the run sooner
 
@@ -64,14 +64,18 @@ def serve(
         if task is not None:
             task_id, token = task
             started = time.perf_counter()
-            run_task(runtime_api_address, token, insecure, certificates, client_app)
-            log.info("task %d done in %.3f s", task_id, time.perf_counter() - started)
+            phases = run_task(runtime_api_address, token, insecure, certificates, client_app)
+            log.info("task %d done in %.3f s (%s)", task_id, time.perf_counter() - started,
+                     ", ".join(f"{name} {seconds:.3f} s" for name, seconds in phases.items()))
         else:
             time.sleep(poll_interval_s)
 
 
-def run_task(runtime_api_address: str, token: str, insecure: bool, certificates: bytes | None, client_app) -> None:
-    """One ClientApp task, as `flwr-clientapp` runs it, without leaving the process afterwards."""
+def run_task(
+    runtime_api_address: str, token: str, insecure: bool, certificates: bytes | None, client_app
+) -> dict[str, float]:
+    """One ClientApp task, as `flwr-clientapp` runs it, without leaving the process afterwards; the
+    seconds each of its steps took (the log shows where a round's time goes)."""
     from flwr.app import Error, Message
 
     from simulator.flower.flwr_internals import (
@@ -84,16 +88,27 @@ def run_task(runtime_api_address: str, token: str, insecure: bool, certificates:
         start_task_heartbeat,
     )
 
+    phases: dict[str, float] = {}
+    mark = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        phases[name] = now - mark
+        mark = now
+
     client = runtime_client(
         runtime_api_address, insecure=insecure, root_certificates=certificates, component_name="flwr-clientapp", token=token
     )
     stop_heartbeat = start_task_heartbeat(client)
+    lap("connect")
     context = None
     completed, details = False, "ClientApp task failed before it ran"
     try:
         message, context, app_id = pull_task_input(
             client, first_wait_s=OBJECT_PULL_FIRST_WAIT_S, max_wait_s=OBJECT_PULL_MAX_WAIT_S
         )
+        lap("pull")
         if not app_id.startswith(f"{SILOCARBON_APP_PUBLISHER}/"):
             # This process runs the silocarbon ClientApp only; another app's task is refused, not run.
             reply = Message(
@@ -109,11 +124,15 @@ def run_task(runtime_api_address: str, token: str, insecure: bool, certificates:
                 logging.getLogger(__name__).exception("ClientApp raised")
                 details = f"{type(error).__name__}: {error}"
                 reply = Message(Error(ERROR_CLIENT_APP_RAISED, details), reply_to=message)
+        lap("app")
         push_reply(client, reply, context)
+        lap("push")
     finally:
         push_task_output(client, context, completed=completed, details=details)
         stop_heartbeat()
         client.close()
+        lap("finish")
+    return phases
 
 
 def _read(path: str | None) -> bytes | None:

@@ -200,6 +200,7 @@ def make_server_app(
             install_host_probe(own_probe)
         options = dict(grid_options)
         if deployed:
+            wait_for_silos(grid, len(current.silos), current.deployment.startup_timeout_s)
             options.update(
                 reply_poll_s=DEPLOYED_REPLY_POLL_S,
                 one_exchange_per_round=current.deployment.one_exchange_per_round,
@@ -221,6 +222,18 @@ def make_server_app(
 
 # Seconds between pulls for replies when Flower runs this app (`flwr run` on a SuperLink): short,
 # because Flower's own deployed grid waits 3 s between pulls and a round would mostly be waiting.
-DEPLOYED_REPLY_POLL_S = 0.1
+DEPLOYED_REPLY_POLL_S = 0.05
+
+
+def wait_for_silos(grid: Grid, silos: int, timeout_s: float, poll_s: float = DEPLOYED_REPLY_POLL_S) -> bool:
+    """Wait until `silos` nodes are connected (True), or `timeout_s` passes (False: the strategy then
+    waits as Flower does). Flower's strategies check once a second; a SuperNode that connects just
+    after a check would cost the first round up to a second."""
+    deadline = time.monotonic() + timeout_s
+    while len(list(grid.get_node_ids())) < silos:
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_s)
+    return True
 
 app = make_server_app(deployed=True)
