@@ -282,3 +282,22 @@ def test_lifecycle_part_absent_or_damaged(tmp_path):
     with pytest.raises(InputError, match=r"summary.json lacks an expected field .*key 'lifecycle\.scenario'"):
         record_from_json(RunSummary, {"fl": approach, "cl": approach, "lifecycle": {"fl": {"stages": []}}},
                          tmp_path / "summary.json")
+
+
+def test_compiled_templates_are_cached_apart_per_escaping(tmp_path):
+    """The report's compiled templates are cached (Jinja's private per-user folder); escaping is
+    compiled in, so a template's HTML and Markdown compilations never share a cache entry, and a
+    template loaded from the cache still escapes."""
+    import jinja2
+
+    from simulator.results.report import _compiled_template_cache
+
+    html_cache, markdown_cache = _compiled_template_cache(html=True), _compiled_template_cache(html=False)
+    assert html_cache is not None and markdown_cache is not None
+    assert html_cache.get_cache_key("report.html.j2") != markdown_cache.get_cache_key("report.html.j2")
+    (tmp_path / "page.j2").write_text("{{ name }}")
+    for _ in range(2):  # the second environment loads the compiled template from the cache
+        environment = jinja2.Environment(loader=jinja2.FileSystemLoader(tmp_path), autoescape=True,
+                                         bytecode_cache=_compiled_template_cache(html=True))
+        rendered = environment.get_template("page.j2").render(name="<script>x</script>")
+        assert rendered == "&lt;script&gt;x&lt;/script&gt;"
