@@ -89,3 +89,46 @@ def test_bundled_grid_tables():
     assert compat.energy_mix_file().is_file()
     assert "virginia" in compat.region_names("USA") and "ontario" in compat.region_names("CAN")
     assert 0 < compat.region_kg_per_kwh("USA", "virginia") < 2
+
+
+def test_the_kernel_cpu_model_is_what_py_cpuinfo_and_codecarbon_would_find():
+    """CodeCarbon gets the CPU's model name from the kernel (saving py-cpuinfo's 1.2 s subprocess); on
+    this host that is py-cpuinfo's own `brand_raw`, CodeCarbon reads the name through `get_cpu_info`,
+    and its CPU power table finds the same TDP either way."""
+    import subprocess
+    import sys
+
+    import cpuinfo
+    from codecarbon.core import util
+
+    kernel = compat.kernel_cpu_model()
+    if kernel is None:
+        pytest.skip("this host's kernel reports no CPU model name: CodeCarbon asks py-cpuinfo as before")
+    # py-cpuinfo's real answer and the TDP CodeCarbon finds with it, in a process where nothing replaced it
+    untouched = (
+        "import cpuinfo\n"
+        "from codecarbon import OfflineEmissionsTracker\n"
+        "from simulator.probes.codecarbon_compat import cpu_model\n"
+        "tracker = OfflineEmissionsTracker(country_iso_code='USA', output_methods=[], log_level='error',\n"
+        "                                  allow_multiple_runs=True, tracking_mode='process')\n"
+        "print(cpu_model(tracker).tdp_w)\n"
+        "print(cpuinfo.get_cpu_info()['brand_raw'])\n"
+    )
+    tdp_line, real = subprocess.run([sys.executable, "-c", untouched], capture_output=True, text=True,
+                                    check=True).stdout.strip().splitlines()[-2:]
+    assert kernel == real
+    compat.offline_tracker("USA")
+    assert getattr(cpuinfo.get_cpu_info, "silocarbon_kernel_model", False)
+    util.detect_cpu_model.cache_clear()
+    assert util.detect_cpu_model() == real  # CodeCarbon still asks `cpuinfo.get_cpu_info` and reads brand_raw
+    tracker = compat.offline_tracker("USA", "process")
+    assert str(compat.cpu_model(tracker).tdp_w) == tdp_line
+
+
+def test_kernel_cpu_model_reads_the_model_name_line(tmp_path):
+    cpuinfo_file = tmp_path / "cpuinfo"
+    cpuinfo_file.write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz\n")
+    assert compat.kernel_cpu_model(cpuinfo_file) == "Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz"
+    (tmp_path / "arm").write_text("processor\t: 0\nBogoMIPS\t: 48.00\nCPU implementer\t: 0x41\n")
+    assert compat.kernel_cpu_model(tmp_path / "arm") is None
+    assert compat.kernel_cpu_model(tmp_path / "absent") is None

@@ -10,7 +10,9 @@ The rest of silocarbon calls CodeCarbon only through this module or its public A
 - the bundled grid tables: `codecarbon.input.DataSource`, `codecarbon.core.emissions.Emissions`,
   `codecarbon.core.units.Energy`, `codecarbon.external.geography.GeoMetadata`, and the package file
   `data/private_infra/global_energy_mix.json`;
-- the column layout of CodeCarbon's own emissions.csv (`codecarbon.output_methods.emissions_data.EmissionsData`).
+- the column layout of CodeCarbon's own emissions.csv (`codecarbon.output_methods.emissions_data.EmissionsData`);
+- how CodeCarbon learns the CPU's model name: `codecarbon.core.util.detect_cpu_model` calls py-cpuinfo's
+  `cpuinfo.get_cpu_info()` and reads only its `brand_raw` (see `use_kernel_cpu_model`).
 
 A name that has moved raises `CodeCarbonContractError` naming it; nothing here falls back to a guess
 (a missing `_mode` must not turn into a `modelled` label, a missing `_tdp` not into 0 W idle power).
@@ -57,14 +59,60 @@ def codecarbon_version() -> str:
         return "(not installed)"
 
 
+# -- the CPU's model name ----------------------------------------------------------------------------
+
+PROC_CPUINFO = Path("/proc/cpuinfo")
+
+
+def kernel_cpu_model(cpuinfo_path: Path = PROC_CPUINFO) -> str | None:
+    """The CPU's model name as the Linux kernel reports it (on x86 the CPUID brand string, which is
+    what py-cpuinfo's `brand_raw` holds there); None where there is no such line (other systems, most ARM)."""
+    try:
+        text = cpuinfo_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
+
+
+def use_kernel_cpu_model() -> str | None:
+    """Let CodeCarbon read the CPU's model name from the kernel in this process, where the kernel
+    gives one (returned; None: CodeCarbon asks py-cpuinfo as usual).
+
+    Why: CodeCarbon's first start asks py-cpuinfo, which starts a Python subprocess that starts another
+    to run CPUID, about 1.2 s of CPU for one string: a third of a whole default run's CPU, and once
+    more in every deployed silo's worker. CodeCarbon reads only `brand_raw` from it (the key its CPU
+    power table is matched on), so that is all the replacement answers;
+    tests/test_codecarbon_contract.py checks it equals py-cpuinfo's own answer on the test host."""
+    model = kernel_cpu_model()
+    if model is None:
+        return None
+    import cpuinfo
+
+    def get_cpu_info() -> dict[str, str]:
+        return {"brand_raw": model}
+
+    get_cpu_info.silocarbon_kernel_model = True  # type: ignore[attr-defined]
+    cpuinfo.get_cpu_info = get_cpu_info
+    return model
+
+
 # -- trackers -----------------------------------------------------------------------------------
 
 
 def offline_tracker(country: str, tracking_mode: str = "machine"):  # type: ignore[no-untyped-def]
     """A quiet `OfflineEmissionsTracker` for task windows: explicit country, no output files (we write
-    our own ledger and emissions.csv), several instances allowed on one host (ray, tests)."""
+    our own ledger and emissions.csv), several instances allowed on one host (ray, tests); the CPU's
+    model name from the kernel where it has one (`use_kernel_cpu_model`)."""
     from codecarbon import OfflineEmissionsTracker
 
+    import cpuinfo
+
+    if not getattr(cpuinfo.get_cpu_info, "silocarbon_kernel_model", False):
+        use_kernel_cpu_model()
     return OfflineEmissionsTracker(
         country_iso_code=country,
         output_methods=[],
