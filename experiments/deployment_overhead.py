@@ -40,6 +40,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import shutil
 import statistics
 import tempfile
@@ -48,7 +49,7 @@ from pathlib import Path
 
 import torch
 
-from simulator.deployment.runner import run_deployment
+from simulator.deployment.runner import LOG_DIR, run_deployment
 from simulator.flower.runners import run_inline
 from simulator.ledger import SERVER_SILO
 from simulator.probes.energy import NullEnergyProbe, install_host_probe
@@ -74,6 +75,42 @@ def flower_floor_s(rounds: int, exchanges_per_round: int) -> float:
 def floor_with_new_supernodes_s(rounds: int, exchanges_per_round: int) -> float:
     """The same floor when the SuperNodes connect with the run: the first exchange meets the sleep too."""
     return (SUPERNODE_IDLE_SLEEP_S + SUPERNODE_REPLY_CHECK_S) * exchanges_of(rounds, exchanges_per_round)
+
+
+# A SuperNode's log line with its timestamp (the fork server turns Flower's timestamps on).
+SUPERNODE_EVENT = re.compile(
+    r"^\w+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}):\s+(Receiving:|Received successfully|Sending:|Sent successfully)"
+)
+EXCHANGE_PHASES = ("receive", "reply_wait", "send", "idle")
+
+
+def exchange_phases(log_dir: Path) -> dict[str, list[float]]:
+    """Where each silo's exchanges went, from its SuperNode's log: `receive` (pulling the message's
+    objects from the SuperLink), `reply_wait` (until the SuperNode's next check finds the worker's
+    reply: 0.5 s steps), `send` (pushing the reply's objects) and `idle` (from one reply sent to the
+    next message: the 3 s sleep and the other silos), in seconds, over every silo and exchange."""
+    from datetime import datetime
+
+    phases: dict[str, list[float]] = {phase: [] for phase in EXCHANGE_PHASES}
+    for log in sorted(log_dir.glob("supernode-*.log")):
+        events = []
+        for line in log.read_text(errors="replace").splitlines():
+            if match := SUPERNODE_EVENT.match(line):
+                moment = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+                events.append((match.group(2), moment))
+        sent_at = None
+        for (kind, moment), (next_kind, next_moment) in zip(events, events[1:]):
+            step = next_moment - moment
+            if kind == "Receiving:" and next_kind == "Received successfully":
+                phases["receive"].append(step)
+                if sent_at is not None:
+                    phases["idle"].append(moment - sent_at)
+            elif kind == "Received successfully" and next_kind == "Sending:":
+                phases["reply_wait"].append(step)
+            elif kind == "Sending:" and next_kind == "Sent successfully":
+                phases["send"].append(step)
+                sent_at = next_moment
+    return phases
 
 
 def silo_seconds_per_round(outcome, rounds: int) -> float:
@@ -131,6 +168,7 @@ def _measure(scenario, repeats: int, scratch: Path, floor_s: float, exchanges_pe
         install_host_probe(None)
 
     deployed_runs = []
+    phase_seconds: dict[str, list[float]] = {phase: [] for phase in EXCHANGE_PHASES}
     for repeat in range(repeats):
         folder = scratch / f"deployment-{repeat}"
         folder.mkdir()
@@ -140,6 +178,8 @@ def _measure(scenario, repeats: int, scratch: Path, floor_s: float, exchanges_pe
         if not torch.isfinite(torch.tensor(difference)) or difference > 1e-5:
             raise SystemExit(f"final models differ by {difference} (deployment run {repeat + 1})")
         deployed_runs.append((deployed, json.loads((folder / "deployment.json").read_text())))
+        for phase, seconds in exchange_phases(folder / LOG_DIR).items():
+            phase_seconds[phase] += seconds
     load_after = os.getloadavg()
 
     per_round = [deployed.federation.wall_s / rounds for deployed, _ in deployed_runs]
@@ -169,6 +209,10 @@ def _measure(scenario, repeats: int, scratch: Path, floor_s: float, exchanges_pe
             "startup_and_teardown_s": statistics.median(start_stop),
             "total_wall_s_each": [deployed.wall_s for deployed, _ in deployed_runs],
             "silo_work_seconds_per_round": silo_seconds_per_round(last.federation, rounds),
+            "exchange_phases_median_s": {
+                phase: statistics.median(seconds) if seconds else None for phase, seconds in phase_seconds.items()
+            },
+            "exchange_phases_count": {phase: len(seconds) for phase, seconds in phase_seconds.items()},
             "app_package_bytes": app_bytes,
             "wire": [
                 {
@@ -234,6 +278,11 @@ def _print(result: dict, scenario, repeats: int) -> None:  # type: ignore[no-unt
     print(f"silo work per round: inline {result['inline']['silo_work_seconds_per_round']:.3f} s, deployment "
           f"{result['deployment']['silo_work_seconds_per_round']:.3f} s (sum over silos)")
     print(f"deployment / inline, seconds per round: {result['deployment_to_inline_seconds_per_round']:.1f}x")
+    phases = result["deployment"]["exchange_phases_median_s"]
+    if all(value is not None for value in phases.values()):
+        print("a silo's exchange, median s over silos and exchanges (SuperNode logs): "
+              f"receive {phases['receive']:.3f}, reply wait {phases['reply_wait']:.3f} (Flower: 0.5 s checks), "
+              f"send {phases['send']:.3f}, idle {phases['idle']:.3f} (Flower: 3 s sleep, then the slowest silo)")
     print(
         f"{'silo':<12}{'wire up B':>12}{'wire down B':>13}{'payload up B':>14}{'payload down B':>16}"
         f"{'wire/payload':>14}{'w/o app':>9}"
