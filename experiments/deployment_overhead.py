@@ -7,9 +7,10 @@ runners train the same model with the same seed; the script checks that their fi
 (to 1e-5) in every repeat.
 
 What the figures mean: `s/round` is the ServerApp's wall time over all rounds divided by the number
-of rounds (from the moment it starts loading the data); `start+stop` is the rest of the deployment
-runner's wall time: starting every process, registering the SuperNodes' keys, submitting the run,
-and stopping the processes afterwards. With `--repeats K` each is the median over K deployment
+of rounds (from the moment it starts loading the data, once every silo's SuperNode has connected);
+`start+stop` is the rest of the deployment runner's wall time: starting every process, registering
+the SuperNodes' keys, submitting the run, waiting for the SuperNodes to connect, and stopping the
+processes afterwards. With `--repeats K` each is the median over K deployment
 runs, printed with every value. `silo work s/round` is the silos' own measured work per round (sum
 over silos); wire bytes are the TCP payload through each silo's relay (see
 simulator/deployment/byte_relay.py), payload bytes Flower's record sizes from the ledger. The inline
