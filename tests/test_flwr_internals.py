@@ -279,6 +279,12 @@ def test_the_runtimes_the_deployment_workers_run():
     assert str(TaskType.SERVER_APP) and str(TaskType.SERVER_APP) != str(TaskType.CLIENT_APP)
 
 
+def test_the_log_handler_the_deployment_children_timestamp():
+    from flwr.common.logger import update_console_handler
+
+    _parameters(update_console_handler, "timestamps", "colored")
+
+
 def test_a_bundle_part_keeps_the_bundles_metadata_with_its_own_type():
     flwr_internals.set_task_identity(task_id=1, run_id=4, node_id=1)
     bundle = Message(RecordDict(), dst_node_id=9, message_type="train.silocarbon_bundle", group_id="3")

@@ -107,9 +107,9 @@ def _child(request: dict, server_pid: int) -> None:
         os.close(log)
         os.close(devnull)
         # The child writes to a log file: timestamps show where a round's time goes; colours are noise there.
-        from flwr.common.logger import update_console_handler
+        from simulator.flower.flwr_internals import log_with_timestamps
 
-        update_console_handler(timestamps=True, colored=False)
+        log_with_timestamps()
         sys.argv = [request["program"], *request["argv"]]
         run_program(request["program"], list(request["argv"]))
         code = 0

@@ -13,7 +13,7 @@ What needs them:
 - the silo worker (simulator.deployment.silo_worker): the SuperNode's Runtime API, spoken as
   Flower's `flwr-clientapp` speaks it;
 - starting a deployment's SuperNodes in forks of one process that imported Flower once (its
-  `flower-supernode` entry point);
+  `flower-supernode` entry point), their logs with timestamps (Flower's console handler);
 - starting and following a deployment run: the SuperLink's Control API (register SuperNode keys,
   start a run with the app package built as `flwr run` builds it, follow it), and the ServerApp
   worker (simulator.deployment.server_worker), which acquires the run's ServerApp task from the
@@ -54,6 +54,7 @@ __all__ = [
     "empty_run",
     "load_server_app_runtime",
     "load_supernode",
+    "log_with_timestamps",
     "message_of_type",
     "pull_task_input",
     "push_reply",
@@ -175,6 +176,14 @@ def _acquire_task(client, task_type) -> tuple[int, str] | None:  # type: ignore[
 def load_supernode() -> None:
     """Import Flower's SuperNode (its command-line entry point and what it runs)."""
     import flwr.supernode.cli  # noqa: F401
+
+
+def log_with_timestamps() -> None:
+    """Flower's console log lines with their time and without colour codes, in this process (its
+    SuperNode's and runtimes' logs are files here: the times show where a round went)."""
+    from flwr.common.logger import update_console_handler
+
+    update_console_handler(timestamps=True, colored=False)
 
 
 def run_supernode(argv: list[str]) -> None:
