@@ -1,5 +1,6 @@
 """The counting relay between a deployed silo and the SuperLink: bytes unchanged and counted, each
-chunk forwarded at once (no Nagle delay), and a closed relay refusing until it is opened."""
+chunk forwarded at once (no Nagle delay), and a closed relay holding connections until it is opened
+(at most its hold limit)."""
 
 from __future__ import annotations
 
@@ -88,12 +89,38 @@ def test_relay_sockets_forward_each_chunk_at_once(echo):
         relay.close()
 
 
-def test_closed_relay_refuses_until_opened(echo):
+def test_a_closed_relay_holds_a_connection_until_it_opens(echo):
+    """A SuperNode started before its key is registered connects at once and waits, unanswered, for
+    the relay to open (refused, it would back off for up to seconds); nothing reaches the SuperLink
+    before that."""
     relay = CountingRelay("127.0.0.1", echo.port, opened=False)
     try:
-        with pytest.raises(ConnectionRefusedError):
-            socket.create_connection((relay.host, relay.port), timeout=5)
-        relay.open()
-        assert _exchange((relay.host, relay.port), [b"now"]) == b"NOW"
+        with socket.create_connection((relay.host, relay.port), timeout=10) as client:
+            client.sendall(b"early")
+            client.settimeout(0.3)
+            with pytest.raises(socket.timeout):
+                client.recv(16)  # held: no answer while closed
+            assert echo.accepted == [] and relay.count().connections == 0
+            relay.open()
+            client.settimeout(10)
+            assert client.recv(16) == b"EARLY"
+        assert relay.count().connections == 1
+    finally:
+        relay.close()
+
+
+def test_a_connection_held_past_the_limit_is_closed(echo):
+    """Held longer than the limit (an unanswered TLS handshake ends a SuperNode after 30 s), the
+    connection is closed, so the SuperNode retries as if the SuperLink were not up yet."""
+    relay = CountingRelay("127.0.0.1", echo.port, opened=False, hold_limit_s=0.2)
+    try:
+        with socket.create_connection((relay.host, relay.port), timeout=10) as client:
+            client.sendall(b"early")
+            try:
+                answer = client.recv(16)
+            except ConnectionResetError:  # closed with the unread request in its buffer: a reset
+                answer = b""
+            assert answer == b""  # closed by the relay
+        assert echo.accepted == []
     finally:
         relay.close()

@@ -9,11 +9,13 @@ has no per-process network counters (psutil's are host-wide), and /proc/<pid>/io
 and writes (files, local sockets), so counting at the one connection that matters is the honest
 measurement here.
 
-A relay can start closed (`opened=False`): its port is reserved (bound) but refuses connections
-until `open()`. A SuperNode can so start together with the SuperLink: until its key is registered it
-finds nothing listening and retries, as if the SuperLink were not up yet, instead of being refused
-by the SuperLink (an unknown key ends a SuperNode). Holding its connection instead would not do: a
-TLS handshake left unanswered for 30 s ends a SuperNode too.
+A relay can start closed (`opened=False`): it accepts connections but holds them, unanswered, until
+`open()`, and only then dials the SuperLink. A SuperNode can so start before its key is registered
+without being refused by the SuperLink (an unknown key ends a SuperNode), and it connects the moment
+the relay opens. Refusing it instead made it back off (Flower retries after a random, growing wait:
+up to 2 s later here). A TLS handshake left unanswered for 30 s ends a SuperNode, so a connection is
+held at most HOLD_LIMIT_S; then it is closed and the SuperNode retries as if the SuperLink were not
+up yet.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 RELAY_BUFFER_BYTES = 256 * 1024
 LISTEN_BACKLOG = 16
+HOLD_LIMIT_S = 20.0  # below the 30 s after which an unanswered TLS handshake ends a SuperNode
 
 
 @dataclass(frozen=True)
@@ -37,11 +40,18 @@ class WireCount:
 
 class CountingRelay:
     def __init__(
-        self, upstream_host: str, upstream_port: int, listen_host: str = "127.0.0.1", *, opened: bool = True
+        self,
+        upstream_host: str,
+        upstream_port: int,
+        listen_host: str = "127.0.0.1",
+        *,
+        opened: bool = True,
+        hold_limit_s: float = HOLD_LIMIT_S,
     ):
         self._upstream = (upstream_host, upstream_port)
+        self._hold_limit_s = hold_limit_s
         self._server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._server.bind((listen_host, 0))  # the port is ours from now on; connections wait for listen()
+        self._server.bind((listen_host, 0))
         self.host, self.port = self._server.getsockname()[:2]
         self._lock = threading.Lock()
         self._sockets: list[socket.socket] = []
@@ -49,7 +59,10 @@ class CountingRelay:
         self._from_upstream = 0
         self._connections = 0
         self._closed = False
-        self._acceptor: threading.Thread | None = None
+        self._opened = threading.Event()
+        self._server.listen(LISTEN_BACKLOG)
+        self._acceptor = threading.Thread(target=self._accept_loop, name=f"relay-{self.port}", daemon=True)
+        self._acceptor.start()
         if opened:
             self.open()
 
@@ -58,12 +71,8 @@ class CountingRelay:
         return f"{self.host}:{self.port}"
 
     def open(self) -> None:
-        """Accept connections from now on, each relayed to the SuperLink."""
-        if self._acceptor is not None:
-            return
-        self._server.listen(LISTEN_BACKLOG)
-        self._acceptor = threading.Thread(target=self._accept_loop, name=f"relay-{self.port}", daemon=True)
-        self._acceptor.start()
+        """Relay connections to the SuperLink from now on, the held ones first."""
+        self._opened.set()
 
     def count(self) -> WireCount:
         with self._lock:
@@ -73,6 +82,7 @@ class CountingRelay:
         with self._lock:
             self._closed = True
             sockets, self._sockets = self._sockets, []
+        self._opened.set()  # held connections wake up, find the relay closed and close
         self._server.close()
         for sock in sockets:
             try:
@@ -89,6 +99,9 @@ class CountingRelay:
             threading.Thread(target=self._connect, args=(downstream,), daemon=True).start()
 
     def _connect(self, downstream: socket.socket) -> None:
+        if not self._opened.wait(self._hold_limit_s) or self._closed:
+            downstream.close()  # held too long (the SuperNode retries), or the relay is closing
+            return
         try:
             upstream = socket.create_connection(self._upstream)
         except OSError:

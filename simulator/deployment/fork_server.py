@@ -7,7 +7,11 @@ child shares what the fork server imported (copy-on-write) and only does its own
 SuperNode runs its own command-line entry point (`flower-supernode`'s), a worker its `main`.
 
 The fork server forks only from its one thread, before any of torch's thread pools exist (nothing
-is computed in it but torch's one-thread warm-up), so the children start clean.
+is computed in it but torch's one-thread warm-up), so the children start clean. SuperNodes need only
+Flower: the ones requested by then are forked as soon as Flower's SuperNode is imported, before the
+apps, torch and the data load (about 1.5 s earlier here). A SuperNode polls once as it connects and
+then sleeps 3 s (Flower's), before any run can send it a message; connecting earlier, that sleep
+passes while the workers and the ServerApp still start, instead of after.
 
 Run: `python -m simulator.deployment.fork_server [SCENARIO_TOML_FILE]` (the run's scenario, as the
 run config carries it: its data are then built before any fork).
@@ -39,22 +43,28 @@ PROGRAMS = ("supernode", "silo-worker", "server-worker")
 POLL_S = 0.05
 
 
-def preload(scenario_toml_path: str | None) -> None:
-    """Everything the children run, imported (and torch warmed up on one thread) before any fork;
-    with the run's scenario (as the run config carries it), its dataset and split too: the silos
-    and the ServerApp then find them built (copy-on-write, cached by the scenario)."""
+def preload_supernode() -> None:
+    """What a SuperNode child runs: Flower's SuperNode, and what every child does first."""
     import simulator.deployment.processes  # noqa: F401
+    from simulator.flower.flwr_internals import load_supernode
+
+    load_supernode()
+
+
+def preload(scenario_toml_path: str | None) -> None:
+    """Everything the workers run, imported (and torch warmed up on one thread) before they are
+    forked; with the run's scenario (as the run config carries it), its dataset and split too: the
+    silos and the ServerApp then find them built (copy-on-write, cached by the scenario)."""
     import simulator.deployment.server_worker  # noqa: F401
     import simulator.deployment.silo_worker  # noqa: F401
     import simulator.flower.client_app  # noqa: F401
     import simulator.flower.server_app  # noqa: F401
     import simulator.probes.host_energy  # noqa: F401
-    from simulator.flower.flwr_internals import load_supernode
     from simulator.training import warm_up_torch
 
     # Flower's ServerApp runtime is left to the one child that needs it (it imports it after the
     # fork, beside the other children's start).
-    load_supernode()
+    preload_supernode()
     if scenario_toml_path:
         _prepare_data(scenario_toml_path)
     warm_up_torch(1)  # one thread: no thread pool to inherit; also freezes start-up objects out of the GC
@@ -129,35 +139,57 @@ def _status(wait_status: int) -> int:
     return -os.WTERMSIG(wait_status) if os.WIFSIGNALED(wait_status) else os.WEXITSTATUS(wait_status)
 
 
+class Requests:
+    """Fork requests from the runner (standard input, one JSON object per line), read as they come."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+        self._buffer = b""
+        self._queued: list[dict] = []
+        self.ended = False  # the runner closed its end (done, or dead)
+
+    def read(self, timeout_s: float) -> None:
+        """Take in what has arrived, waiting up to `timeout_s` for something."""
+        readable, _, _ = select.select([self._fd], [], [], timeout_s)
+        if not readable:
+            return
+        chunk = os.read(self._fd, 65536)
+        if not chunk:
+            self.ended = True
+            return
+        self._buffer += chunk
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            self._queued.append(json.loads(line))
+
+    def take(self, program: str | None = None) -> list[dict]:
+        """The queued requests for `program` (None: all), in the order they came; the rest stay."""
+        taken = [request for request in self._queued if program is None or request["program"] == program]
+        self._queued = [request for request in self._queued if request not in taken]
+        return taken
+
+
 def serve(scenario_toml_path: str | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the runner stops this process, not a terminal
-    preload(scenario_toml_path)
     out = sys.stdout
-    _send(out, {"ready": True})
     children: set[int] = set()
-    buffer = b""
-    stdin = sys.stdin.fileno()
+    requests = Requests(sys.stdin.fileno())
+    preload_supernode()
+    requests.read(0)  # the SuperNodes asked for by now start before the rest loads (see above)
+    for request in requests.take("supernode"):
+        _fork(request, children, out)
+    preload(scenario_toml_path)
+    _send(out, {"ready": True})
     while True:
-        readable, _, _ = select.select([stdin], [], [], POLL_S)
-        if readable:
-            chunk = os.read(stdin, 65536)
-            if not chunk:  # the runner is done (or dead): end every child, then leave
-                for pid in children:
-                    try:
-                        os.killpg(pid, signal.SIGKILL)
-                    except OSError:
-                        pass
-                return
-            buffer += chunk
-            while b"\n" in buffer:
-                line, buffer = buffer.split(b"\n", 1)
-                request = json.loads(line)
-                out.flush()
-                pid = os.fork()
-                if pid == 0:
-                    _child(request, os.getppid())
-                children.add(pid)
-                _send(out, {"started": request["role"], "pid": pid})
+        if requests.ended:  # the runner is done (or dead): end every child, then leave
+            for pid in children:
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            return
+        for request in requests.take():
+            _fork(request, children, out)
         while children:
             try:
                 pid, wait_status = os.waitpid(-1, os.WNOHANG)
@@ -167,6 +199,16 @@ def serve(scenario_toml_path: str | None = None) -> None:
                 break
             children.discard(pid)
             _send(out, {"exited": pid, "status": _status(wait_status)})
+        requests.read(POLL_S)
+
+
+def _fork(request: dict, children: set[int], out) -> None:  # type: ignore[no-untyped-def]
+    out.flush()
+    pid = os.fork()
+    if pid == 0:
+        _child(request, os.getppid())
+    children.add(pid)
+    _send(out, {"started": request["role"], "pid": pid})
 
 
 def _send(out, message: dict) -> None:  # type: ignore[no-untyped-def]

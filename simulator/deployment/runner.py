@@ -5,8 +5,8 @@ On this machine (the default): a SuperLink (`--isolation process`) with the run'
 num-partitions=n min-group-size=k`, `--isolation process`) with its long-running ClientApp worker
 (`simulator.deployment.silo_worker`), all on loopback ports. The SuperNodes and workers are forks of
 one fork server that imports Flower, torch and the apps once (fork_server.py) while the SuperLink
-starts beside it; the SuperNodes dial relays that refuse connections until their keys are
-registered. Registration and submission go through the SuperLink's Control API from this process,
+starts beside it; the SuperNodes are forked first (they need only Flower) and dial relays that
+hold their connections until their keys are registered. Registration and submission go through the SuperLink's Control API from this process,
 as `flwr supernode register` and `flwr run` send them.
 With `deployment.superlink = "host:port"` it attaches to a SuperLink that is already running with
 its silos elsewhere and only submits and follows the run.
