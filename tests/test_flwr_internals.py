@@ -251,6 +251,16 @@ def test_the_control_api_that_starts_and_follows_a_deployment_run():
     _parameters(build_fab_from_files, "files")
 
 
+def test_a_control_api_that_is_not_there_does_not_answer():
+    from simulator.deployment.processes import free_port
+
+    client = flwr_internals.control_client(f"127.0.0.1:{free_port()}", root_certificates=None)
+    try:
+        assert flwr_internals.control_api_answers(client) is False
+    finally:
+        client.close()
+
+
 def test_the_app_package_is_built_by_flower_from_the_app_folders_only(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "demoapp"\nversion = "1.0.0"\n[tool.flwr.app]\npublisher = "demo"\n'

@@ -55,7 +55,13 @@ from simulator.deployment.processes import (
 )
 from simulator.deployment.record import DeploymentOutcome, wire_of_silos, write_deployment_record
 from simulator.errors import InputError
-from simulator.flower.flwr_internals import build_app_package, control_client, register_supernode, start_run
+from simulator.flower.flwr_internals import (
+    build_app_package,
+    control_client,
+    control_api_answers,
+    register_supernode,
+    start_run,
+)
 from simulator.flower.scenario_source import RUN_DIR_KEY, SCENARIO_TOML_KEY, scenario_toml
 from simulator.progress import NULL_OBSERVER, RunObserver
 from simulator.results.run_dir import read_federation_outcome
@@ -286,6 +292,8 @@ def _register_and_submit(
     """Register the SuperNodes' keys (silos started here), let the SuperNodes through, start the run."""
     client = control_client(address, root_certificates=None if credentials is None else credentials.ca_cert.read_bytes())
     try:
+        if relays:  # a SuperLink started here: its port accepts connections; wait until its API answers
+            _wait_for_control_api(client, scenario.deployment.startup_timeout_s)
         if relays and credentials is not None and scenario.deployment.authenticate_supernodes:
             for keys in credentials.supernodes:
                 _control_call(f"registering silo '{keys.silo}''s SuperNode key", register_supernode, client,
@@ -297,6 +305,19 @@ def _register_and_submit(
         return _control_call("starting the run", start_run, client, app_package, run_config)
     finally:
         client.close()
+
+
+CONTROL_API_RETRY_S = 0.1
+
+
+def _wait_for_control_api(client, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    """Ask the new SuperLink's Control API something harmless until it answers: once in about 25
+    runs, the first request after its port accepted connections was reset, which failed the run."""
+    deadline = time.monotonic() + timeout_s
+    while not control_api_answers(client):
+        if time.monotonic() >= deadline:
+            raise DeploymentError(f"the SuperLink's Control API did not answer within {timeout_s:.0f} s")
+        time.sleep(CONTROL_API_RETRY_S)
 
 
 def _control_call(what: str, call, *args):  # type: ignore[no-untyped-def]

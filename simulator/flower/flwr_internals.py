@@ -50,6 +50,7 @@ __all__ = [
     "build_app_package",
     "check_replies",
     "client_app_message_types",
+    "control_api_answers",
     "control_client",
     "empty_run",
     "load_server_app_runtime",
@@ -306,6 +307,21 @@ def control_client(address: str, *, root_certificates: bytes | None):  # type: i
         root_certificates=root_certificates,
         interceptors=[RuntimeVersionHttpInterceptor(component_name="flwr CLI")],
     )
+
+
+def control_api_answers(client) -> bool:  # type: ignore[no-untyped-def]
+    """Whether the SuperLink's Control API answers an HTTP request (any answer, a refusal included:
+    it asks for run 0, which no run has)."""
+    import httpx
+    from flwr.proto.control_pb2 import ListRunsRequest
+
+    try:
+        client.ListRuns(ListRunsRequest(run_id=0))
+    except httpx.HTTPStatusError:
+        return True
+    except httpx.TransportError:
+        return False
+    return True
 
 
 def run_state(client, run_id: int) -> RunState | None:  # type: ignore[no-untyped-def]
