@@ -164,8 +164,11 @@ class Requests:
 
     def take(self, program: str | None = None) -> list[dict]:
         """The queued requests for `program` (None: all), in the order they came; the rest stay."""
-        taken = [request for request in self._queued if program is None or request["program"] == program]
-        self._queued = [request for request in self._queued if request not in taken]
+        taken: list[dict] = []
+        kept: list[dict] = []
+        for request in self._queued:
+            (taken if program is None or request["program"] == program else kept).append(request)
+        self._queued = kept
         return taken
 
 
@@ -176,7 +179,7 @@ def serve(scenario_toml_path: str | None = None) -> None:
     requests = Requests(sys.stdin.fileno())
     preload_supernode()
     requests.read(0)  # the SuperNodes asked for by now start before the rest loads (see above)
-    for request in requests.take("supernode"):
+    for request in [] if requests.ended else requests.take("supernode"):
         _fork(request, children, out)
     preload(scenario_toml_path)
     _send(out, {"ready": True})
